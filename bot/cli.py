@@ -1,0 +1,195 @@
+"""The `cnibot` command: serve, ask, db, sim, demo."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bot import __version__
+from bot.errors import ConfigError
+
+log = logging.getLogger("cnibot")
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cnibot", description="Slack chat-ops for the AWS VPC CNI on Amazon EKS.")
+    p.add_argument("--version", action="version", version=f"cnibot {__version__}")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the Slack app (HTTP on /slack/events, or Socket Mode)")
+    serve.add_argument("--socket-mode", action="store_true", help="connect with SLACK_APP_TOKEN instead of HTTP")
+    serve.add_argument("--port", type=int, help="HTTP port (default CNIBOT_PORT or 3000)")
+    serve.add_argument("--host", help="bind address (default CNIBOT_HOST or 127.0.0.1)")
+
+    ask = sub.add_parser("ask", help='run a /cni command from the terminal, e.g. cnibot ask "why-pending shop/web"')
+    ask.add_argument("--json", action="store_true", help="print the structured result (also as last word)")
+    ask.add_argument("--user", default=None, help="who is asking (for history; default: your login)")
+    # Everything after the first word belongs to /cni (e.g. `cnibot ask history --user @ann`).
+    ask.add_argument("text", nargs=argparse.REMAINDER, help="the text you would type after /cni")
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current", "downgrade"])
+    db.add_argument("revision", nargs="?", help="target revision (default head / base)")
+
+    sub.add_parser("sim", help="run the simulated EKS cluster (see cnibot sim --help)", add_help=False)
+    sub.add_parser("demo", help="the simulated cluster, the bot, and a /cni prompt", add_help=False)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The simulator and the demo parse their own arguments.
+    if argv and argv[0] == "sim":
+        from simulator.runner import main as sim_main
+
+        return sim_main(argv[1:])
+    if argv and argv[0] == "demo":
+        from bot.demo import main as demo_main
+
+        return demo_main(argv[1:])
+    args = _parser().parse_args(argv)
+    if not args.cmd:
+        _parser().print_help()
+        return EXIT_USAGE
+    try:
+        if args.cmd == "serve":
+            return _serve(args)
+        if args.cmd == "ask":
+            return _ask(args)
+        if args.cmd == "db":
+            return _db(args)
+    except ConfigError as exc:
+        print("cnibot: invalid settings:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+def _settings(quiet: bool = False, **overrides: Any) -> Any:
+    import os
+
+    from bot.config import load_settings
+    from bot.logs import configure_logging
+
+    settings = load_settings(**overrides)
+    # The terminal answer is the output; logs only when asked for.
+    level = "WARNING" if quiet and "CNIBOT_LOG_LEVEL" not in os.environ else settings.log_level
+    configure_logging(level, settings.log_format)
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
+    settings = _settings(**overrides)
+    missing = [
+        n
+        for n, v in (
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        )
+        if v is None
+    ]
+    if args.socket_mode and settings.slack_app_token is None:
+        missing.append("SLACK_APP_TOKEN")
+    if args.socket_mode and "SLACK_SIGNING_SECRET" in missing:
+        missing.remove("SLACK_SIGNING_SECRET")  # Socket Mode does not sign requests
+    if missing:
+        print(
+            f"cnibot serve: {' and '.join(missing)} not set, so there is no Slack to serve.\n"
+            "  Create the Slack app from deploy/slack-app-manifest.yml and export its credentials, or try cnibot\n"
+            "  without Slack: `cnibot demo` (simulated cluster + a /cni prompt) or `cnibot ask help`.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.server import serve
+
+    return serve(settings, socket_mode=args.socket_mode)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from bot.app import build_runner, build_services
+    from bot.render.doc import render_text
+    from bot.runner import new_correlation_id
+    from commands.base import CommandContext
+
+    words = list(args.text)
+    if words and words[-1] == "--json":
+        args.json, words = True, words[:-1]
+    if not words:
+        print('cnibot ask: say what to ask, e.g. cnibot ask "why-pending shop/web-1"', file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings(quiet=True)
+    services = build_services(settings)
+    runner = build_runner()
+    user = args.user or _login()
+    ctx = CommandContext(
+        services=services,
+        user_id=f"cli:{user}",
+        user_name=user,
+        correlation_id=new_correlation_id(),
+        source="cli",
+        now=services.clock(),
+    )
+    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`).
+    text = words[0] if len(words) == 1 else " ".join(_quote(w) for w in words)
+    result = runner.execute(text, ctx)
+    if args.json:
+        out = {
+            "subcommand": result.subcommand,
+            "outcome": result.outcome,
+            "cluster": result.cluster,
+            **result.data,
+        }
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print(render_text(result.doc), end="")
+    return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(result.outcome, 1)
+
+
+def _quote(word: str) -> str:
+    """Words the shell already split are joined back so /cni's own parser sees the same arguments."""
+    import shlex
+
+    return word if word and " " not in word and "'" not in word and '"' not in word else shlex.quote(word)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "terminal"
+
+
+def _db(args: argparse.Namespace) -> int:
+    from bot.config import redact_url
+    from storage import migrate
+    from storage.db import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    where = redact_url(settings.database_url)
+    if args.action == "upgrade":
+        migrate.upgrade(engine, args.revision or "head")
+        print(f"{where}: schema at {migrate.current_revision(engine)} (head {migrate.head_revision()})")
+    elif args.action == "downgrade":
+        migrate.downgrade(engine, args.revision or "base")
+        print(f"{where}: schema at {migrate.current_revision(engine) or 'empty'}")
+    else:
+        current = migrate.current_revision(engine)
+        head = migrate.head_revision()
+        state = "current" if current == head else "behind"
+        print(f"{where}: schema at {current or 'empty'}, head {head} ({state})")
+        return 0 if current == head else 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

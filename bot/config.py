@@ -1,0 +1,193 @@
+"""Settings: one typed object from CNIBOT_* environment variables, the standard Slack variables, and an
+optional YAML file (CNIBOT_CONFIG) for what does not fit in variables (clusters, approvers, digests).
+
+Precedence: explicit arguments > environment > YAML file > defaults. Invalid settings raise ConfigError with
+one line per problem, naming the variable or the YAML key to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClusterAuth(_Strict):
+    """How to reach the cluster's API server."""
+
+    mode: Literal["kubeconfig", "in-cluster", "eks"] = "kubeconfig"
+    context: str | None = None  # kubeconfig context; None = the current context
+    kubeconfig: str | None = None  # path; None = $KUBECONFIG or ~/.kube/config
+    role_arn: str | None = None  # mode "eks": assume this role before calling EKS
+
+
+class ApprovalPolicy(_Strict):
+    approvers_channel: str | None = None
+    users: tuple[str, ...] = ()
+    usergroups: tuple[str, ...] = ()
+    allow_self_approval: bool = False
+    high_risk_approvals: int = Field(default=2, ge=1, le=5)
+    expire_hours: float = Field(default=24, gt=0, le=24 * 14)
+
+
+class ClusterConfig(_Strict):
+    name: str
+    region: str | None = None  # None = the AWS SDK's region (AWS_REGION / profile)
+    auth: ClusterAuth = ClusterAuth()
+    vpc_id: str | None = None  # None = discovered (EKS DescribeCluster, or the nodes' instances)
+    eks_name: str | None = None  # the EKS cluster name if it differs from `name`
+    channels: tuple[str, ...] = ()  # Slack channel ids that default to this cluster
+    write_enabled: bool = False
+    approvals: ApprovalPolicy = ApprovalPolicy()
+
+    @model_validator(mode="after")
+    def _check_name(self) -> ClusterConfig:
+        if not _NAME.match(self.name):
+            raise ValueError(f"cluster name {self.name!r} must be lowercase letters, digits and '-'")
+        return self
+
+
+class DigestSettings(_Strict):
+    sample_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    one_line_when_unchanged: bool = True
+    grace_minutes: int = Field(default=180, ge=0)
+
+
+def _yaml_source() -> dict[str, Any]:
+    path = os.environ.get("CNIBOT_CONFIG")
+    if not path:
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"CNIBOT_CONFIG: file {path} does not exist"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"CNIBOT_CONFIG: {path} is not valid YAML: {exc}"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"CNIBOT_CONFIG: {path} must hold a mapping at the top level"])
+    return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CNIBOT_", extra="forbid", populate_by_name=True)
+
+    # Slack; the standard variable names, as Slack's own tooling uses them.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
+    )
+    # Base URL of the Slack Web API; tests and demos point it at a fake server on loopback.
+    slack_api_url: str = "https://slack.com/api/"
+
+    database_url: str = "sqlite:///./cnibot.db"
+    # SQLite migrates itself at start; Postgres only through `cnibot db upgrade` (or the deploy's Job).
+    auto_migrate: bool | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=1, le=65535)
+    # Threads that run command work after the ack; sized so slow handlers never queue behind each other.
+    listener_threads: int = Field(default=32, ge=2, le=512)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "text"
+    config: str | None = None  # path of the YAML file; read through the YAML source below
+
+    default_cluster: str | None = None
+    clusters: tuple[ClusterConfig, ...] = ()
+    digests: DigestSettings = DigestSettings()
+
+    @model_validator(mode="after")
+    def _check_clusters(self) -> Settings:
+        names = [c.name for c in self.clusters]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"cluster names must be unique: {', '.join(dupes)}")
+        if self.default_cluster and self.clusters and self.default_cluster not in names:
+            raise ValueError(f"default_cluster {self.default_cluster!r} is not one of: {', '.join(names)}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[Any, ...]:
+        return (init_settings, env_settings, _yaml_source)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def migrate_on_start(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    def cluster(self, name: str) -> ClusterConfig | None:
+        return next((c for c in self.clusters if c.name == name), None)
+
+
+_ALIASES = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+}
+_YAML_KEYS = {"clusters", "default_cluster", "digests"}
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return "settings"
+    head = str(loc[0])
+    if head in _ALIASES:
+        return _ALIASES[head]
+    if head in _YAML_KEYS:
+        return "config " + ".".join(str(p) for p in loc)
+    return "CNIBOT_" + head.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one clear line per problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{_where(tuple(err['loc']))}: {msg}")
+        raise ConfigError(problems) from None
+
+
+def redacted(settings: Settings) -> Mapping[str, Any]:
+    """Settings for logs: secrets masked, database password hidden."""
+    data = settings.model_dump(mode="json")
+    for key in _ALIASES:
+        data[key] = "***" if getattr(settings, key) else None
+    data["database_url"] = redact_url(settings.database_url)
+    return data
+
+
+def redact_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)

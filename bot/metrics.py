@@ -1,0 +1,20 @@
+"""Prometheus metrics, served at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+COMMANDS = Counter("cnibot_commands_total", "Handled /cni commands", ["command", "outcome", "source"])
+COMMAND_SECONDS = Histogram(
+    "cnibot_command_duration_seconds",
+    "Time from request to final answer",
+    ["command"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60),
+)
+ACK_SECONDS = Histogram(
+    "cnibot_slack_ack_seconds", "Time to ack a Slack request", buckets=(0.005, 0.01, 0.05, 0.1, 0.3, 1, 3)
+)
+HISTORY_WRITE_FAILURES = Counter("cnibot_history_write_failures_total", "History rows that could not be written")
+UPSTREAM_CALLS = Counter("cnibot_upstream_calls_total", "Calls to AWS and Kubernetes", ["api", "outcome"])
+CACHE_LOOKUPS = Counter("cnibot_cache_lookups_total", "Cache lookups", ["cache", "result"])
+DIAGNOSIS_CAUSES = Counter("cnibot_diagnosis_causes_total", "Causes found by why-pending", ["code"])

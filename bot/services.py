@@ -1,0 +1,26 @@
+"""What commands need, built once by the composition root and passed down (never module globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from bot.clusters import ClusterDirectory
+from bot.config import Settings
+from storage.history import HistoryRepository
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    history: HistoryRepository
+    clusters: ClusterDirectory
+    clock: Callable[[], datetime] = field(default=_utcnow)

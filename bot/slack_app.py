@@ -1,0 +1,139 @@
+"""The Slack edge: the /cni slash command on Bolt's sync App.
+
+Every request is acked at once (usage errors and help are answered in the ack itself, slow work gets a short
+"Looking at ..." line); the work then runs on the listener executor and the answer goes to the response_url.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from bot import metrics
+from bot.render.doc import render_blocks
+from bot.runner import CommandRunner, new_correlation_id
+from bot.services import Services
+from commands.base import CommandContext, CommandResult
+
+log = logging.getLogger("cnibot.slack")
+
+_RETRIES = [
+    ConnectionErrorRetryHandler(max_retry_count=2),
+    RateLimitErrorRetryHandler(max_retry_count=2),
+    ServerErrorRetryHandler(max_retry_count=2),
+]
+
+
+def correlation_id_for(body: dict[str, Any]) -> str:
+    """Stable across the ack and the lazy work of one request (both see the same trigger_id)."""
+    trigger = body.get("trigger_id")
+    if trigger:
+        return hashlib.sha256(str(trigger).encode()).hexdigest()[:12]
+    return new_correlation_id()
+
+
+def command_context(services: Services, body: dict[str, Any]) -> CommandContext:
+    return CommandContext(
+        services=services,
+        user_id=str(body.get("user_id") or "unknown"),
+        user_name=body.get("user_name"),
+        team_id=body.get("team_id"),
+        channel_id=body.get("channel_id"),
+        correlation_id=correlation_id_for(body),
+        source="slack",
+        now=services.clock(),
+    )
+
+
+def message_payload(result: CommandResult) -> dict[str, Any]:
+    return {
+        "text": result.doc.summary,
+        "blocks": render_blocks(result.doc),
+        "response_type": result.response_type,
+    }
+
+
+class SlackDelivery:
+    """Posts answers to response_url with retries on 429, 5xx and connection errors."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._proxy = client.proxy
+        self._ssl = client.ssl
+
+    def respond(self, response_url: str, payload: dict[str, Any]) -> bool:
+        hook = WebhookClient(response_url, proxy=self._proxy, ssl=self._ssl, retry_handlers=list(_RETRIES))
+        try:
+            resp = hook.send_dict({**payload, "replace_original": False})
+        except Exception:
+            log.exception("could not deliver the answer to response_url")
+            return False
+        if resp.status_code != 200:
+            log.error("response_url answered %s: %s", resp.status_code, resp.body[:200])
+            return False
+        return True
+
+
+def build_bolt_app(
+    services: Services,
+    runner: CommandRunner,
+    *,
+    client: WebClient | None = None,
+) -> App:
+    settings = services.settings
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    if client is None:
+        client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=list(_RETRIES))
+    app = App(
+        client=client,
+        signing_secret=secret,
+        # Start even when Slack is unreachable; the token is checked by the first real call.
+        token_verification_enabled=False,
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(settings.listener_threads, thread_name_prefix="cni-work"),
+        raise_error_for_unhandled_request=False,
+    )
+    delivery = SlackDelivery(client)
+
+    def ack_cni(ack: Ack, body: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        ctx = command_context(services, body)
+        planned = runner.plan(str(body.get("text") or ""), ctx)
+        if planned.immediate is not None:
+            payload = message_payload(planned.immediate)
+            ack(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")
+        else:
+            text = runner.ack_text(planned, ctx)
+            if text:
+                ack(text=text, response_type="ephemeral")
+            else:
+                ack()
+        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+
+    def work_cni(body: dict[str, Any]) -> None:
+        ctx = command_context(services, body)
+        text = str(body.get("text") or "")
+        planned = runner.plan(text, ctx)
+        result = runner.execute(text, ctx, planned)
+        if planned.immediate is None and body.get("response_url"):
+            delivery.respond(str(body["response_url"]), message_payload(result))
+
+    app.command("/cni")(ack=ack_cni, lazy=[work_cni])
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled Slack listener error: %s", error, exc_info=error)
+
+    return app

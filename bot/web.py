@@ -1,0 +1,105 @@
+"""The HTTP server: /slack/events (Bolt), /healthz, /readyz, /metrics, on Starlette under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from storage.migrate import current_revision, head_revision
+
+log = logging.getLogger("cnibot.web")
+
+
+def readiness(engine: Engine) -> tuple[bool, dict[str, str]]:
+    """Ready = the database answers and its schema is at the newest migration."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = current_revision(engine)
+    except Exception as exc:
+        return False, {"database": f"unreachable: {type(exc).__name__}"}
+    head = head_revision()
+    if current != head:
+        return False, {"database": "ok", "schema": f"behind: at {current or 'empty'}, need {head}"}
+    return True, {"database": "ok", "schema": "current"}
+
+
+def build_web_app(engine: Engine, bolt: App | None) -> Starlette:
+    async def slack_events(request: Request) -> Response:
+        if bolt is None:
+            return PlainTextResponse("Slack is not configured", status_code=503)
+        body = await request.body()
+        # Bolt's App is synchronous: dispatch on a worker thread so the event loop keeps serving.
+        bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_resp)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        ok, detail = await run_in_threadpool(readiness, engine)
+        return JSONResponse({"ready": ok, **detail}, status_code=200 if ok else 503)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ]
+    )
+
+
+def uvicorn_config(web: Starlette, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        # SIGTERM: stop accepting, let in-flight requests finish for up to this long.
+        timeout_graceful_shutdown=20,
+        lifespan="off",
+    )
+
+
+class BackgroundServer:
+    """uvicorn in a thread on an ephemeral loopback port: for tests, benchmarks and `cnibot demo`."""
+
+    def __init__(self, web: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        self.url = f"http://{host}:{port}"
+        self._server = uvicorn.Server(uvicorn_config(web, host, port))
+        self._thread = threading.Thread(target=self._server.run, name="cnibot-http", daemon=True)
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("HTTP server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -1,0 +1,93 @@
+"""What every /cni subcommand is: a parser, a run function, and the result it returns.
+
+The same code path serves Slack and the terminal (`cnibot ask`): a subcommand gets parsed arguments and a
+CommandContext, and returns a CommandResult holding structured data (for --json and scripts) and a Doc
+(rendered to Block Kit for Slack and to text for the terminal).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+from bot.errors import UsageError
+from bot.render.doc import Doc
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+Outcome = Literal["ok", "partial", "user_error", "error"]
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    services: Services
+    user_id: str
+    correlation_id: str
+    source: Literal["slack", "cli"]
+    now: datetime
+    user_name: str | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+
+
+@dataclass
+class CommandResult:
+    subcommand: str
+    doc: Doc
+    data: dict[str, Any] = field(default_factory=dict)
+    outcome: Outcome = "ok"
+    cluster: str | None = None
+    response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
+    # Extra facts for the history row (e.g. the cause codes of a diagnosis).
+    detail: dict[str, Any] | None = None
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing and exiting."""
+
+    def __init__(self, name: str, usage: str, description: str = "") -> None:
+        super().__init__(
+            prog=f"/cni {name}",
+            usage=usage,
+            description=description,
+            add_help=False,
+            allow_abbrev=False,
+            exit_on_error=False,
+        )
+        self.add_argument("-h", "--help", action="store_true", help=argparse.SUPPRESS)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(_humane(message), self.format_usage().strip())
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or "invalid arguments", self.format_usage().strip())
+
+
+def _humane(message: str) -> str:
+    return message.replace("the following arguments are required:", "missing").replace(
+        "unrecognized arguments:", "unknown arguments:"
+    )
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A /cni subcommand. `summary` is its one line in /cni help."""
+
+    name: str
+    summary: str
+    usage: str
+    build_parser: Callable[[CommandParser], None]
+    run: Callable[[argparse.Namespace, CommandContext], CommandResult]
+    # Text of the immediate Slack ack for work that takes longer than a moment; None = answer in the ack.
+    ack_text: Callable[[argparse.Namespace, CommandContext], str] | None = None
+    aliases: tuple[str, ...] = ()
+    needs_cluster: bool = False
+
+    def parser(self) -> CommandParser:
+        p = CommandParser(self.name, self.usage, self.summary)
+        self.build_parser(p)
+        return p
