@@ -16,6 +16,7 @@ from bot.services import Services
 from bot.slack_app import build_bolt_app
 from bot.web import build_web_app
 from commands import build_registry
+from commands.registry import Registry
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.history import HistoryRepository
@@ -36,8 +37,8 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-def build_runner() -> CommandRunner:
-    return CommandRunner(build_registry())
+def build_runner(registry: Registry | None = None) -> CommandRunner:
+    return CommandRunner(registry or build_registry())
 
 
 @dataclass
@@ -48,9 +49,11 @@ class Cnibot:
     web: Starlette
 
 
-def build_cnibot(settings: Settings, *, slack_client: WebClient | None = None) -> Cnibot:
+def build_cnibot(
+    settings: Settings, *, slack_client: WebClient | None = None, registry: Registry | None = None
+) -> Cnibot:
     services = build_services(settings)
-    runner = build_runner()
+    runner = build_runner(registry)
     bolt = None
     if settings.slack_signing_secret is not None:
         bolt = build_bolt_app(services, runner, client=slack_client)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.clusters import ClusterDirectory
+from bot.config import load_settings, redact_url, redacted
+from bot.errors import ConfigError, UserError
+
+CONFIG = """
+default_cluster: prod
+clusters:
+  - name: prod
+    region: us-east-2
+    auth: {mode: eks, role_arn: "arn:aws:iam::111122223333:role/cnibot"}
+    channels: [C0PROD]
+    approvals: {approvers_channel: C0APPROVE, users: [U1, U2], high_risk_approvals: 2}
+  - name: dev
+    auth: {mode: kubeconfig, context: dev-ctx}
+    channels: [C0DEV]
+    approvals: {allow_self_approval: true}
+"""
+
+
+def test_yaml_clusters_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cnibot.yaml"
+    path.write_text(CONFIG)
+    monkeypatch.setenv("CNIBOT_CONFIG", str(path))
+    monkeypatch.setenv("CNIBOT_PORT", "8080")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123-secret")
+    settings = load_settings()
+    assert settings.port == 8080
+    assert [c.name for c in settings.clusters] == ["prod", "dev"]
+    assert settings.clusters[0].approvals.users == ("U1", "U2")
+    assert settings.clusters[1].approvals.allow_self_approval is True
+    directory = ClusterDirectory(settings)
+    assert directory.resolve(None, "C0DEV").name == "dev"
+    assert directory.resolve(None, "C0OTHER").name == "prod"
+    assert directory.resolve("dev").name == "dev"
+    with pytest.raises(UserError, match="Did you mean `prod`"):
+        directory.resolve("prd")
+    shown = redacted(settings)
+    assert shown["slack_bot_token"] == "***" and "xoxb-123" not in str(shown)
+
+
+def test_zero_config_has_one_implicit_cluster() -> None:
+    directory = ClusterDirectory(load_settings())
+    assert directory.names == ["default"]
+    assert directory.resolve(None, "C0ANY").name == "default"
+
+
+def test_invalid_settings_give_one_line_per_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("clusters:\n  - name: Prod_1\n    auth: {mode: magic}\n  - name: ok\n    typo: 1\n")
+    monkeypatch.setenv("CNIBOT_CONFIG", str(path))
+    monkeypatch.setenv("CNIBOT_PORT", "seventy")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    problems = err.value.problems
+    assert any(p.startswith("CNIBOT_PORT:") for p in problems)
+    assert any(p.startswith("config clusters.0.auth.mode:") for p in problems)
+    assert any("clusters.1.typo" in p for p in problems)
+    assert all("\n" not in p for p in problems)
+
+
+def test_missing_config_file_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNIBOT_CONFIG", "/nonexistent/cnibot.yaml")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings()
+
+
+def test_redact_url_hides_passwords() -> None:
+    assert redact_url("postgresql+psycopg://bot:hunter2@db:5432/cni") == "postgresql+psycopg://bot:***@db:5432/cni"

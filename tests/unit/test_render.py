@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from bot.render.doc import Actions, Bullets, Button, Doc, Para, Table, render_blocks, render_text
+
+
+def test_tables_align_numbers_and_cut_long_lists() -> None:
+    rows = [(f"subnet-{i:03d}", 1000 * i, f"{i}%") for i in range(30)]
+    doc = Doc("*Subnets*").add(Table(("subnet", "free", "used"), rows, limit=5, more_hint="use --az"))
+    text = render_text(doc)
+    lines = text.splitlines()
+    assert lines[0] == "Subnets"
+    assert "  subnet-004  4,000  4%" in lines
+    assert "and 25 more (use --az)" in text
+    blocks = render_blocks(doc)
+    assert blocks[1]["text"]["text"].startswith("```")
+    assert blocks[-1]["type"] == "context" and "25 more" in blocks[-1]["elements"][0]["text"]
+
+
+def test_blocks_stay_within_slack_limits() -> None:
+    doc = Doc("many")
+    for i in range(80):
+        doc.add(Para(f"paragraph {i}"))
+    doc.add(Bullets([f"item {i}" * 50 for i in range(200)], limit=200))
+    blocks = render_blocks(doc)
+    assert len(blocks) <= 50
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+
+
+def test_buttons_render_with_confirm_and_text_mentions_them() -> None:
+    doc = Doc("x").add(Actions([Button("Approve", "approve", "42", style="primary", confirm=("Sure?", "Apply it"))]))
+    button = render_blocks(doc)[1]["elements"][0]
+    assert button["value"] == "42" and button["confirm"]["title"]["text"] == "Sure?"
+    assert "(in Slack: Approve)" in render_text(doc)
