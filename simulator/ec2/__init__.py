@@ -1,0 +1,1 @@
+"""The simulated EC2 Query API (with EKS and STS on the same port)."""

@@ -1,0 +1,224 @@
+"""EKS REST-JSON API for the simulated cluster: DescribeCluster, ListClusters, the vpc-cni managed add-on.
+
+UpdateAddon applies `configurationValues` ({"env": {...}}) to the aws-node DaemonSet through a callback, keeping
+every other env value; keys dropped from the configuration return to the manifest default, as EKS does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.awsnode import CNI_IMAGE_TAG
+
+
+class EksError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400, **extra: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.extra = extra
+
+
+@dataclass
+class ManagedAddon:
+    name: str = "vpc-cni"
+    version: str = CNI_IMAGE_TAG
+    configuration_values: str = ""
+    service_account_role_arn: str = ""
+    created_at: float = 1767225600.0
+    modified_at: float = 1767225600.0
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class EksCluster:
+    name: str
+    region: str
+    account_id: str
+    version: str
+    endpoint: str
+    vpc_id: str
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+    certificate_authority: str
+    addon: ManagedAddon | None = None
+    # Applies env changes to the aws-node DaemonSet: {KEY: value or None (= remove / back to default)}.
+    apply_env: Callable[[dict[str, str | None]], None] = lambda env: None
+    created_at: float = 1767225600.0
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:eks:{self.region}:{self.account_id}:cluster/{self.name}"
+
+
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("GET", re.compile(r"^/clusters/?$"), "ListClusters"),
+    ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/?$"), "DescribeCluster"),
+    ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/addons/?$"), "ListAddons"),
+    ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/addons/(?P<addon>[^/]+)/?$"), "DescribeAddon"),
+    ("POST", re.compile(r"^/clusters/(?P<cluster>[^/]+)/addons/(?P<addon>[^/]+)/update/?$"), "UpdateAddon"),
+    ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/updates/(?P<update>[^/]+)/?$"), "DescribeUpdate"),
+]
+
+
+def operation_for(method: str, path: str) -> tuple[str, dict[str, str]]:
+    """The EKS operation name for a request, and its path parameters."""
+    for verb, pattern, operation in _ROUTES:
+        match = pattern.match(path)
+        if verb == method and match:
+            return operation, match.groupdict()
+    return "Unknown", {}
+
+
+class EksService:
+    def __init__(self, clusters: list[EksCluster] | None = None) -> None:
+        self.clusters = {c.name: c for c in clusters or []}
+        self._lock = threading.Lock()
+
+    def handle(self, operation: str, args: dict[str, str], body: bytes) -> dict[str, Any]:
+        with self._lock:
+            if operation == "ListClusters":
+                return {"clusters": sorted(self.clusters)}
+            if operation == "Unknown":
+                raise EksError("InvalidRequestException", "Unsupported EKS operation", 404)
+            cluster = self._cluster(args["cluster"])
+            if operation == "DescribeCluster":
+                return {"cluster": self._describe_cluster(cluster)}
+            if operation == "ListAddons":
+                return {"addons": [cluster.addon.name] if cluster.addon else []}
+            if operation == "DescribeAddon":
+                return {"addon": self._describe_addon(cluster, self._addon(cluster, args["addon"]))}
+            if operation == "UpdateAddon":
+                return {"update": self._update_addon(cluster, self._addon(cluster, args["addon"]), body)}
+            if operation == "DescribeUpdate":
+                return {"update": self._describe_update(cluster, args["update"])}
+            raise EksError("InvalidRequestException", f"Unsupported EKS operation {operation}", 404)
+
+    def _cluster(self, name: str) -> EksCluster:
+        cluster = self.clusters.get(name)
+        if cluster is None:
+            raise EksError("ResourceNotFoundException", f"No cluster found for name: {name}.", 404, clusterName=name)
+        return cluster
+
+    @staticmethod
+    def _addon(cluster: EksCluster, name: str) -> ManagedAddon:
+        if cluster.addon is None or cluster.addon.name != name:
+            raise EksError(
+                "ResourceNotFoundException",
+                f"No addon: {name} found in cluster: {cluster.name}",
+                404,
+                clusterName=cluster.name,
+                addonName=name,
+            )
+        return cluster.addon
+
+    @staticmethod
+    def _describe_cluster(cluster: EksCluster) -> dict[str, Any]:
+        return {
+            "name": cluster.name,
+            "arn": cluster.arn,
+            "createdAt": cluster.created_at,
+            "version": cluster.version,
+            "endpoint": cluster.endpoint,
+            "roleArn": f"arn:aws:iam::{cluster.account_id}:role/{cluster.name}-cluster-role",
+            "resourcesVpcConfig": {
+                "subnetIds": list(cluster.subnet_ids),
+                "securityGroupIds": list(cluster.security_group_ids),
+                "clusterSecurityGroupId": cluster.security_group_ids[0] if cluster.security_group_ids else "",
+                "vpcId": cluster.vpc_id,
+                "endpointPublicAccess": True,
+                "endpointPrivateAccess": True,
+                "publicAccessCidrs": ["0.0.0.0/0"],
+            },
+            "kubernetesNetworkConfig": {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4"},
+            "status": "ACTIVE",
+            "certificateAuthority": {"data": cluster.certificate_authority},
+            "platformVersion": "eks.20",
+            "tags": {},
+            "accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"},
+        }
+
+    @staticmethod
+    def _describe_addon(cluster: EksCluster, addon: ManagedAddon) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "addonName": addon.name,
+            "clusterName": cluster.name,
+            "status": "ACTIVE",
+            "addonVersion": addon.version,
+            "health": {"issues": []},
+            "addonArn": f"arn:aws:eks:{cluster.region}:{cluster.account_id}:addon/{cluster.name}/{addon.name}/sim",
+            "createdAt": addon.created_at,
+            "modifiedAt": addon.modified_at,
+            "tags": {},
+        }
+        if addon.service_account_role_arn:
+            described["serviceAccountRoleArn"] = addon.service_account_role_arn
+        if addon.configuration_values:
+            described["configurationValues"] = addon.configuration_values
+        return described
+
+    def _update_addon(self, cluster: EksCluster, addon: ManagedAddon, body: bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            raise EksError("InvalidParameterException", "The request body is not valid JSON") from None
+        params: list[dict[str, str]] = []
+        if "configurationValues" in request:
+            text = str(request["configurationValues"])
+            new_env = _configured_env(text)
+            old_env = _configured_env(addon.configuration_values) if addon.configuration_values else {}
+            changes: dict[str, str | None] = {k: None for k in old_env if k not in new_env}
+            changes.update(new_env)
+            cluster.apply_env(changes)
+            addon.configuration_values = text
+            params.append({"type": "ConfigurationValues", "value": text})
+        if "addonVersion" in request:
+            addon.version = str(request["addonVersion"])
+            params.append({"type": "AddonVersion", "value": addon.version})
+        if "resolveConflicts" in request:
+            params.append({"type": "ResolveConflicts", "value": str(request["resolveConflicts"])})
+        addon.modified_at += 60.0
+        update_id = str(uuid.uuid4())
+        update: dict[str, Any] = {
+            "id": update_id,
+            "status": "Successful",
+            "type": "AddonUpdate",
+            "params": params,
+            "createdAt": addon.modified_at,
+            "errors": [],
+        }
+        addon.updates[update_id] = update
+        return update
+
+    @staticmethod
+    def _describe_update(cluster: EksCluster, update_id: str) -> dict[str, Any]:
+        if cluster.addon and update_id in cluster.addon.updates:
+            return cluster.addon.updates[update_id]
+        raise EksError("ResourceNotFoundException", f"No update found for ID: {update_id}", 404)
+
+
+def _configured_env(text: str) -> dict[str, str]:
+    """The `env` map of vpc-cni configuration values (JSON; EKS also accepts YAML, JSON is what the bot sends)."""
+    try:
+        values = json.loads(text) if text.strip() else {}
+    except ValueError:
+        raise EksError(
+            "InvalidParameterException", "ConfigurationValue provided in request is not supported: invalid JSON"
+        ) from None
+    if not isinstance(values, dict):
+        raise EksError("InvalidParameterException", "ConfigurationValue provided in request is not supported")
+    env = values.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise EksError(
+            "InvalidParameterException",
+            "ConfigurationValue provided in request is not supported: Json schema validation failed with error: "
+            "[$.env: string values expected]",
+        )
+    return {str(k): v for k, v in env.items()}
