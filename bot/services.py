@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from bot.clusters import ClusterDirectory
 from bot.config import Settings
+from bot.gateways.connections import Connections
 from storage.history import HistoryRepository
 
 
@@ -23,4 +24,5 @@ class Services:
     engine: Engine
     history: HistoryRepository
     clusters: ClusterDirectory
+    connections: Connections = field(default_factory=Connections)
     clock: Callable[[], datetime] = field(default=_utcnow)

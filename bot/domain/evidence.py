@@ -1,0 +1,74 @@
+"""Everything gathered about one pod for why-pending, as pure data (what the diagnosis rules read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.domain.cni_settings import EffectiveSettings
+from bot.domain.eniconfig import Resolution
+from bot.domain.facts import (
+    DaemonSetFact,
+    EniConfigFact,
+    EniFact,
+    EventFact,
+    NodeFact,
+    PodFact,
+    SubnetFact,
+    Unchecked,
+)
+from bot.domain.instance_limits import InstanceLimits
+from bot.domain.ipamd_metrics import IpamdMetrics
+
+
+@dataclass
+class PodEvidence:
+    cluster: str
+    namespace: str
+    name: str
+    pod: PodFact | None = None
+    # When the pod does not exist: close names in its namespace, and "ns/name" of same-named pods elsewhere.
+    similar_names: list[str] = field(default_factory=list)
+    same_name_elsewhere: list[str] = field(default_factory=list)
+    events: list[EventFact] = field(default_factory=list)  # the pod's, both event APIs, newest first
+    node: NodeFact | None = None
+    node_pods: list[PodFact] | None = None  # every pod on the node
+    aws_node_pod: PodFact | None = None
+    aws_node_events: list[EventFact] = field(default_factory=list)
+    daemonset: DaemonSetFact | None = None
+    settings: EffectiveSettings | None = None  # aws-node env with upstream defaults filled in
+    startup_errors: list[str] = field(default_factory=list)  # env combinations that make aws-node exit
+    eniconfigs: list[EniConfigFact] | None = None
+    eniconfig_resolution: Resolution | None = None  # only with custom networking
+    eniconfig: EniConfigFact | None = None  # the resolved one, if it exists
+    instance: InstanceLimits | None = None
+    vpc_id: str | None = None
+    node_enis: list[EniFact] | None = None
+    subnets: dict[str, SubnetFact] | None = None  # every subnet of the VPC, by id
+    subnet_enis: dict[str, list[EniFact]] = field(default_factory=dict)  # sweeps of the subnets that matter
+    prefix_reservations: dict[str, list[str]] = field(default_factory=dict)
+    existing_security_groups: set[str] | None = None
+    metrics: IpamdMetrics | None = None
+    checked: list[str] = field(default_factory=list)
+    could_not_check: list[Unchecked] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def allocation_subnets(self) -> list[SubnetFact]:
+        """Subnets ipamd takes new pod IPs from for this node: the ENIConfig's under custom networking,
+        else the node's ENI subnets plus discovery-tagged subnets of its AZ."""
+        if self.subnets is None:
+            return []
+        if self.settings is not None and self.settings.custom_networking:
+            subnet = self.subnets.get(self.eniconfig.subnet or "") if self.eniconfig else None
+            return [subnet] if subnet else []
+        ids: list[str] = []
+        for eni in self.node_enis or []:
+            if eni.interface_type in ("interface", "") and eni.subnet_id not in ids:
+                ids.append(eni.subnet_id)
+        az = self.node.az if self.node else None
+        for s in self.subnets.values():
+            if s.az == az and s.cni_role == "1" and s.subnet_id not in ids:
+                ids.append(s.subnet_id)
+        return [self.subnets[i] for i in ids if i in self.subnets]

@@ -1,0 +1,279 @@
+"""EC2 and EKS, read through filtered and paginated Describe calls only.
+
+Every call goes through one rate limiter and is counted; live state is cached for seconds, instance-type
+limits for a day. Failures become UpstreamError naming the API and a readable reason, so callers can give a
+partial answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+
+from bot import metrics
+from bot.domain.facts import EniFact, SubnetFact
+from bot.domain.instance_limits import InstanceLimits
+from bot.errors import UpstreamError
+from bot.gateways.cache import RateLimiter, TTLCache
+
+log = logging.getLogger("cnibot.aws")
+T = TypeVar("T")
+
+THROTTLE_CODES = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
+DENIED_CODES = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "UnauthorizedException"}
+CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
+CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
+PAGE = 1000  # DescribeNetworkInterfaces / DescribeSubnets accept 5-1000
+
+
+def client_config() -> Config:
+    return Config(
+        # Adaptive retries back off on throttling instead of adding to it; few attempts, as a person waits.
+        retries={"mode": "adaptive", "max_attempts": 3},
+        connect_timeout=3,
+        read_timeout=20,
+        max_pool_connections=32,
+        user_agent_extra="cnibot",
+    )
+
+
+def _reason(exc: Exception) -> tuple[str, str, bool]:
+    """(readable reason, error code, throttled?)"""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        if code in THROTTLE_CODES:
+            return f"throttled ({code})", code, True
+        if code in DENIED_CODES:
+            return f"not permitted ({code})", code, False
+        msg = str(exc.response.get("Error", {}).get("Message", ""))[:160]
+        return f"{code}: {msg}" if msg else code, code, False
+    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        return "timed out", "Timeout", False
+    return f"unreachable ({type(exc).__name__})", type(exc).__name__, False
+
+
+def eni_from_api(item: dict[str, Any]) -> EniFact:
+    addresses = item.get("PrivateIpAddresses") or []
+    primary = next((a["PrivateIpAddress"] for a in addresses if a.get("Primary")), item.get("PrivateIpAddress"))
+    secondary = tuple(a["PrivateIpAddress"] for a in addresses if not a.get("Primary"))
+    attachment = item.get("Attachment") or {}
+    return EniFact(
+        eni_id=item["NetworkInterfaceId"],
+        subnet_id=item.get("SubnetId", ""),
+        vpc_id=item.get("VpcId", ""),
+        az=item.get("AvailabilityZone", ""),
+        status=item.get("Status", ""),
+        interface_type=item.get("InterfaceType", "interface"),
+        description=item.get("Description", ""),
+        instance_id=attachment.get("InstanceId"),
+        device_index=attachment.get("DeviceIndex"),
+        network_card=int(attachment.get("NetworkCardIndex", 0) or 0),
+        primary_ip=primary,
+        secondary_ips=secondary,
+        prefixes=tuple(p["Ipv4Prefix"] for p in item.get("Ipv4Prefixes") or []),
+        tags={t["Key"]: t.get("Value", "") for t in item.get("TagSet") or []},
+        requester_managed=bool(item.get("RequesterManaged", False)),
+        security_groups=tuple(g["GroupId"] for g in item.get("Groups") or []),
+    )
+
+
+def subnet_from_api(item: dict[str, Any]) -> SubnetFact:
+    return SubnetFact(
+        subnet_id=item["SubnetId"],
+        vpc_id=item.get("VpcId", ""),
+        az=item.get("AvailabilityZone", ""),
+        cidr=item.get("CidrBlock", ""),
+        available_ips=int(item.get("AvailableIpAddressCount", 0)),
+        tags={t["Key"]: t.get("Value", "") for t in item.get("Tags") or []},
+    )
+
+
+class AwsGateway:
+    """One region's EC2 and EKS for one cluster. Thread-safe; share it across requests."""
+
+    def __init__(
+        self,
+        region: str,
+        *,
+        session: boto3.session.Session | None = None,
+        rate: float = 5.0,
+        burst: int = 10,
+        live_ttl: float = 10.0,
+    ) -> None:
+        self.region = region
+        session = session or boto3.session.Session()
+        self._ec2 = session.client("ec2", region_name=region, config=client_config())
+        self._eks = session.client("eks", region_name=region, config=client_config())
+        self._limiter = RateLimiter(rate, burst)
+        self._types: TTLCache[InstanceLimits | None] = TTLCache("instance_types", 24 * 3600)
+        self._node_enis: TTLCache[list[EniFact]] = TTLCache("node_enis", live_ttl)
+        self._vpc_subnets: TTLCache[list[SubnetFact]] = TTLCache("vpc_subnets", live_ttl)
+        self._subnet_enis: TTLCache[list[EniFact]] = TTLCache("subnet_enis", live_ttl)
+        self._vpc_enis: TTLCache[list[EniFact]] = TTLCache("vpc_enis", live_ttl)
+        self._reservations: TTLCache[list[str]] = TTLCache("cidr_reservations", 60)
+        self._groups: TTLCache[set[str]] = TTLCache("security_groups", 300)
+        self._eks_cluster: TTLCache[dict[str, Any] | None] = TTLCache("eks_cluster", 3600)
+        self._eks_addon: TTLCache[dict[str, Any] | None] = TTLCache("eks_addon", 60)
+
+    # --- plumbing -----------------------------------------------------------------------------------
+    def _call(self, api: str, fn: Callable[..., T], **kwargs: Any) -> T:
+        self._limiter.acquire()
+        try:
+            result = fn(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            reason, code, throttled = _reason(exc)
+            metrics.UPSTREAM_CALLS.labels(api, "throttled" if throttled else "error").inc()
+            raise UpstreamError(api, reason, code=code, throttled=throttled) from exc
+        metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
+        return result
+
+    def _pages(self, api: str, method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        fn = getattr(self._ec2, method)
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            args = dict(kwargs, **({"NextToken": token} if token else {}))
+            page = self._call(api, fn, **args)
+            items.extend(page.get(key) or [])
+            token = page.get("NextToken")
+            if not token:
+                return items
+
+    # --- EC2 ------------------------------------------------------------------------------------------
+    def instance_limits(self, types: Iterable[str]) -> dict[str, InstanceLimits]:
+        """Limits per instance type; one DescribeInstanceTypes for all types not cached yet."""
+        wanted = sorted({t for t in types if t})
+        missing = [t for t in wanted if self._types.peek(t) is None]
+        if missing:
+            for chunk in _chunks(missing, 100):
+                found = self._pages(
+                    "ec2:DescribeInstanceTypes", "describe_instance_types", "InstanceTypes", InstanceTypes=chunk
+                )
+                by_type = {i["InstanceType"]: InstanceLimits.from_describe(i) for i in found}
+                for t in chunk:
+                    self._types.put(t, by_type.get(t))
+        out = {}
+        for t in wanted:
+            limits = self._types.peek(t)
+            if limits is not None:
+                out[t] = limits
+        return out
+
+    def node_enis(self, instance_id: str) -> list[EniFact]:
+        def load() -> list[EniFact]:
+            items = self._pages(
+                "ec2:DescribeNetworkInterfaces",
+                "describe_network_interfaces",
+                "NetworkInterfaces",
+                Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}],
+                MaxResults=PAGE,
+            )
+            return [eni_from_api(i) for i in items]
+
+        return self._node_enis.get(instance_id, load)
+
+    def vpc_subnets(self, vpc_id: str) -> list[SubnetFact]:
+        def load() -> list[SubnetFact]:
+            items = self._pages(
+                "ec2:DescribeSubnets",
+                "describe_subnets",
+                "Subnets",
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
+                MaxResults=PAGE,
+            )
+            return [subnet_from_api(i) for i in items]
+
+        return self._vpc_subnets.get(vpc_id, load)
+
+    def subnet_enis(self, subnet_id: str) -> list[EniFact]:
+        """Every ENI in a subnet (who holds its addresses); one paginated sweep."""
+
+        def load() -> list[EniFact]:
+            items = self._pages(
+                "ec2:DescribeNetworkInterfaces",
+                "describe_network_interfaces",
+                "NetworkInterfaces",
+                Filters=[{"Name": "subnet-id", "Values": [subnet_id]}],
+                MaxResults=PAGE,
+            )
+            return [eni_from_api(i) for i in items]
+
+        return self._subnet_enis.get(subnet_id, load)
+
+    def vpc_enis(self, vpc_id: str) -> list[EniFact]:
+        """Every ENI of the VPC: one paginated sweep (the budget rule: one sweep per VPC per query)."""
+
+        def load() -> list[EniFact]:
+            items = self._pages(
+                "ec2:DescribeNetworkInterfaces",
+                "describe_network_interfaces",
+                "NetworkInterfaces",
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
+                MaxResults=PAGE,
+            )
+            return [eni_from_api(i) for i in items]
+
+        return self._vpc_enis.get(vpc_id, load)
+
+    def subnet_prefix_reservations(self, subnet_id: str) -> list[str]:
+        def load() -> list[str]:
+            resp = self._call(
+                "ec2:GetSubnetCidrReservations", self._ec2.get_subnet_cidr_reservations, SubnetId=subnet_id
+            )
+            return [r["Cidr"] for r in resp.get("SubnetIpv4CidrReservations") or []]
+
+        return self._reservations.get(subnet_id, load)
+
+    def existing_security_groups(self, group_ids: Sequence[str]) -> set[str]:
+        """Which of these security groups exist. A group-id filter answers for missing ids without failing."""
+        key = tuple(sorted(set(group_ids)))
+        if not key:
+            return set()
+
+        def load() -> set[str]:
+            items = self._pages(
+                "ec2:DescribeSecurityGroups",
+                "describe_security_groups",
+                "SecurityGroups",
+                Filters=[{"Name": "group-id", "Values": list(key)}],
+                MaxResults=PAGE,
+            )
+            return {g["GroupId"] for g in items}
+
+        return self._groups.get(key, load)
+
+    # --- EKS ------------------------------------------------------------------------------------------
+    def eks_cluster(self, name: str) -> dict[str, Any] | None:
+        def load() -> dict[str, Any] | None:
+            try:
+                return dict(self._call("eks:DescribeCluster", self._eks.describe_cluster, name=name)["cluster"])
+            except UpstreamError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+
+        return self._eks_cluster.get(name, load)
+
+    def eks_addon(self, cluster: str, addon: str = "vpc-cni") -> dict[str, Any] | None:
+        """The managed add-on, or None when the VPC CNI is self-managed."""
+
+        def load() -> dict[str, Any] | None:
+            try:
+                resp = self._call("eks:DescribeAddon", self._eks.describe_addon, clusterName=cluster, addonName=addon)
+                return dict(resp["addon"])
+            except UpstreamError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+
+        return self._eks_addon.get((cluster, addon), load)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

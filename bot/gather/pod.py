@@ -1,0 +1,207 @@
+"""Gather the evidence for why-pending: Kubernetes and EC2 read in parallel, within the API budget.
+
+Each fact is a future that starts as soon as what it depends on is known, so the answer takes about as long
+as the longest chain of dependent calls. EC2: at most six calls, all filtered (instance types (cached for a
+day), the node's ENIs, the VPC's subnets, and only when they matter a sweep of the allocation subnet, its
+prefix reservations and the ENIConfig's security groups). A failing call is recorded under "could not
+check" and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from bot.domain.cni_settings import effective_settings, startup_errors
+from bot.domain.eniconfig import resolve_eniconfig_name
+from bot.domain.evidence import PodEvidence
+from bot.domain.facts import EniFact, PodFact, SubnetFact, Unchecked
+from bot.domain.ipamd_metrics import parse_ipamd_metrics
+from bot.errors import UpstreamError
+from bot.gateways.aws import AwsGateway
+from bot.gateways.connections import ClusterConnection
+from bot.gateways.kube import KUBE_SYSTEM, merge_events
+
+log = logging.getLogger("cnibot.gather")
+T = TypeVar("T")
+
+# Sweep a subnet (who holds its addresses) only when it is this close to empty, or with prefix delegation.
+LOW_SUBNET_FREE = 64
+
+
+class _Gatherer:
+    def __init__(self, conn: ClusterConnection, evidence: PodEvidence, pool: ThreadPoolExecutor) -> None:
+        self.conn = conn
+        self.ev = evidence
+        self.pool = pool
+
+    def attempt(self, what: str, fn: Callable[[], T]) -> T | None:
+        """Run one read; on failure note what could not be checked and carry on with None."""
+        try:
+            value = fn()
+        except UpstreamError as exc:
+            self.ev.could_not_check.append(Unchecked(what, exc.api, exc.reason))
+            return None
+        except Exception as exc:  # a bug in one read must not lose the whole diagnosis
+            log.exception("gathering %s failed", what)
+            self.ev.could_not_check.append(Unchecked(what, "cnibot", f"internal error ({type(exc).__name__})"))
+            return None
+        self.ev.checked.append(what)
+        return value
+
+    def later(self, what: str, fn: Callable[[], T]) -> Future[T | None]:
+        return self.pool.submit(self.attempt, what, fn)
+
+
+def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> PodEvidence:
+    ev = PodEvidence(cluster=conn.cluster.name, namespace=namespace, name=name)
+    kube = conn.kube
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="gather") as pool:
+        g = _Gatherer(conn, ev, pool)
+        # Stage 1: everything that needs only the pod's name.
+        pod_f = g.later("pod", lambda: kube.read_pod(namespace, name))
+        events_f = g.later("pod events (core/v1)", lambda: kube.events_for(namespace, name))
+        events_v1_f = g.later("pod events (events.k8s.io/v1)", lambda: kube.events_v1_for(namespace, name))
+        ds_f = g.later("aws-node DaemonSet", kube.aws_node_daemonset)
+        eniconfigs_f = g.later("ENIConfigs", kube.eniconfigs)
+
+        pod = pod_f.result()
+        ev.pod = pod
+        if pod is None:
+            if not any(u.what == "pod" for u in ev.could_not_check):
+                _suggest(g, namespace, name)
+            _finish(ev, events_f, events_v1_f, ds_f, eniconfigs_f)
+            return ev
+        if pod.node_name is None or pod.host_network or pod.pod_ip:
+            _finish(ev, events_f, events_v1_f, ds_f, eniconfigs_f)
+            return ev
+
+        # Stage 2: the node and what runs on it.
+        node_name = pod.node_name
+        node_f = g.later("node", lambda: kube.read_node(node_name))
+        node_pods_f = g.later("pods on the node", lambda: kube.pods_on_node(node_name))
+        aws_node_f = g.later("aws-node pod on the node", lambda: _first(kube.aws_node_pods(node_name)))
+
+        def aws_node_events() -> list[Any]:
+            awsn = aws_node_f.result()
+            if awsn is None:
+                return []
+            return merge_events(kube.events_for(KUBE_SYSTEM, awsn.name), kube.events_v1_for(KUBE_SYSTEM, awsn.name))
+
+        def ipamd_metrics() -> Any:
+            awsn = aws_node_f.result()
+            if awsn is None:
+                return None
+            return parse_ipamd_metrics(kube.ipamd_metrics(awsn.name))
+
+        awsn_events_f = g.later("aws-node events", aws_node_events)
+        metrics_f = g.later("ipamd metrics", ipamd_metrics)
+
+        node = node_f.result()
+        ev.node = node
+        az = node.az if node else None
+        instance_id = node.instance_id if node else None
+        aws = g.attempt("AWS region", lambda: conn.aws(az))
+
+        types_f: Future[Any] | None = None
+        enis_f: Future[Any] | None = None
+        if aws is not None and node is not None and node.instance_type:
+            itype = node.instance_type
+            types_f = g.later("instance type limits", lambda: aws.instance_limits([itype]).get(itype))
+        if aws is not None and instance_id:
+            iid = instance_id
+            enis_f = g.later("the node's ENIs", lambda: aws.node_enis(iid))
+
+        def vpc_subnets() -> dict[str, SubnetFact] | None:
+            vpc = conn.vpc_id
+            if vpc is None and enis_f is not None:
+                enis: list[EniFact] | None = enis_f.result()
+                vpc = next((e.vpc_id for e in enis or [] if e.vpc_id), None)
+                conn.vpc_id = vpc
+            if vpc is None or aws is None:
+                return None
+            ev.vpc_id = vpc
+            return {s.subnet_id: s for s in aws.vpc_subnets(vpc)}
+
+        subnets_f = g.later("subnets of the VPC", vpc_subnets)
+
+        ds = ds_f.result()
+        ev.daemonset = ds
+        if ds is not None:
+            ev.settings = effective_settings(ds.env)
+            ev.startup_errors = startup_errors(ds.env)
+        ev.eniconfigs = eniconfigs_f.result()
+        if ev.settings is not None and ev.settings.custom_networking and node is not None:
+            ev.eniconfig_resolution = resolve_eniconfig_name(node.labels, node.annotations, ev.settings)
+            wanted = ev.eniconfig_resolution.name
+            ev.eniconfig = next((c for c in ev.eniconfigs or [] if c.name == wanted), None)
+
+        sg_f: Future[Any] | None = None
+        if aws is not None and ev.eniconfig is not None and ev.eniconfig.security_groups:
+            groups = list(ev.eniconfig.security_groups)
+            sg_f = g.later("ENIConfig security groups", lambda: aws.existing_security_groups(groups))
+
+        ev.node_enis = enis_f.result() if enis_f else None
+        ev.subnets = subnets_f.result()
+        ev.instance = types_f.result() if types_f else None
+
+        # Stage 3, only when it matters: who holds the allocation subnet's addresses, and /28 reservations.
+        if aws is not None and ev.subnets is not None:
+            pd = bool(ev.settings and ev.settings.prefix_delegation)
+            # The budget: one sweep per diagnosis, of the first allocation subnet that is short or fragmentable.
+            target = next((s for s in ev.allocation_subnets() if pd or s.available_ips < LOW_SUBNET_FREE), None)
+            if target is not None:
+                _sweep(g, aws, target.subnet_id, pd)
+
+        ev.node_pods = node_pods_f.result()
+        ev.aws_node_pod = aws_node_f.result()
+        ev.aws_node_events = awsn_events_f.result() or []
+        ev.metrics = metrics_f.result()
+        ev.existing_security_groups = sg_f.result() if sg_f else None
+        ev.events = merge_events(events_f.result() or [], events_v1_f.result() or [])
+    return ev
+
+
+def _sweep(g: _Gatherer, aws: AwsGateway, subnet_id: str, prefix_delegation: bool) -> None:
+    enis_f = g.later(f"ENIs in {subnet_id}", lambda: aws.subnet_enis(subnet_id))
+    reservations = None
+    if prefix_delegation:
+        reservations = g.attempt(
+            f"prefix reservations of {subnet_id}", lambda: aws.subnet_prefix_reservations(subnet_id)
+        )
+    found = enis_f.result()
+    if found is not None:
+        g.ev.subnet_enis[subnet_id] = found
+    if reservations is not None:
+        g.ev.prefix_reservations[subnet_id] = reservations
+
+
+def _first(items: list[PodFact]) -> PodFact | None:
+    return items[0] if items else None
+
+
+def _finish(
+    ev: PodEvidence, events_f: Future[Any], events_v1_f: Future[Any], ds_f: Future[Any], eniconfigs_f: Future[Any]
+) -> None:
+    ev.events = merge_events(events_f.result() or [], events_v1_f.result() or [])
+    ds = ds_f.result()
+    ev.daemonset = ds
+    if ds is not None:
+        ev.settings = effective_settings(ds.env)
+        ev.startup_errors = startup_errors(ds.env)
+    ev.eniconfigs = eniconfigs_f.result()
+
+
+def _suggest(g: _Gatherer, namespace: str, name: str) -> None:
+    kube = g.conn.kube
+    names_f = g.later("pod names in the namespace", lambda: kube.pod_names(namespace))
+    elsewhere_f = g.later("pods of that name elsewhere", lambda: kube.pods_named(name))
+    names = names_f.result() or []
+    g.ev.similar_names = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    # Deployment pods: "web" should find "web-7d9f-abcde".
+    if not g.ev.similar_names:
+        g.ev.similar_names = sorted(n for n in names if n.startswith(name))[:3]
+    g.ev.same_name_elsewhere = [p.ref for p in elsewhere_f.result() or [] if p.namespace != namespace]
