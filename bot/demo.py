@@ -1,0 +1,118 @@
+"""`cnibot demo`: the simulated cluster, the bot against it, and a prompt to type /cni commands at.
+
+The bot reaches the simulator only over HTTP, as it would reach AWS and EKS; nothing is mocked in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+
+from bot.render.doc import render_text
+
+BANNER = """\
+cnibot demo: a simulated EKS cluster ({scenario}, {nodes} nodes) is running on loopback.
+Type what you would type in Slack, e.g.:
+  /cni help
+  /cni capacity
+  /cni subnets
+  /cni why-pending {example}
+Ctrl-D or "exit" to leave.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cnibot demo", description=__doc__)
+    p.add_argument("--scenario", default="demo", help="simulator scenario (default: demo)")
+    p.add_argument("--nodes", type=int, default=None, help="build a generated cluster of N nodes instead")
+    p.add_argument("-c", "--command", action="append", default=[],
+                   help="run this /cni command and exit (repeatable); without it, an interactive prompt")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from simulator.runner import SimulatedCluster
+
+    sim = SimulatedCluster.from_scenario(args.scenario, nodes=args.nodes)
+    sim.start()
+    try:
+        return _run(sim, args)
+    finally:
+        sim.stop()
+
+
+def _run(sim: object, args: argparse.Namespace) -> int:
+    from bot.app import build_runner, build_services
+    from bot.config import ClusterAuth, ClusterConfig, load_settings
+    from bot.logs import configure_logging
+    from bot.runner import new_correlation_id
+    from commands.base import CommandContext
+
+    env = sim.env()  # type: ignore[attr-defined]
+    os.environ.update({k: v for k, v in env.items() if k != "KUBECONFIG"})
+    workdir = tempfile.mkdtemp(prefix="cnibot-demo-")
+    cluster = ClusterConfig(
+        name=sim.cluster_name,  # type: ignore[attr-defined]
+        region=sim.region,  # type: ignore[attr-defined]
+        auth=ClusterAuth(mode="kubeconfig", kubeconfig=str(sim.kubeconfig_path)),  # type: ignore[attr-defined]
+    )
+    settings = load_settings(database_url=f"sqlite:///{workdir}/cnibot.db", clusters=[cluster])
+    configure_logging("WARNING", "text")
+    services = build_services(settings)
+    runner = build_runner()
+    user = os.environ.get("USER", "demo")
+
+    def ask(text: str) -> None:
+        text = text.strip().removeprefix("/cni").strip()
+        ctx = CommandContext(services=services, user_id=f"cli:{user}", user_name=user,
+                             correlation_id=new_correlation_id(), source="cli", now=services.clock())
+        print(render_text(runner.execute(text, ctx).doc))
+
+    if args.command:
+        for command in args.command:
+            print(f"$ /cni {command.strip().removeprefix('/cni').strip()}")
+            ask(command)
+        return 0
+    example = _example_pod(sim)
+    print(BANNER.format(scenario=args.scenario, nodes=_node_count(sim), example=example))
+    for line in _lines(sys.stdin):
+        if line.strip() in ("exit", "quit"):
+            break
+        if line.strip():
+            ask(line)
+    return 0
+
+
+def _lines(stream: Iterable[str]) -> Iterable[str]:
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            try:
+                yield input("/cni> ")
+            except EOFError:
+                print()
+                return
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                return
+            yield line
+
+
+def _example_pod(sim: object) -> str:
+    for expectation in getattr(getattr(sim, "scenario", None), "expect", None) or []:
+        pod = expectation.get("pod") if isinstance(expectation, dict) else getattr(expectation, "pod", None)
+        if pod:
+            return str(pod)
+    return "default/web-1"
+
+
+def _node_count(sim: object) -> int:
+    try:
+        return len(sim.store.list("v1", "Node"))  # type: ignore[attr-defined]
+    except Exception:
+        return 0
