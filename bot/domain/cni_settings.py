@@ -839,7 +839,8 @@ def validate_change(current_env: Mapping[str, str], changes: Mapping[str, str | 
         diff=tuple(diff),
         errors=tuple(errors),
         warnings=tuple(warnings),
-        risk=max((knob.risk for knob in changed), key=lambda risk: risk.rank, default=Risk.LOW),
+        # Rewording a value without changing its meaning ("True" -> "true") only rolls aws-node out.
+        risk=max((knob.risk for knob in effective), key=lambda risk: risk.rank, default=Risk.LOW),
         needs_node_replacement=needs_replacement,
         needs_max_pods=needs_max_pods,
         impact=_impact_sentence(changed, effective, needs_replacement, needs_max_pods),
