@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.deploy.chart import Chart, container, env
@@ -71,3 +72,20 @@ def test_rbac_files_for_other_clusters_hold_rbac_only(chart: Chart) -> None:
         kinds = {doc["kind"] for doc in yaml.safe_load_all(text) if doc}
         assert kinds <= {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}, template
         assert "cnibot-readers" in text
+
+
+@pytest.mark.parametrize("source", ["chart defaults", "INSTALL.md example"])
+def test_the_rendered_config_file_is_valid_for_the_app(
+    chart: Chart, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config import load_settings
+
+    values = example_values() if source == "INSTALL.md example" else {}
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(chart.render(values).one("ConfigMap")["data"]["config.yaml"])
+    monkeypatch.setenv("CNIBOT_CONFIG", str(config_file))
+
+    settings = load_settings()  # raises ConfigError, naming the key, on anything the app rejects
+
+    assert settings.default_cluster == settings.clusters[0].name
+    assert settings.clusters[0].auth.mode == "in-cluster"
