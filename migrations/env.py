@@ -5,8 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from storage import load_all_models
 from storage.models import Base
 
+load_all_models()
 config = context.config
 target_metadata = Base.metadata
 

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from storage import migrate
+from storage import load_all_models, migrate
 from storage.db import make_engine, make_session_factory
 from storage.history import HistoryRepository
 from storage.models import Base
@@ -28,6 +28,7 @@ def test_upgrade_downgrade_upgrade_and_no_drift(db_url: str) -> None:
         assert "command_log" not in inspect(engine).get_table_names()
 
         migrate.upgrade(engine)
+        load_all_models()
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
