@@ -30,9 +30,11 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
         handler = SocketModeHandler(bot.bolt, app_token)
         handler.connect()  # non-blocking; the HTTP server below keeps /healthz, /readyz and /metrics up
     server = uvicorn.Server(uvicorn_config(bot.web, settings.host, settings.port))
+    bot.services.scheduler.start()
     try:
         server.run()
     finally:
+        bot.services.scheduler.shutdown(wait=False)
         if handler is not None:
             handler.close()
         # Let command work already running finish before the process ends.

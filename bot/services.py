@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from bot.clusters import ClusterDirectory
 from bot.config import Settings
 from bot.gateways.connections import Connections
+from bot.scheduler import Scheduler
 from storage.history import HistoryRepository
 
 
@@ -25,4 +26,6 @@ class Services:
     history: HistoryRepository
     clusters: ClusterDirectory
     connections: Connections = field(default_factory=Connections)
+    # Started by `cnibot serve`; features register their periodic jobs on it at build time.
+    scheduler: Scheduler = field(default_factory=Scheduler)
     clock: Callable[[], datetime] = field(default=_utcnow)
