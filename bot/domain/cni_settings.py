@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -72,6 +72,12 @@ class Knob:
     case_sensitive: bool = True
     empty_is_default: bool = False  # an empty value means "use the default" (string knobs)
     since: str | None = None
+    also_in_init: bool = False  # the manifest sets it on aws-vpc-cni-init too (ENABLE_IPv6)
+
+    @property
+    def containers(self) -> tuple[str, ...]:
+        """Containers whose env carries the knob; a change must patch all of them."""
+        return (self.container, INIT_CONTAINER) if self.also_in_init else (self.container,)
 
     @property
     def default(self) -> SettingValue:
@@ -317,14 +323,16 @@ _CATALOGUE: tuple[Knob, ...] = (
         effect=Effect.REPLACE_NODES,
         since="1.10.0",
     ),
-    _bool(
+    Knob(
         "ENABLE_IPv6",
+        KnobType.BOOL,
         False,
         "false",
         "IPv6 pod addressing (chosen at cluster creation).",
         risk=_HIGH,
         effect=Effect.REPLACE_NODES,
         since="1.10.0",
+        also_in_init=True,
     ),
     _str("CLUSTER_NAME", "", None, "Cluster tag on ENIs; scopes the leaked-ENI sweep."),
     Knob(
@@ -786,7 +794,7 @@ class ChangeCheck:
     needs_node_replacement: bool
     needs_max_pods: bool
     impact: str  # plain-language sentence on what applying it takes
-    containers: tuple[str, ...] = field(default=())  # containers whose env the diff touches
+    containers: tuple[str, ...] = ()  # containers whose env the diff touches
 
     @property
     def ok(self) -> bool:
@@ -795,25 +803,7 @@ class ChangeCheck:
 
 def validate_change(current_env: Mapping[str, str], changes: Mapping[str, str | None]) -> ChangeCheck:
     """Check a proposed aws-node env change (``None`` = unset the variable) before anyone approves it."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    diff: list[EnvChange] = []
-    for key, new in changes.items():
-        knob = KNOBS.get(key)
-        if knob is None:
-            errors.append(_unknown_key_message(key))
-            continue
-        old = current_env.get(key)
-        if new == old:
-            warnings.append(f"{key} is already {'unset' if new is None else new!r}; nothing to change.")
-            continue
-        if new is not None and (problem := value_error(knob, new)):
-            errors.append(problem)
-            continue
-        diff.append(EnvChange(key, old, new))
-    if not diff and not errors:
-        errors.append("Nothing to change.")
-
+    diff, errors, warnings = _diff(current_env, changes)
     new_env = _apply(current_env, diff)
     before_errors = set(startup_errors(current_env))
     for message in startup_errors(new_env):
@@ -823,12 +813,7 @@ def validate_change(current_env: Mapping[str, str], changes: Mapping[str, str | 
             errors.append(f"aws-node would exit at start: {message}")
 
     before, after = effective_settings(current_env), effective_settings(new_env)
-    known_problems = {(p.code, p.message) for p in warm_pool_problems(before)}
-    warnings += [
-        f"{p.message} {p.fix}".strip()
-        for p in warm_pool_problems(after)
-        if p.severity != Severity.INFO and (p.code, p.message) not in known_problems
-    ]
+    warnings += _new_warm_pool_warnings(before, after)
     warnings += _change_warnings(diff, before, after)
 
     changed = [KNOBS[change.key] for change in diff]
@@ -844,8 +829,41 @@ def validate_change(current_env: Mapping[str, str], changes: Mapping[str, str | 
         needs_node_replacement=needs_replacement,
         needs_max_pods=needs_max_pods,
         impact=_impact_sentence(changed, effective, needs_replacement, needs_max_pods),
-        containers=tuple(sorted({knob.container for knob in changed})),
+        containers=tuple(sorted({name for knob in changed for name in knob.containers})),
     )
+
+
+def _diff(
+    current_env: Mapping[str, str], changes: Mapping[str, str | None]
+) -> tuple[list[EnvChange], list[str], list[str]]:
+    """(diff, errors, warnings) of the requested keys: unknown keys and bad values refused, no-ops dropped."""
+    diff: list[EnvChange] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for key, new in changes.items():
+        knob = KNOBS.get(key)
+        if knob is None:
+            errors.append(_unknown_key_message(key))
+            continue
+        old = current_env.get(key)
+        if new == old:
+            warnings.append(f"{key} is already {'unset' if new is None else new!r}; nothing to change.")
+        elif new is not None and (problem := value_error(knob, new)):
+            errors.append(problem)
+        else:
+            diff.append(EnvChange(key, old, new))
+    if not diff and not errors:
+        errors.append("Nothing to change.")
+    return diff, errors, warnings
+
+
+def _new_warm_pool_warnings(before: EffectiveSettings, after: EffectiveSettings) -> list[str]:
+    known = {(problem.code, problem.message) for problem in warm_pool_problems(before)}
+    return [
+        f"{problem.message} {problem.fix}".strip()
+        for problem in warm_pool_problems(after)
+        if problem.severity != Severity.INFO and (problem.code, problem.message) not in known
+    ]
 
 
 def value_error(knob: Knob, raw: str) -> str | None:

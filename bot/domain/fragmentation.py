@@ -7,8 +7,10 @@ overlapping the addresses AWS reserves (first four and last of the subnet).
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import socket
+import struct
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -76,10 +78,7 @@ def analyse_prefix_blocks(
     size = subnet.num_addresses
     total_blocks = size >> _BLOCK_BITS
 
-    used = _used_offsets(used_ips, base, size)
-    in_use = [0] * total_blocks
-    for offset in used:
-        in_use[offset >> _BLOCK_BITS] += 1
+    in_use = _in_use_per_block(_distinct_addresses(used_ips), base, size)
     prefix_blocks = _covered_blocks(prefixes, base, size)
     reserved_blocks = _covered_blocks(reservations, base, size)
     aws_blocks = {0, total_blocks - 1}
@@ -117,7 +116,7 @@ def analyse_prefix_blocks(
         prefix_allocated=counts[BlockState.PREFIX_ALLOCATED],
         aws_reserved=counts[BlockState.AWS_RESERVED],
         score=-(-unusable * 100 // candidates) if candidates else None,  # ceil without floats
-        used_ips=len(used),
+        used_ips=sum(in_use),
         free_ips=free_ips,
         reserved_free=reserved_free,
         blocks=tuple(states),
@@ -130,18 +129,37 @@ def _aws_reserved_in(block: int, total_blocks: int) -> int:
     return first + last
 
 
-def _used_offsets(ips: Iterable[str], base: int, size: int) -> set[int]:
-    """Distinct offsets in the subnet of the given addresses, AWS-reserved ones left out."""
-    offsets: set[int] = set()
-    for ip in ips:
-        try:
-            # inet_pton is strict (no "10.1" shorthand) and far faster than ipaddress for 60k addresses.
-            offset = int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big") - base
-        except (OSError, TypeError):
-            continue
-        if _AWS_RESERVED_AT_START <= offset < size - 1:
-            offsets.add(offset)
-    return offsets
+def _distinct_addresses(ips: Iterable[str]) -> list[int]:
+    """Sorted distinct IPv4 addresses as integers; unparsable entries are skipped.
+
+    Converted in C loops (map + one struct.unpack): a /16 with 60k addresses stays well under 100 ms.
+    """
+    texts = list(ips)
+    try:
+        packed = b"".join(map(socket.inet_aton, texts))
+    except (OSError, TypeError):
+        packed = b"".join(_pack_or_empty(text) for text in texts)
+    return sorted(set(struct.unpack(f"!{len(packed) // 4}I", packed)))
+
+
+def _pack_or_empty(text: str) -> bytes:
+    try:
+        return socket.inet_pton(socket.AF_INET, text)
+    except (OSError, TypeError):
+        return b""
+
+
+def _in_use_per_block(addresses: list[int], base: int, size: int) -> list[int]:
+    """Addresses in use in each /28 of the subnet (AWS-reserved ones not counted)."""
+    # Block boundaries located by bisection: 4k C-level searches instead of a Python loop over 60k addresses.
+    edges = [bisect.bisect_left(addresses, base + start) for start in range(0, size + 1, BLOCK_SIZE)]
+    counts = [high - low for low, high in zip(edges, edges[1:], strict=False)]
+    reserved = [*range(_AWS_RESERVED_AT_START), size - 1]
+    for offset in reserved:
+        index = bisect.bisect_left(addresses, base + offset)
+        if index < len(addresses) and addresses[index] == base + offset:
+            counts[offset // BLOCK_SIZE] -= 1
+    return counts
 
 
 def _covered_blocks(cidrs: Iterable[str], base: int, size: int) -> set[int]:

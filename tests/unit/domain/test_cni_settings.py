@@ -524,9 +524,21 @@ def test_no_op_change_is_refused() -> None:
     assert check.warnings == ("WARM_ENI_TARGET is already '1'; nothing to change.",)
 
 
-def test_init_container_change_names_its_container() -> None:
-    check = validate_change(STOCK_ENV, {"DISABLE_TCP_EARLY_DEMUX": "true"})
-    assert check.containers == (INIT_CONTAINER,)
+@pytest.mark.parametrize(
+    ("changes", "containers"),
+    [
+        ({"DISABLE_TCP_EARLY_DEMUX": "true"}, (INIT_CONTAINER,)),
+        ({"WARM_IP_TARGET": "5", "MINIMUM_IP_TARGET": "10"}, ("aws-node",)),
+        (
+            {"ENABLE_IPv6": "true", "ENABLE_IPv4": "false", "ENABLE_PREFIX_DELEGATION": "true"},
+            ("aws-node", INIT_CONTAINER),
+        ),
+    ],
+)
+def test_change_names_the_containers_to_patch(changes: dict[str, str | None], containers: tuple[str, ...]) -> None:
+    check = validate_change(STOCK_ENV, changes)
+    assert check.ok, check.errors
+    assert check.containers == containers
 
 
 # --- versions -------------------------------------------------------------------------------------------
