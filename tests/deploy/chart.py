@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm  # a dev dependency: CI must render with a real Helm, never skip
 import pytest
 import yaml
-
-helm = pytest.importorskip("helm_python", reason="helm-python-sdk (a Helm engine) is not installed")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "deploy" / "helm" / "cnibot"
