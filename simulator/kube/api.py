@@ -11,6 +11,7 @@ import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -56,8 +57,18 @@ class Response:
 
 def encode(document: Any, *, pretty: bool = False) -> bytes:
     if pretty:
-        return json.dumps(document, indent=2).encode() + b"\n"
-    return json.dumps(document, separators=(",", ":")).encode()
+        return json.dumps(document, indent=2, default=_json_default).encode() + b"\n"
+    return json.dumps(document, separators=(",", ":"), default=_json_default).encode()
+
+
+def _json_default(value: Any) -> Any:
+    """Objects written by the simulator may carry datetimes: serialise them as the apiserver would."""
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def error_response(error: status.ApiError, *, pretty: bool = False) -> Response:

@@ -6,6 +6,7 @@ import http.client
 import json
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -274,3 +275,13 @@ def test_sequential_keep_alive_requests_are_fast(web: Http, store: KubeStore) ->
         web.request("GET", "/api/v1/namespaces/default/pods/web-1")
     elapsed = time.perf_counter() - started
     assert elapsed < 2, f"200 GETs took {elapsed:.2f}s (Nagle and delayed ACK would make it ~9 s)"
+
+
+def test_pretty_output_and_datetimes(web: Http, store: KubeStore) -> None:
+    pod = make_pod("web-1")
+    pod["status"]["startTime"] = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    store.put(pod)
+    web.conn.request("GET", "/api/v1/namespaces/default/pods/web-1?pretty=true")
+    raw = web.conn.getresponse().read().decode()
+    assert '\n  "kind": "Pod",\n' in raw
+    assert json.loads(raw)["status"]["startTime"] == "2026-11-28T03:00:00Z"
