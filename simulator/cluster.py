@@ -1,0 +1,1221 @@
+"""The simulated EKS cluster: the EC2 model, one ipamd per node, the scheduler and the Kubernetes objects,
+kept consistent with each other.
+
+`SimCluster.build()` lays out the VPC, launches the nodes, starts aws-node on each, schedules the pods and
+gives them addresses through ipamd, then writes every Kubernetes object into the `KubeStore`. Writes that
+arrive over HTTP (the aws-node DaemonSet, ENIConfigs, node labels) re-converge the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from simulator import objects
+from simulator.addresses import int_to_ip, ip_to_int
+from simulator.awsnode import MANIFEST_ENV, AwsNodeConfig, parse_env, render_metrics
+from simulator.ipamd import (
+    CLUSTER_NAME_TAG,
+    CREATED_AT_TAG,
+    CUSTOM_NETWORKING_INIT_ERROR,
+    INSTANCE_ID_TAG,
+    NodeContext,
+    NodeIpamd,
+)
+from simulator.kube.store import KubeStore
+from simulator.model import Ec2Error, Ec2Model, Instance, NetworkInterface, Subnet
+from simulator.scenarios import NodeGroupSpec, PodSpec, Scenario, ScenarioError
+from simulator.scheduler import NodeCapacity, PodRequest, parse_cpu, parse_memory, place
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+EXTERNAL_ENICONFIG_LABEL = "vpc.amazonaws.com/externalEniConfig"
+ENICONFIG_API = "crd.k8s.amazonaws.com/v1alpha1"
+GRPC_ERROR = (
+    "add cmd: Error received from AddNetwork gRPC call: rpc error: code = Unavailable desc = connection error: "
+    'desc = "transport: Error while dialing: dial tcp 127.0.0.1:50051: connect: connection refused"'
+)
+NO_IP = "add cmd: failed to assign an IP address to container"
+APP_IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+
+
+def replicaset_name(namespace_name: str, deployment: str) -> str:
+    return f"{deployment}-{objects.name_suffix('rs', namespace_name, deployment, length=10)}"
+
+
+def sandbox_message(pod_key: str, suffix: str) -> str:
+    """The containerd text of a failed CNI ADD, as the kubelet reports it in FailedCreatePodSandBox."""
+    sandbox = objects.digest("sandbox", pod_key)
+    return (
+        "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "
+        f'"{sandbox}": plugin type="aws-cni" name="aws-cni" failed (add): {suffix}'
+    )
+
+
+@dataclass
+class SimNode:
+    name: str
+    group: NodeGroupSpec
+    instance: Instance
+    ipamd: NodeIpamd
+    max_pods: int
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    taints: list[dict[str, str]]
+    cordoned: bool
+    created: datetime
+    uid: str
+    aws_node_pod: str = ""
+    aws_node_uid: str = ""
+    aws_node_revision: str = ""
+    aws_node_started: datetime | None = None
+    kube_proxy_pod: str = ""
+    trunk_eni: str | None = None
+    next_vlan: int = 1
+
+    @property
+    def private_ip(self) -> str:
+        return int_to_ip(self.instance.private_ip)
+
+    @property
+    def cni_config_written(self) -> bool:
+        """The CNI conflist exists once ipamd initialised, or when it failed only after the entrypoint wrote it."""
+        return self.ipamd.started or self.ipamd.startup_error == CUSTOM_NETWORKING_INIT_ERROR
+
+
+@dataclass
+class SimPod:
+    namespace: str
+    name: str
+    spec: PodSpec
+    uid: str
+    created: datetime
+    phase: str = "unscheduled"  # unscheduled | running | failing
+    node: str | None = None
+    ip: str | None = None
+    reason: str = ""  # event reason of the current failure
+    message: str = ""  # event message (or the scheduler's message)
+    attempts: int = 0
+    branch_eni: str | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass
+class Rollout:
+    generation: int
+    revision: str
+    pending: list[str]
+    batch: int
+    interval: float
+    next_at: float
+
+
+class SimCluster:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int = 0,
+        store: KubeStore | None = None,
+        rollout_seconds: float = 2.0,
+        now: datetime | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.rollout_seconds = rollout_seconds
+        self.now = now or datetime.now(UTC).replace(microsecond=0)
+        self.model = Ec2Model(region=scenario.region, seed=seed)
+        self.model.clock = self.now - timedelta(days=3)
+        self.store = store or KubeStore()
+        self.nodes: dict[str, SimNode] = {}
+        self.pods: dict[str, SimPod] = {}
+        self.subnets: dict[str, Subnet] = {}
+        self.security_groups: dict[str, str] = {}  # name -> id
+        self.env: dict[str, str] = {}
+        self.config: AwsNodeConfig = parse_env({})
+        self.generation = 1
+        self.revision = ""
+        self.rollout: Rollout | None = None
+        self.lock = threading.RLock()
+        self._clock = 0.0  # seconds of rollout time that have passed (ticker-driven)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.addon_env: dict[str, str] = {}
+        self.node_events: list[JsonObject] = []
+        self._scheduled: dict[str, NodeCapacity] = {}
+
+    # --- build -------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        with self.lock, self.model.lock:
+            self._build_vpc()
+            self._set_env(self._initial_env())
+            # ENIConfigs exist before the nodes start: ipamd reads them from the API server.
+            for spec in self.scenario.eniconfigs:
+                self.store.put(self._eniconfig_object(spec.name, spec.subnet, spec.security_groups))
+            groups = self._launch_nodes()
+            self._declare_pods()
+            self._bind_daemon_pods()
+            # Phase 1: nodes start aws-node with the env they first had, then take the pods that predate changes.
+            for node in self.nodes.values():
+                self._start_aws_node(node, self._config_for_start(node))
+            self._attach_trunks()
+            self._place_pods(created_after=False)
+            # Phase 2: nodes that predate the current settings restart aws-node with them.
+            for node in self.nodes.values():
+                if node.group.previous_env is not None:
+                    self._start_aws_node(node, self.config)
+            self._place_pods(created_after=True)
+            self._apply_churn()
+            self._converge_pools()
+            self.store.bulk_load(self._all_objects(groups))
+
+    def _build_vpc(self) -> None:
+        sc = self.scenario
+        m = self.model
+        vpc = m.create_vpc(sc.vpc_cidr, tags={"Name": f"eksctl-{sc.cluster_name}-cluster/VPC"})
+        self.vpc_id = vpc.id
+        for cidr in sc.secondary_cidrs:
+            m.associate_vpc_cidr(vpc.id, cidr)
+        for name, description in [
+            (
+                "eks-cluster-sg",
+                "EKS created security group applied to ENI that is attached to EKS Control Plane "
+                "master nodes, as well as any managed workloads.",
+            ),
+            ("nodes", "Communication between all nodes in the cluster"),
+        ] + [(g.name, g.description) for g in sc.security_groups]:
+            sg = m.create_security_group(
+                vpc.id, name if name != "eks-cluster-sg" else f"eks-cluster-sg-{sc.cluster_name}", description
+            )
+            self.security_groups[name] = sg.id
+        for spec in sc.subnets:
+            tags = {"Name": spec.name, **spec.tags}
+            subnet = m.create_subnet(vpc.id, spec.cidr, spec.az, tags=tags)
+            self.subnets[spec.name] = subnet
+            for res in spec.reservations:
+                m.create_subnet_cidr_reservation(subnet.id, res.cidr, res.type, res.description)
+            for foreign in spec.foreign_enis:
+                for i in range(foreign.count):
+                    ip = None
+                    if foreign.scatter_every:
+                        ip = int_to_ip(subnet.space.base + foreign.scatter_offset + i * foreign.scatter_every)
+                    m.create_network_interface(
+                        subnet.id,
+                        description=foreign.description,
+                        private_ip=ip,
+                        secondary_count=foreign.secondary_ips,
+                        interface_type=foreign.interface_type,
+                        requester_managed=foreign.requester_managed,
+                        requester_id="amazon-elb" if foreign.requester_managed else "",
+                        groups=[self.security_groups["nodes"]],
+                    )
+        for leaked in sc.leaked_enis:
+            subnet = self.subnets[leaked.subnet]
+            for _ in range(leaked.count):
+                gone = m.new_id("i")  # the terminated instance the ENI belonged to
+                tags = {
+                    INSTANCE_ID_TAG: gone,
+                    CREATED_AT_TAG: (self.now - timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+                tags[CLUSTER_NAME_TAG] = sc.cluster_name
+                tags["eks:eni:owner"] = "amazon-vpc-cni"
+                m.create_network_interface(
+                    subnet.id,
+                    description=f"aws-K8S-{gone}",
+                    secondary_count=leaked.secondary_ips,
+                    groups=[self.security_groups["nodes"]],
+                    tags=tags,
+                )
+
+    def _initial_env(self) -> dict[str, str]:
+        env = {**MANIFEST_ENV, "CLUSTER_NAME": self.scenario.cluster_name, **self.scenario.aws_node_env}
+        addon = self.scenario.managed_addon
+        if addon is not None:
+            configured = addon.configuration_values.get("env", {}) if addon.configuration_values else {}
+            self.addon_env = {str(k): str(v) for k, v in configured.items()}
+            env.update(self.addon_env)
+        return env
+
+    def _set_env(self, env: dict[str, str]) -> None:
+        self.env = dict(env)
+        self.config = parse_env(self.env)
+        self.revision = objects.revision_hash(objects.aws_node_template(self.env))
+
+    def _config_for_start(self, node: SimNode) -> AwsNodeConfig:
+        previous = node.group.previous_env
+        if previous is None:
+            return self.config
+        return parse_env({**MANIFEST_ENV, "CLUSTER_NAME": self.scenario.cluster_name, **previous})
+
+    def _launch_nodes(self) -> dict[str, NodeGroupSpec]:
+        sc = self.scenario
+        groups: dict[str, NodeGroupSpec] = {}
+        for group in sc.node_groups:
+            groups[group.name] = group
+            subnet = self.subnets[group.subnet]
+            for index in range(group.count):
+                self.model.clock = self.now - (
+                    timedelta(days=12) if group.previous_env is not None else timedelta(hours=3)
+                )
+                instance = self.model.run_instance(
+                    group.instance_type,
+                    subnet.id,
+                    groups=[self.security_groups["nodes"], self.security_groups["eks-cluster-sg"]],
+                    tags={
+                        "Name": f"{sc.cluster_name}-{group.name}-Node",
+                        "eks:cluster-name": sc.cluster_name,
+                        "eks:nodegroup-name": group.name,
+                        f"kubernetes.io/cluster/{sc.cluster_name}": "owned",
+                    },
+                )
+                self._add_node(group, index, instance)
+        self.model.clock = self.now - timedelta(minutes=30)
+        return groups
+
+    def _add_node(self, group: NodeGroupSpec, index: int, instance: Instance) -> SimNode:
+        name = instance.private_dns_name
+        itype = instance.type
+        az = instance.az
+        labels = {
+            "beta.kubernetes.io/arch": "amd64",
+            "beta.kubernetes.io/instance-type": itype.name,
+            "beta.kubernetes.io/os": "linux",
+            "eks.amazonaws.com/capacityType": "ON_DEMAND",
+            "eks.amazonaws.com/nodegroup": group.name,
+            "eks.amazonaws.com/nodegroup-image": instance.image_id,
+            "failure-domain.beta.kubernetes.io/region": self.scenario.region,
+            "failure-domain.beta.kubernetes.io/zone": az,
+            "k8s.io/cloud-provider-aws": objects.digest("cloud", self.scenario.cluster_name, length=32),
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "node.kubernetes.io/instance-type": itype.name,
+            "topology.k8s.aws/zone-id": instance.subnet.az_id,
+            "topology.kubernetes.io/region": self.scenario.region,
+            "topology.kubernetes.io/zone": az,
+            **group.labels,
+        }
+        default_max = itype.max_pods()
+        max_pods = group.max_pods or min(default_max, 110 if itype.vcpus <= 30 else 250)
+        created = (
+            self.now
+            - (timedelta(days=12) if group.previous_env is not None else timedelta(hours=3))
+            + timedelta(minutes=index)
+        )
+        node = SimNode(
+            name=name,
+            group=group,
+            instance=instance,
+            ipamd=NodeIpamd(self.model, instance.id, name),
+            max_pods=max_pods,
+            labels=labels,
+            annotations=dict(group.annotations),
+            taints=[dict(t) for t in group.taints],
+            cordoned=group.cordoned,
+            created=created,
+            uid=objects._uuid_like("node", instance.id),
+        )
+        self.nodes[name] = node
+        memory = int(itype.memory_mib * 0.88)
+        self._scheduled[name] = NodeCapacity(
+            name=name,
+            labels=labels,
+            max_pods=max_pods,
+            cpu_millis=objects._allocatable_millicpu(itype.vcpus),
+            memory_mib=memory,
+            unschedulable=group.cordoned,
+            taints=node.taints,
+        )
+        return node
+
+    def _declare_pods(self) -> None:
+        sc = self.scenario
+        by_group: dict[str, list[SimNode]] = {}
+        for node in self.nodes.values():
+            by_group.setdefault(node.group.name, []).append(node)
+        specs: list[tuple[PodSpec, bool]] = []
+        for group in sc.node_groups:
+            for i, node in enumerate(by_group.get(group.name, [])):
+                for j in range(group.pods_per_node):
+                    owner = f"{group.name}-app"
+                    spec = PodSpec(
+                        name=f"{replicaset_name('default', owner)}-{objects.name_suffix(group.name, i, j)}",
+                        namespace="default",
+                        node=node.name,
+                        owner=owner,
+                        labels={"app": owner},
+                    )
+                    specs.append((spec, False))
+        for workload in sc.workloads:
+            rs = replicaset_name(workload.namespace, workload.name)
+            for i in range(workload.replicas):
+                spec = PodSpec(
+                    name=f"{rs}-{objects.name_suffix(workload.namespace, workload.name, i)}",
+                    namespace=workload.namespace,
+                    node_group=workload.node_group,
+                    cpu=workload.cpu,
+                    memory=workload.memory,
+                    host_network=workload.host_network,
+                    pod_eni=workload.pod_eni,
+                    owner=workload.name,
+                    labels={"app": workload.name, **workload.labels},
+                )
+                specs.append((spec, False))
+        for pod in sc.pods:
+            specs.append((pod, True))
+        for spec, _explicit in specs:
+            self._new_pod(spec)
+
+    def _new_pod(self, spec: PodSpec) -> SimPod:
+        key = f"{spec.namespace}/{spec.name}"
+        if key in self.pods:
+            raise ScenarioError(f"duplicate pod {key}")
+        pod = SimPod(
+            namespace=spec.namespace,
+            name=spec.name,
+            spec=spec,
+            uid=objects._uuid_like("pod", self.seed, key),
+            created=self.now - timedelta(minutes=20),
+        )
+        self.pods[key] = pod
+        return pod
+
+    def _bind_daemon_pods(self) -> None:
+        for node in self.nodes.values():
+            node.kube_proxy_pod = f"kube-proxy-{objects.name_suffix('kube-proxy', node.name)}"
+            capacity = self._scheduled[node.name]
+            capacity.pods += 2  # aws-node and kube-proxy
+            capacity.cpu_requested += 25 + 25 + 100 + 25  # aws-node, nodeagent, kube-proxy (init excluded)
+
+    # --- aws-node / ipamd --------------------------------------------------------------------------------
+    def _context(self, node: SimNode, config: AwsNodeConfig) -> NodeContext:
+        name = self._eniconfig_name(node, config)
+        spec = None
+        if config.custom_networking:
+            found = self._eniconfig_spec(name)
+            spec = found
+        faults = node.group.ipamd_faults
+        return NodeContext(
+            config=config,
+            max_pods=node.max_pods,
+            cordoned=node.cordoned,
+            eniconfig_name=name,
+            eniconfig=spec,
+            eni_limit_override=node.group.eni_limit_override,
+            fault=lambda api: faults.get(api),
+        )
+
+    def _eniconfig_name(self, node: SimNode, config: AwsNodeConfig) -> str:
+        """ipamd's order: external label, annotation, label, then the literal "default"."""
+        return (
+            node.labels.get(EXTERNAL_ENICONFIG_LABEL)
+            or node.annotations.get(config.eniconfig_annotation_key)
+            or node.labels.get(config.eniconfig_label_key)
+            or "default"
+        )
+
+    def _eniconfig_spec(self, name: str) -> dict[str, object] | None:
+        found = self.store.get(ENICONFIG_API, "ENIConfig", None, name)
+        if found is None:
+            return None
+        spec = found.get("spec") or {}
+        return dict(spec) if isinstance(spec, dict) else None
+
+    def _start_aws_node(self, node: SimNode, config: AwsNodeConfig) -> None:
+        node.ipamd.start(self._context(node, config))
+        node.aws_node_pod = f"aws-node-{objects.name_suffix('aws-node', node.name, self.revision, self.generation)}"
+        node.aws_node_uid = objects._uuid_like("aws-node", node.aws_node_pod)
+        node.aws_node_revision = self.revision
+        node.aws_node_started = (
+            self.now - timedelta(minutes=2) if self.generation > 1 else node.created + timedelta(seconds=30)
+        )
+
+    def _attach_trunks(self) -> None:
+        """The VPC Resource Controller attaches a trunk ENI to trunking-capable nodes with ENABLE_POD_ENI."""
+        if not self.config.pod_eni:
+            return
+        for node in self.nodes.values():
+            if node.trunk_eni or not node.instance.type.trunking_compatible:
+                continue
+            primary = self.model.enis_of_instance(node.instance.id)[0]
+            tags = {
+                INSTANCE_ID_TAG: node.instance.id,
+                f"kubernetes.io/cluster/{self.scenario.cluster_name}": "owned",
+                "eks:eni:owner": "eks-vpc-resource-controller",
+            }
+            try:
+                eni = self.model.create_network_interface(
+                    primary.subnet.id,
+                    description="aws-k8s-trunk-eni",
+                    interface_type="trunk",
+                    groups=primary.groups,
+                    tags=tags,
+                )
+                device = self.model.next_device_index(node.instance.id)
+                self.model.attach_network_interface(eni.id, node.instance.id, device, delete_on_termination=True)
+            except Ec2Error as err:
+                log.debug("trunk attach failed on %s: %s", node.name, err)
+                continue
+            node.trunk_eni = eni.id
+            self._scheduled[node.name].pod_eni = node.instance.type.branch_enis
+            node.ipamd.converge()
+
+    # --- pods --------------------------------------------------------------------------------------------
+    def _place_pods(self, *, created_after: bool) -> None:
+        explicit = {f"{p.namespace}/{p.name}" for p in self.scenario.pods}
+        for pod in self.pods.values():
+            if pod.phase == "running":
+                continue
+            if (pod.key in explicit) != created_after:
+                continue
+            self._place(pod)
+
+    def _place(self, pod: SimPod) -> None:
+        spec = pod.spec
+        if pod.node is None:
+            if spec.node:
+                node = self._resolve_node(spec.node)
+                capacity = self._scheduled[node.name]
+                capacity.pods += 1
+                capacity.cpu_requested += parse_cpu(spec.cpu)
+                capacity.memory_requested += parse_memory(spec.memory)
+                pod.node = node.name
+            else:
+                selector = (("eks.amazonaws.com/nodegroup", spec.node_group),) if spec.node_group else ()
+                request = PodRequest(parse_cpu(spec.cpu), parse_memory(spec.memory), spec.pod_eni, selector)
+                chosen, message = place(self._scheduled.values(), request)
+                if chosen is None:
+                    pod.phase, pod.reason, pod.message = "unscheduled", "FailedScheduling", message
+                    pod.attempts += 1
+                    return
+                pod.node = chosen.name
+        self._give_network(pod, self.nodes[pod.node])
+
+    def _resolve_node(self, ref: str) -> SimNode:
+        if ref in self.nodes:
+            return self.nodes[ref]
+        group, _, index = ref.partition("/")
+        members = [n for n in self.nodes.values() if n.group.name == group]
+        try:
+            return members[int(index or 0)]
+        except (ValueError, IndexError):
+            raise ScenarioError(f"pod pinned to unknown node {ref!r}") from None
+
+    def _give_network(self, pod: SimPod, node: SimNode) -> None:
+        """CNI ADD for the pod on its node, through ipamd (or the branch-ENI path for SGP pods)."""
+        spec = pod.spec
+        pod.attempts += 1
+        if spec.host_network:
+            self._running(pod, node.private_ip)
+            return
+        if not node.cni_config_written:
+            self._failing(pod, "NetworkNotReady", f"network is not ready: {objects.NETWORK_NOT_READY}")
+            return
+        if not node.ipamd.ready:
+            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, GRPC_ERROR))
+            return
+        if spec.pod_eni:
+            self._give_branch_eni(pod, node)
+            return
+        address = node.ipamd.assign(pod.key)
+        if address is None:
+            node.ipamd.converge()
+            address = node.ipamd.assign(pod.key)
+        if address is None:
+            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            return
+        self._running(pod, int_to_ip(address))
+
+    def _give_branch_eni(self, pod: SimPod, node: SimNode) -> None:
+        trunk = self.model.enis.get(node.trunk_eni or "")
+        if trunk is None:
+            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            return
+        vlan = node.next_vlan
+        tags = {
+            "vpcresources.k8s.aws/vlan-id": str(vlan),
+            "vpcresources.k8s.aws/trunk-eni-id": trunk.id,
+            INSTANCE_ID_TAG: node.instance.id,
+            f"kubernetes.io/cluster/{self.scenario.cluster_name}": "owned",
+            "eks:eni:owner": "eks-vpc-resource-controller",
+        }
+        groups = [self.security_groups.get("pod-sg", self.security_groups["nodes"])]
+        try:
+            branch = self.model.create_network_interface(
+                trunk.subnet.id, description="aws-k8s-branch-eni", interface_type="branch", groups=groups, tags=tags
+            )
+        except Ec2Error as err:
+            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            pod.annotations["simulator/branch-error"] = str(err)
+            return
+        node.next_vlan += 1
+        pod.branch_eni = branch.id
+        pod.annotations["vpc.amazonaws.com/pod-eni"] = json.dumps(
+            [
+                {
+                    "eniId": branch.id,
+                    "ifAddress": branch.mac,
+                    "privateIp": int_to_ip(branch.primary_ip),
+                    "vlanId": vlan,
+                    "subnetCidr": branch.subnet.cidr,
+                }
+            ]
+        )
+        self._running(pod, int_to_ip(branch.primary_ip))
+
+    @staticmethod
+    def _running(pod: SimPod, ip: str) -> None:
+        pod.phase, pod.ip, pod.reason, pod.message = "running", ip, "", ""
+
+    @staticmethod
+    def _failing(pod: SimPod, reason: str, message: str) -> None:
+        pod.phase, pod.ip, pod.reason, pod.message = "failing", None, reason, message
+
+    def _apply_churn(self) -> None:
+        for churn in self.scenario.churn:
+            node = self._resolve_node(churn.node)
+            ghosts = [f"default/deleted-{objects.name_suffix('churn', node.name, i)}" for i in range(churn.released)]
+            for key in ghosts:
+                if node.ipamd.assign(key) is None:
+                    node.ipamd.converge()
+                    node.ipamd.assign(key)
+            for key in ghosts:
+                node.ipamd.release(key)
+
+    def _converge_pools(self) -> None:
+        for node in self.nodes.values():
+            if node.ipamd.ready:
+                node.ipamd.converge()
+
+    def retry_failing_pods(self) -> list[SimPod]:
+        """kubelet retries the sandbox of every pod still without network (after a config change)."""
+        changed = []
+        for pod in self.pods.values():
+            if pod.phase == "failing" and pod.node is not None:
+                self._give_network(pod, self.nodes[pod.node])
+                changed.append(pod)
+            elif pod.phase == "unscheduled":
+                self._place(pod)
+                changed.append(pod)
+        return changed
+
+    # --- objects -----------------------------------------------------------------------------------------
+    def _all_objects(self, groups: dict[str, NodeGroupSpec]) -> list[JsonObject]:
+        out: list[JsonObject] = []
+        namespaces = {"default", "kube-system", "kube-public", "kube-node-lease", *self.scenario.namespaces}
+        namespaces |= {p.namespace for p in self.pods.values()}
+        for name in sorted(namespaces):
+            out.append(objects.namespace(name, self.now - timedelta(days=30)))
+        out.append(self._daemonset_object())
+        out.append(self._kube_proxy_daemonset())
+        for node in self.nodes.values():
+            out.extend(self.node_objects(node))
+        for pod in self.pods.values():
+            out.extend(self.pod_objects(pod))
+        out.extend(self._scenario_events())
+        return out
+
+    def _eniconfig_object(self, name: str, subnet: str, groups: list[str]) -> JsonObject:
+        subnet_id = self.subnets[subnet].id if subnet in self.subnets else subnet
+        group_ids = [self.security_groups.get(g, g) for g in groups]
+        return objects.eniconfig(name, subnet_id, group_ids, self.now - timedelta(hours=4))
+
+    def daemonset_counts(self) -> tuple[int, int, int]:
+        desired = len(self.nodes)
+        ready = sum(1 for n in self.nodes.values() if n.ipamd.ready)
+        updated = sum(1 for n in self.nodes.values() if n.aws_node_revision == self.revision)
+        return desired, ready, updated
+
+    def _daemonset_object(self) -> JsonObject:
+        desired, ready, updated = self.daemonset_counts()
+        annotations = {}
+        if self.scenario.managed_addon is not None:
+            annotations["eks.amazonaws.com/managed-by"] = "eks"
+        ds = objects.daemonset(
+            "aws-node",
+            objects.aws_node_template(self.env),
+            created=self.now - timedelta(days=30),
+            desired=desired,
+            ready=ready,
+            updated=updated,
+            generation=self.generation,
+            labels={
+                "app.kubernetes.io/instance": "aws-vpc-cni",
+                "app.kubernetes.io/name": "aws-node",
+                "app.kubernetes.io/version": self.scenario.cni_version,
+                "k8s-app": "aws-node",
+            },
+            annotations=annotations,
+        )
+        return ds
+
+    def _kube_proxy_daemonset(self) -> JsonObject:
+        n = len(self.nodes)
+        return objects.daemonset(
+            "kube-proxy",
+            objects.kube_proxy_template(),
+            created=self.now - timedelta(days=30),
+            desired=n,
+            ready=n,
+            updated=n,
+        )
+
+    def node_objects(self, node: SimNode) -> list[JsonObject]:
+        itype = node.instance.type
+        pod_eni = itype.branch_enis if node.trunk_eni else 0
+        node_obj = objects.node(
+            name=node.name,
+            instance_id=node.instance.id,
+            az=node.instance.az,
+            instance_type=itype.name,
+            private_ip=node.private_ip,
+            vcpus=itype.vcpus,
+            memory_mib=itype.memory_mib,
+            max_pods=node.max_pods,
+            labels=node.labels,
+            annotations=node.annotations,
+            taints=node.taints,
+            unschedulable=node.cordoned,
+            network_ready=node.cni_config_written,
+            pod_eni_capacity=pod_eni,
+            created=node.created,
+            now=self.now,
+        )
+        node_obj["metadata"]["uid"] = node.uid
+        out = [node_obj, self._aws_node_pod(node), self._kube_proxy_pod(node), self._cninode(node)]
+        out.extend(self._aws_node_events(node))
+        return out
+
+    def _cninode(self, node: SimNode) -> JsonObject:
+        features: list[JsonObject] = []
+        if self.config.pod_eni:
+            features.append({"name": "SecurityGroupsForPods"})
+        if self.config.custom_networking:
+            features.append({"name": "CustomNetworking", "value": self._eniconfig_name(node, self.config)})
+        return objects.cninode(node.name, features, node.uid, node.created + timedelta(minutes=1))
+
+    def _aws_node_pod(self, node: SimNode) -> JsonObject:
+        template = objects.aws_node_template(self.env if node.aws_node_revision == self.revision else self.env)
+        spec = template["spec"]
+        spec["nodeName"] = node.name
+        started = node.aws_node_started or node.created
+        ipamd = node.ipamd
+        containers = spec["containers"]
+        if ipamd.ready:
+            statuses = [objects.running_status(c, started) for c in containers]
+        else:
+            restarts = 4 + ipamd.restarts
+            statuses = [
+                objects.crashloop_status(
+                    containers[0], node.aws_node_pod, node.aws_node_uid, restarts, ipamd.startup_error or "", self.now
+                ),
+                objects.running_status(containers[1], started),
+            ]
+        init = spec["initContainers"][0]
+        init_status = objects.running_status(init, started)
+        init_status.update(
+            ready=True,
+            started=False,
+            state={
+                "terminated": {
+                    "exitCode": 0,
+                    "reason": "Completed",
+                    "startedAt": objects.ts(started),
+                    "finishedAt": objects.ts(started + timedelta(seconds=2)),
+                    "containerID": init_status["containerID"],
+                }
+            },
+        )
+        ready = ipamd.ready
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": node.aws_node_pod,
+                "namespace": "kube-system",
+                "uid": node.aws_node_uid,
+                "generateName": "aws-node-",
+                "labels": {
+                    **template["metadata"]["labels"],
+                    "controller-revision-hash": node.aws_node_revision,
+                    "pod-template-generation": str(self.generation),
+                },
+                "ownerReferences": [objects.owner_reference("DaemonSet", "aws-node")],
+                "creationTimestamp": objects.ts(started - timedelta(seconds=5)),
+            },
+            "spec": objects.pod_spec_defaults(spec),
+            "status": {
+                "phase": "Running",
+                "conditions": objects.pod_conditions(
+                    scheduled=True, initialized=True, ready=ready, sandbox=True, since=started
+                ),
+                "hostIP": node.private_ip,
+                "hostIPs": [{"ip": node.private_ip}],
+                "podIP": node.private_ip,
+                "podIPs": [{"ip": node.private_ip}],
+                "qosClass": "Burstable",
+                "startTime": objects.ts(started),
+                "containerStatuses": statuses,
+                "initContainerStatuses": [init_status],
+            },
+        }
+
+    def _kube_proxy_pod(self, node: SimNode) -> JsonObject:
+        template = objects.kube_proxy_template()
+        spec = template["spec"]
+        spec["nodeName"] = node.name
+        started = node.created + timedelta(seconds=20)
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": node.kube_proxy_pod,
+                "namespace": "kube-system",
+                "uid": objects._uuid_like("kube-proxy", node.name),
+                "generateName": "kube-proxy-",
+                "labels": {
+                    "k8s-app": "kube-proxy",
+                    "controller-revision-hash": "5c7d8f9b6d",
+                    "pod-template-generation": "1",
+                },
+                "ownerReferences": [objects.owner_reference("DaemonSet", "kube-proxy")],
+                "creationTimestamp": objects.ts(started - timedelta(seconds=5)),
+            },
+            "spec": objects.pod_spec_defaults(spec),
+            "status": {
+                "phase": "Running",
+                "conditions": objects.pod_conditions(
+                    scheduled=True, initialized=True, ready=True, sandbox=True, since=started
+                ),
+                "hostIP": node.private_ip,
+                "hostIPs": [{"ip": node.private_ip}],
+                "podIP": node.private_ip,
+                "podIPs": [{"ip": node.private_ip}],
+                "qosClass": "Burstable",
+                "startTime": objects.ts(started),
+                "containerStatuses": [objects.running_status(spec["containers"][0], started)],
+            },
+        }
+
+    def _aws_node_events(self, node: SimNode) -> list[JsonObject]:
+        out = []
+        ref = objects.involved("Pod", node.aws_node_pod, "kube-system", node.aws_node_uid)
+        for event in node.ipamd.events:
+            out.append(
+                objects.series_event(
+                    namespace_name="kube-system",
+                    involved=ref,
+                    reason=event.reason,
+                    message=event.message,
+                    reporting_controller="aws-node",
+                    reporting_instance=node.aws_node_pod,
+                    action=event.action,
+                    first=self.now - timedelta(minutes=15),
+                    last=self.now - timedelta(seconds=30),
+                    count=6,
+                )
+            )
+        return out
+
+    def pod_objects(self, pod: SimPod) -> list[JsonObject]:
+        spec = pod.spec
+        requests = {"cpu": spec.cpu, "memory": spec.memory}
+        limits: dict[str, str] = {}
+        if spec.pod_eni:
+            requests[objects.POD_ENI_RESOURCE] = limits[objects.POD_ENI_RESOURCE] = "1"
+        container = objects.container_spec("app", APP_IMAGE, requests, limits)
+        pod_spec: JsonObject = {"containers": [container]}
+        if spec.host_network:
+            pod_spec["hostNetwork"] = True
+        if spec.node_group:
+            pod_spec["nodeSelector"] = {"eks.amazonaws.com/nodegroup": spec.node_group}
+        if pod.node:
+            pod_spec["nodeName"] = pod.node
+        metadata: JsonObject = {
+            "name": pod.name,
+            "namespace": pod.namespace,
+            "uid": pod.uid,
+            "labels": dict(spec.labels) or {"app": pod.name},
+            "creationTimestamp": objects.ts(pod.created),
+        }
+        if pod.annotations:
+            metadata["annotations"] = {k: v for k, v in pod.annotations.items() if not k.startswith("simulator/")}
+        if spec.owner:
+            rs = replicaset_name(pod.namespace, spec.owner)
+            metadata["generateName"] = f"{rs}-"
+            metadata["ownerReferences"] = [objects.owner_reference("ReplicaSet", rs)]
+            metadata["labels"]["pod-template-hash"] = rs.rsplit("-", 1)[-1]
+        started = pod.created + timedelta(seconds=3)
+        status: JsonObject = {"qosClass": "Burstable"}
+        node = self.nodes.get(pod.node or "")
+        if pod.phase == "unscheduled" or node is None:
+            status.update(
+                phase="Pending",
+                conditions=objects.pod_conditions(
+                    scheduled=False,
+                    initialized=False,
+                    ready=False,
+                    sandbox=False,
+                    since=pod.created,
+                    unschedulable_message=pod.message,
+                ),
+            )
+        else:
+            status.update(hostIP=node.private_ip, hostIPs=[{"ip": node.private_ip}], startTime=objects.ts(started))
+            if pod.phase == "running":
+                status.update(
+                    phase="Running",
+                    podIP=pod.ip,
+                    podIPs=[{"ip": pod.ip}],
+                    conditions=objects.pod_conditions(
+                        scheduled=True, initialized=True, ready=True, sandbox=True, since=started
+                    ),
+                    containerStatuses=[objects.running_status(container, started + timedelta(seconds=4))],
+                )
+            else:
+                status.update(
+                    phase="Pending",
+                    conditions=objects.pod_conditions(
+                        scheduled=True, initialized=True, ready=False, sandbox=False, since=started
+                    ),
+                    containerStatuses=[objects.creating_status(container)],
+                )
+        obj = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": metadata,
+            "spec": objects.pod_spec_defaults(pod_spec),
+            "status": status,
+        }
+        return [obj, *self._pod_events(pod, node)]
+
+    def _pod_events(self, pod: SimPod, node: SimNode | None) -> list[JsonObject]:
+        ref = objects.involved("Pod", pod.name, pod.namespace, pod.uid)
+        first = pod.created + timedelta(seconds=5)
+        last = self.now - timedelta(seconds=12)
+        count = max(pod.attempts, 1) * 6
+        out: list[JsonObject] = []
+        if pod.phase == "unscheduled":
+            out.append(
+                objects.series_event(
+                    namespace_name=pod.namespace,
+                    involved=ref,
+                    reason="FailedScheduling",
+                    message=pod.message,
+                    reporting_controller="default-scheduler",
+                    reporting_instance="default-scheduler-ip-10-0-0-10",
+                    action="Scheduling",
+                    first=first,
+                    last=last,
+                    count=count,
+                )
+            )
+            return out
+        if node is None:
+            return out
+        out.append(
+            objects.core_event(
+                namespace_name=pod.namespace,
+                involved=ref,
+                reason="Scheduled",
+                message=f"Successfully assigned {pod.namespace}/{pod.name} to {node.name}",
+                component="default-scheduler",
+                event_type="Normal",
+                first=pod.created + timedelta(seconds=1),
+                last=pod.created + timedelta(seconds=1),
+            )
+        )
+        if pod.spec.pod_eni and pod.branch_eni:
+            group = self.security_groups.get("pod-sg", self.security_groups["nodes"])
+            for reason, message in [
+                ("SecurityGroupRequested", f"Pod will get the following Security Groups [{group}]"),
+                ("ResourceAllocated", f"Allocated {pod.annotations.get('vpc.amazonaws.com/pod-eni', '')} to the pod"),
+            ]:
+                out.append(
+                    objects.core_event(
+                        namespace_name=pod.namespace,
+                        involved=ref,
+                        reason=reason,
+                        message=message,
+                        component="vpc-resource-controller",
+                        event_type="Normal",
+                        first=first,
+                        last=first,
+                    )
+                )
+        if pod.phase == "failing":
+            out.append(
+                objects.core_event(
+                    namespace_name=pod.namespace,
+                    involved=ref,
+                    reason=pod.reason,
+                    message=pod.message,
+                    component="kubelet",
+                    host=node.name,
+                    count=count,
+                    first=first,
+                    last=last,
+                )
+            )
+        return out
+
+    def _scenario_events(self) -> list[JsonObject]:
+        out = []
+        for spec in self.scenario.events:
+            pod = self.pods.get(spec.pod)
+            namespace_name, _, name = spec.pod.partition("/")
+            uid = pod.uid if pod else objects._uuid_like("pod", spec.pod)
+            host = pod.node if pod and pod.node and spec.component == "kubelet" else ""
+            out.append(
+                objects.core_event(
+                    namespace_name=namespace_name,
+                    involved=objects.involved("Pod", name, namespace_name, uid),
+                    reason=spec.reason,
+                    message=spec.message,
+                    component=spec.component,
+                    host=host or "",
+                    event_type=spec.type,
+                    count=spec.count,
+                    first=self.now - timedelta(minutes=10),
+                    last=self.now - timedelta(seconds=20),
+                    key=spec.reason + spec.message,
+                )
+            )
+        return out
+
+    # --- changes over HTTP -------------------------------------------------------------------------------
+    def on_store_write(self, verb: str, before: JsonObject | None, after: JsonObject | None) -> None:
+        """Store listener: reconverge on aws-node DaemonSet, ENIConfig and Node changes made over HTTP."""
+        obj = after or before or {}
+        kind = obj.get("kind")
+        name = obj.get("metadata", {}).get("name")
+        if kind == "DaemonSet" and name == "aws-node" and after is not None:
+            env = objects.env_from_daemonset(after)
+            if env != self.env:
+                self.begin_rollout(
+                    env, generation=int(after.get("metadata", {}).get("generation", self.generation + 1))
+                )
+        elif kind == "ENIConfig":
+            self.reconverge(eniconfig_changed=True)
+        elif kind == "Node" and after is not None and before is not None:
+            node = self.nodes.get(str(name))
+            if node is None:
+                return
+            labels = after.get("metadata", {}).get("labels") or {}
+            annotations = after.get("metadata", {}).get("annotations") or {}
+            if labels != before.get("metadata", {}).get("labels") or annotations != before.get("metadata", {}).get(
+                "annotations"
+            ):
+                with self.lock:
+                    node.labels = dict(labels)
+                    node.annotations = {k: v for k, v in annotations.items() if k not in _KUBELET_ANNOTATIONS}
+                self.reconverge(eniconfig_changed=True)
+
+    def reconverge(self, *, eniconfig_changed: bool = False) -> None:
+        """Every node's ipamd re-reads its context and runs its pool; pods without network retry."""
+        with self.lock, self.model.lock:
+            for node in self.nodes.values():
+                ipamd = node.ipamd
+                context = self._context(node, ipamd.context.config if ipamd.context else self.config)
+                if not ipamd.ready and ipamd.startup_error == CUSTOM_NETWORKING_INIT_ERROR:
+                    ipamd.start(context)  # crash-looping aws-node tries its init again
+                elif ipamd.ready:
+                    ipamd.context = context
+                    ipamd.converge()
+            self.retry_failing_pods()
+            self._rewrite_all()
+
+    def begin_rollout(self, env: dict[str, str], generation: int | None = None) -> None:
+        """The DaemonSet template changed: a new revision rolls node by node (10% at a time)."""
+        with self.lock:
+            self._set_env(env)
+            self.generation = generation or self.generation + 1
+            names = list(self.nodes)
+            batch = max(1, math.ceil(len(names) * 0.1))
+            steps = max(1, math.ceil(len(names) / batch))
+            interval = self.rollout_seconds / steps if self.rollout_seconds > 0 else 0.0
+            self.rollout = Rollout(self.generation, self.revision, names, batch, interval, self._clock)
+            if self.rollout_seconds <= 0:
+                self.advance_rollout(all_at_once=True)
+            else:
+                self._write_daemonset_status()
+                self._ensure_ticker()
+
+    def advance_rollout(self, *, all_at_once: bool = False) -> bool:
+        """Replace the next batch of aws-node pods; True while the rollout has nodes left."""
+        with self.lock, self.model.lock:
+            rollout = self.rollout
+            if rollout is None:
+                return False
+            count = len(rollout.pending) if all_at_once else rollout.batch
+            batch, rollout.pending = rollout.pending[:count], rollout.pending[count:]
+            for name in batch:
+                node = self.nodes[name]
+                self._start_aws_node(node, self.config)
+                node.aws_node_started = self.now + timedelta(seconds=self._clock)
+            for pod in self.pods.values():
+                if pod.node in batch and pod.phase == "failing":
+                    self._give_network(pod, self.nodes[pod.node])
+            for pod in self.pods.values():
+                if pod.phase == "unscheduled":
+                    self._place(pod)
+            self._rewrite_all()
+            if not rollout.pending:
+                self.rollout = None
+            return self.rollout is not None
+
+    def set_aws_node_env(self, changes: dict[str, str | None]) -> None:
+        """Apply env changes (EKS UpdateAddon): None resets a key to the manifest default (or removes it)."""
+        with self.lock:
+            env = dict(self.env)
+            for key, value in changes.items():
+                if value is None:
+                    if key in MANIFEST_ENV:
+                        env[key] = MANIFEST_ENV[key]
+                    else:
+                        env.pop(key, None)
+                else:
+                    env[key] = value
+            if env == self.env:
+                return
+            generation = self.generation + 1
+
+            def patch(ds: JsonObject) -> None:
+                for container in ds["spec"]["template"]["spec"]["containers"]:
+                    if container["name"] == "aws-node":
+                        container["env"] = objects.env_list(env)
+
+            self.store.update("apps/v1", "DaemonSet", "kube-system", "aws-node", patch)
+            self.begin_rollout(env, generation)
+
+    # --- ticking -----------------------------------------------------------------------------------------
+    def _ensure_ticker(self) -> None:
+        if self._ticker is not None and self._ticker.is_alive():
+            return
+        self._stop.clear()
+        self._ticker = threading.Thread(target=self._tick_loop, name="sim-rollout", daemon=True)
+        self._ticker.start()
+
+    def _tick_loop(self) -> None:
+        while not self._stop.is_set():
+            rollout = self.rollout
+            if rollout is None:
+                return
+            if self._stop.wait(max(rollout.interval, 0.01)):
+                return
+            self._clock += rollout.interval
+            try:
+                self.advance_rollout()
+            except Exception:  # keep the simulator serving even if one step fails
+                log.exception("rollout step failed")
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+
+    # --- writing back ------------------------------------------------------------------------------------
+    def _write_daemonset_status(self) -> None:
+        desired, ready, updated = self.daemonset_counts()
+        status = objects.daemonset_status(desired=desired, ready=ready, updated=updated, generation=self.generation)
+
+        def patch(ds: JsonObject) -> None:
+            ds["status"] = status
+            ds["metadata"].setdefault("annotations", {})["deprecated.daemonset.template.generation"] = str(
+                self.generation
+            )
+
+        try:
+            self.store.update("apps/v1", "DaemonSet", "kube-system", "aws-node", patch)
+        except KeyError:
+            log.warning("aws-node DaemonSet is gone; status not written")
+
+    def _rewrite_all(self) -> None:
+        """Re-render nodes, aws-node pods and workload pods; replaced aws-node pods are deleted."""
+        live_aws_node = {n.aws_node_pod for n in self.nodes.values()}
+        for existing in self.store.list("v1", "Pod", "kube-system", label_selector="k8s-app=aws-node", copy=False):
+            name = existing["metadata"]["name"]
+            if name not in live_aws_node:
+                self.store.delete("v1", "Pod", "kube-system", name)
+        for node in self.nodes.values():
+            for obj in self.node_objects(node):
+                self.store.put(obj)
+        for pod in self.pods.values():
+            for obj in self.pod_objects(pod):
+                self.store.put(obj)
+        self._write_daemonset_status()
+
+    # --- metrics through the API server proxy --------------------------------------------------------------
+    def proxy(self, namespace_name: str, pod_name: str, port: int, path: str, query: str) -> tuple[int, str, bytes]:
+        node = next((n for n in self.nodes.values() if n.aws_node_pod == pod_name), None)
+        if namespace_name != "kube-system" or node is None or port != objects.METRICS_PORT:
+            return 404, "text/plain", b"404 page not found\n"
+        if not node.ipamd.ready:
+            message = f"error trying to reach service: dial tcp {node.private_ip}:{port}: connect: connection refused"
+            return 503, "text/plain", message.encode()
+        if path.strip("/") != "metrics":
+            return 404, "text/plain", b"404 page not found\n"
+        with self.model.lock:
+            text = render_metrics(node.ipamd.metrics, self.scenario.cni_version)
+        return 200, "text/plain; version=0.0.4; charset=utf-8", text.encode()
+
+    # --- model API for tests -------------------------------------------------------------------------------
+    def add_pod(self, namespace_name: str, name: str, **fields: Any) -> SimPod:
+        """Create a pod (scheduled and given network at once) and write it to the store."""
+        with self.lock, self.model.lock:
+            pod = self._new_pod(PodSpec(name=name, namespace=namespace_name, **fields))
+            pod.created = self.now
+            self._place(pod)
+            for obj in self.pod_objects(pod):
+                self.store.put(obj)
+            return pod
+
+    def delete_pod(self, namespace_name: str, name: str) -> None:
+        """Delete a pod: its IP goes into cooldown, its branch ENI is deleted, capacity is freed."""
+        with self.lock, self.model.lock:
+            pod = self.pods.pop(f"{namespace_name}/{name}")
+            if pod.node:
+                node = self.nodes[pod.node]
+                node.ipamd.release(pod.key)
+                capacity = self._scheduled[node.name]
+                capacity.pods -= 1
+                capacity.cpu_requested -= parse_cpu(pod.spec.cpu)
+                capacity.memory_requested -= parse_memory(pod.spec.memory)
+                if pod.branch_eni:
+                    capacity.pod_eni_used -= 1
+                    self.model.delete_network_interface(pod.branch_eni)
+            self.store.delete("v1", "Pod", namespace_name, name)
+
+    def pod(self, key: str) -> SimPod:
+        return self.pods[key]
+
+    def node_by_group(self, group: str, index: int = 0) -> SimNode:
+        return self._resolve_node(f"{group}/{index}")
+
+    def subnet_free(self, name: str) -> int:
+        return self.subnets[name].available_ip_count
+
+    def eni(self, eni_id: str) -> NetworkInterface:
+        return self.model.eni(eni_id)
+
+    @staticmethod
+    def ip(value: str) -> int:
+        return ip_to_int(value)
+
+
+_KUBELET_ANNOTATIONS = {
+    "alpha.kubernetes.io/provided-node-ip",
+    "node.alpha.kubernetes.io/ttl",
+    "volumes.kubernetes.io/controller-managed-attach-detach",
+}

@@ -1,0 +1,712 @@
+"""Schema-complete Kubernetes objects for the simulated EKS cluster (nodes, pods, DaemonSets, events, CRs).
+
+The kubernetes client 37 validates every response with pydantic, so each builder fills the fields the
+official models require, with the values EKS and the VPC CNI really use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from simulator.awsnode import CNI_IMAGE_TAG
+
+JsonObject = dict[str, Any]
+ECR = "602401143452.dkr.ecr.us-east-2.amazonaws.com"
+KUBELET_VERSION = "v1.31.4-eks-aeac579"
+NETWORK_POLICY_AGENT_TAG = "v1.1.6-eksbuild.1"
+KUBE_PROXY_TAG = "v1.31.3-minimal-eksbuild.2"
+METRICS_PORT = 61678
+POD_ENI_RESOURCE = "vpc.amazonaws.com/pod-eni"
+UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+NETWORK_NOT_READY = (
+    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+    "message:Network plugin returns error: cni plugin not initialized"
+)
+
+
+def ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def micro_ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def digest(*parts: object, length: int = 64) -> str:
+    """Deterministic hex for container ids, image digests, sandbox ids."""
+    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:length]
+
+
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def name_suffix(*parts: object, length: int = 5) -> str:
+    """Kubernetes-style random suffix (e.g. `aws-node-7xk2p`), derived from the inputs."""
+    value = int(digest(*parts, length=16), 16)
+    chars = []
+    for _ in range(length):
+        value, index = divmod(value, len(_SUFFIX_ALPHABET))
+        chars.append(_SUFFIX_ALPHABET[index])
+    return "".join(chars)
+
+
+def namespace(name: str, created: datetime) -> JsonObject:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {"kubernetes.io/metadata.name": name},
+            "creationTimestamp": ts(created),
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
+# --- nodes -------------------------------------------------------------------------------------------------
+def node(
+    *,
+    name: str,
+    instance_id: str,
+    az: str,
+    instance_type: str,
+    private_ip: str,
+    vcpus: int,
+    memory_mib: int,
+    max_pods: int,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    taints: list[JsonObject],
+    unschedulable: bool,
+    network_ready: bool,
+    pod_eni_capacity: int,
+    created: datetime,
+    now: datetime,
+) -> JsonObject:
+    memory_ki = memory_mib * 1024 - 480_000  # what the kubelet reports after the hypervisor/kernel share
+    allocatable_memory_ki = memory_ki - (255 + 11 * max_pods) * 1024 - 100 * 1024
+    capacity = {
+        "cpu": str(vcpus),
+        "ephemeral-storage": "83873772Ki",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        "memory": f"{memory_ki}Ki",
+        "pods": str(max_pods),
+    }
+    allocatable = {
+        "cpu": f"{_allocatable_millicpu(vcpus)}m",
+        "ephemeral-storage": "76224326324",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        "memory": f"{max(allocatable_memory_ki, 0)}Ki",
+        "pods": str(max_pods),
+    }
+    if pod_eni_capacity:
+        capacity[POD_ENI_RESOURCE] = allocatable[POD_ENI_RESOURCE] = str(pod_eni_capacity)
+    all_taints = list(taints)
+    if unschedulable:
+        all_taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": ts(now)})
+    if not network_ready:
+        all_taints.append({"key": NOT_READY_TAINT, "effect": "NoSchedule"})
+    spec: JsonObject = {"providerID": f"aws:///{az}/{instance_id}"}
+    if unschedulable:
+        spec["unschedulable"] = True
+    if all_taints:
+        spec["taints"] = all_taints
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            "annotations": {
+                "alpha.kubernetes.io/provided-node-ip": private_ip,
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                **annotations,
+            },
+            "creationTimestamp": ts(created),
+        },
+        "spec": spec,
+        "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": private_ip},
+                {"type": "InternalDNS", "address": name},
+                {"type": "Hostname", "address": name},
+            ],
+            "allocatable": allocatable,
+            "capacity": capacity,
+            "conditions": _node_conditions(network_ready, created, now),
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "images": [],
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": _uuid_like("boot", instance_id),
+                "containerRuntimeVersion": "containerd://1.7.25",
+                "kernelVersion": "6.1.128-136.201.amzn2023.x86_64",
+                "kubeProxyVersion": KUBELET_VERSION,
+                "kubeletVersion": KUBELET_VERSION,
+                "machineID": digest("machine", instance_id, length=32),
+                "operatingSystem": "linux",
+                "osImage": "Amazon Linux 2023.6.20250203",
+                "systemUUID": _uuid_like("ec2", instance_id),
+            },
+        },
+    }
+
+
+def _allocatable_millicpu(vcpus: int) -> int:
+    """EKS AMI kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of cores 3-4, 0.25% above."""
+    reserved = 60 + (10 if vcpus >= 2 else 0) + 5 * max(min(vcpus, 4) - 2, 0) + int(2.5 * max(vcpus - 4, 0))
+    return vcpus * 1000 - reserved
+
+
+def _node_conditions(network_ready: bool, created: datetime, now: datetime) -> list[JsonObject]:
+    def condition(kind: str, status: str, reason: str, message: str) -> JsonObject:
+        return {
+            "type": kind,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": ts(now),
+            "lastTransitionTime": ts(created + timedelta(seconds=40)),
+        }
+
+    conditions = [
+        condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    ]
+    if network_ready:
+        conditions.append(condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"))
+    else:
+        conditions.append(condition("Ready", "False", "KubeletNotReady", NETWORK_NOT_READY))
+        conditions.append(condition("NetworkUnavailable", "True", "NetworkPluginNotReady", NETWORK_NOT_READY))
+    return conditions
+
+
+def _uuid_like(*parts: object) -> str:
+    h = digest(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+# --- DaemonSets --------------------------------------------------------------------------------------------
+def env_list(env: dict[str, str]) -> list[JsonObject]:
+    entries: list[JsonObject] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    entries.append(
+        {"name": "MY_NODE_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}}}
+    )
+    entries.append(
+        {"name": "MY_POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}}
+    )
+    return entries
+
+
+def env_from_daemonset(daemonset: JsonObject) -> dict[str, str]:
+    """Literal env values of the aws-node container (valueFrom entries resolve per pod and are skipped)."""
+    for container in daemonset.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+        if container.get("name") == "aws-node":
+            return {e["name"]: str(e.get("value", "")) for e in container.get("env") or [] if "valueFrom" not in e}
+    return {}
+
+
+def aws_node_template(env: dict[str, str], image_tag: str = CNI_IMAGE_TAG) -> JsonObject:
+    """The pod template of the aws-node DaemonSet as the upstream manifest ships it."""
+    return {
+        "metadata": {
+            "labels": {
+                "app.kubernetes.io/instance": "aws-vpc-cni",
+                "app.kubernetes.io/name": "aws-node",
+                "k8s-app": "aws-node",
+            }
+        },
+        "spec": {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"]},
+                                    {
+                                        "key": "eks.amazonaws.com/compute-type",
+                                        "operator": "NotIn",
+                                        "values": ["fargate", "hybrid", "auto"],
+                                    },
+                                ]
+                            }
+                        ]
+                    }
+                }
+            },
+            "containers": [
+                {
+                    "name": "aws-node",
+                    "image": f"{ECR}/amazon-k8s-cni:{image_tag}",
+                    "imagePullPolicy": "IfNotPresent",
+                    "env": env_list(env),
+                    "ports": [{"containerPort": METRICS_PORT, "name": "metrics", "protocol": "TCP"}],
+                    "livenessProbe": _probe(60),
+                    "readinessProbe": _probe(1),
+                    "resources": {"requests": {"cpu": "25m"}},
+                    "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+                    "terminationMessagePath": "/dev/termination-log",
+                    "terminationMessagePolicy": "File",
+                    "volumeMounts": [
+                        {"mountPath": "/host/opt/cni/bin", "name": "cni-bin-dir"},
+                        {"mountPath": "/host/etc/cni/net.d", "name": "cni-net-dir"},
+                        {"mountPath": "/host/var/log/aws-routed-eni", "name": "log-dir"},
+                        {"mountPath": "/var/run/aws-node", "name": "run-dir"},
+                        {"mountPath": "/run/xtables.lock", "name": "xtables-lock"},
+                    ],
+                },
+                {
+                    "name": "aws-eks-nodeagent",
+                    "image": f"{ECR}/amazon/aws-network-policy-agent:{NETWORK_POLICY_AGENT_TAG}",
+                    "imagePullPolicy": "IfNotPresent",
+                    "args": [
+                        "--enable-ipv6=false",
+                        "--enable-network-policy=false",
+                        "--enable-cloudwatch-logs=false",
+                        "--metrics-bind-addr=:8162",
+                        "--health-probe-bind-addr=:8163",
+                        "--conntrack-cache-cleanup-period=300",
+                    ],
+                    "env": [
+                        {
+                            "name": "MY_NODE_NAME",
+                            "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}},
+                        }
+                    ],
+                    "resources": {"requests": {"cpu": "25m"}},
+                    "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}, "privileged": True},
+                    "terminationMessagePath": "/dev/termination-log",
+                    "terminationMessagePolicy": "File",
+                },
+            ],
+            "initContainers": [
+                {
+                    "name": "aws-vpc-cni-init",
+                    "image": f"{ECR}/amazon-k8s-cni-init:{image_tag}",
+                    "imagePullPolicy": "IfNotPresent",
+                    "env": [
+                        {"name": "DISABLE_TCP_EARLY_DEMUX", "value": "false"},
+                        {"name": "ENABLE_IPv6", "value": "false"},
+                    ],
+                    "resources": {"requests": {"cpu": "25m"}},
+                    "securityContext": {"privileged": True},
+                    "terminationMessagePath": "/dev/termination-log",
+                    "terminationMessagePolicy": "File",
+                    "volumeMounts": [{"mountPath": "/host/opt/cni/bin", "name": "cni-bin-dir"}],
+                }
+            ],
+            "dnsPolicy": "ClusterFirst",
+            "hostNetwork": True,
+            "priorityClassName": "system-node-critical",
+            "restartPolicy": "Always",
+            "schedulerName": "default-scheduler",
+            "securityContext": {},
+            "serviceAccount": "aws-node",
+            "serviceAccountName": "aws-node",
+            "terminationGracePeriodSeconds": 10,
+            "tolerations": [{"operator": "Exists"}],
+            "volumes": [
+                {"hostPath": {"path": "/opt/cni/bin", "type": ""}, "name": "cni-bin-dir"},
+                {"hostPath": {"path": "/etc/cni/net.d", "type": ""}, "name": "cni-net-dir"},
+                {"hostPath": {"path": "/var/log/aws-routed-eni", "type": "DirectoryOrCreate"}, "name": "log-dir"},
+                {"hostPath": {"path": "/var/run/aws-node", "type": "DirectoryOrCreate"}, "name": "run-dir"},
+                {"hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"}, "name": "xtables-lock"},
+            ],
+        },
+    }
+
+
+def _probe(initial_delay: int) -> JsonObject:
+    return {
+        "exec": {
+            "command": [
+                "/app/grpc-health-probe",
+                "-addr=127.0.0.1:50051",
+                "-connect-timeout=5s",
+                "-rpc-timeout=5s",
+            ]
+        },
+        "failureThreshold": 3,
+        "initialDelaySeconds": initial_delay,
+        "periodSeconds": 10,
+        "successThreshold": 1,
+        "timeoutSeconds": 10,
+    }
+
+
+def revision_hash(template: JsonObject) -> str:
+    """controller-revision-hash of a pod template (stable for identical templates)."""
+    return digest(json.dumps(template, sort_keys=True), length=10)
+
+
+def daemonset(
+    name: str,
+    template: JsonObject,
+    *,
+    created: datetime,
+    desired: int,
+    ready: int,
+    updated: int,
+    generation: int = 1,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> JsonObject:
+    selector = {"k8s-app": template["metadata"]["labels"]["k8s-app"]}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {
+            "name": name,
+            "namespace": "kube-system",
+            "labels": labels or {"k8s-app": selector["k8s-app"]},
+            "annotations": {"deprecated.daemonset.template.generation": str(generation), **(annotations or {})},
+            "generation": generation,
+            "creationTimestamp": ts(created),
+        },
+        "spec": {
+            "revisionHistoryLimit": 10,
+            "selector": {"matchLabels": selector},
+            "template": template,
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "10%"}},
+        },
+        "status": daemonset_status(desired=desired, ready=ready, updated=updated, generation=generation),
+    }
+
+
+def daemonset_status(*, desired: int, ready: int, updated: int, generation: int) -> JsonObject:
+    return {
+        "currentNumberScheduled": desired,
+        "desiredNumberScheduled": desired,
+        "numberAvailable": ready,
+        "numberMisscheduled": 0,
+        "numberReady": ready,
+        "numberUnavailable": desired - ready,
+        "observedGeneration": generation,
+        "updatedNumberScheduled": updated,
+    }
+
+
+def kube_proxy_template() -> JsonObject:
+    return {
+        "metadata": {"labels": {"k8s-app": "kube-proxy"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "kube-proxy",
+                    "image": f"{ECR}/eks/kube-proxy:{KUBE_PROXY_TAG}",
+                    "command": [
+                        "kube-proxy",
+                        "--v=2",
+                        "--config=/var/lib/kube-proxy-config/config",
+                        "--hostname-override=$(NODE_NAME)",
+                    ],
+                    "env": [
+                        {
+                            "name": "NODE_NAME",
+                            "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}},
+                        }
+                    ],
+                    "resources": {"requests": {"cpu": "100m"}},
+                    "securityContext": {"privileged": True},
+                    "terminationMessagePath": "/dev/termination-log",
+                    "terminationMessagePolicy": "File",
+                }
+            ],
+            "dnsPolicy": "ClusterFirst",
+            "hostNetwork": True,
+            "priorityClassName": "system-node-critical",
+            "restartPolicy": "Always",
+            "schedulerName": "default-scheduler",
+            "serviceAccountName": "kube-proxy",
+            "tolerations": [{"operator": "Exists"}],
+        },
+    }
+
+
+# --- pods --------------------------------------------------------------------------------------------------
+def owner_reference(kind: str, name: str, api_version: str = "apps/v1") -> JsonObject:
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": name,
+        "uid": _uuid_like("owner", kind, name),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def container_spec(name: str, image: str, requests: dict[str, str], limits: dict[str, str]) -> JsonObject:
+    resources: JsonObject = {}
+    if requests:
+        resources["requests"] = dict(requests)
+    if limits:
+        resources["limits"] = dict(limits)
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "resources": resources,
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+    }
+
+
+def running_status(container: JsonObject, started: datetime, restarts: int = 0) -> JsonObject:
+    return {
+        "name": container["name"],
+        "image": container["image"],
+        "imageID": f"{container['image'].split(':')[0]}@sha256:{digest('image', container['image'])}",
+        "containerID": f"containerd://{digest('ctr', container['name'], started.isoformat(), restarts)}",
+        "ready": True,
+        "restartCount": restarts,
+        "started": True,
+        "state": {"running": {"startedAt": ts(started)}},
+        "lastState": {},
+    }
+
+
+def creating_status(container: JsonObject) -> JsonObject:
+    return {
+        "name": container["name"],
+        "image": container["image"],
+        "imageID": "",
+        "ready": False,
+        "restartCount": 0,
+        "started": False,
+        "state": {"waiting": {"reason": "ContainerCreating"}},
+        "lastState": {},
+    }
+
+
+def crashloop_status(
+    container: JsonObject, pod_name: str, pod_uid: str, restarts: int, message: str, now: datetime
+) -> JsonObject:
+    finished = now - timedelta(seconds=20)
+    return {
+        "name": container["name"],
+        "image": container["image"],
+        "imageID": f"{container['image'].split(':')[0]}@sha256:{digest('image', container['image'])}",
+        "containerID": f"containerd://{digest('ctr', pod_name, restarts)}",
+        "ready": False,
+        "restartCount": restarts,
+        "started": False,
+        "state": {
+            "waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": (
+                    f"back-off 5m0s restarting failed container={container['name']} "
+                    f"pod={pod_name}_kube-system({pod_uid})"
+                ),
+            }
+        },
+        "lastState": {
+            "terminated": {
+                "exitCode": 1,
+                "reason": "Error",
+                "message": message,
+                "startedAt": ts(finished - timedelta(seconds=3)),
+                "finishedAt": ts(finished),
+                "containerID": f"containerd://{digest('ctr', pod_name, restarts - 1)}",
+            }
+        },
+    }
+
+
+def pod_conditions(
+    *, scheduled: bool, initialized: bool, ready: bool, sandbox: bool, since: datetime, unschedulable_message: str = ""
+) -> list[JsonObject]:
+    when = ts(since)
+    if not scheduled:
+        return [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": unschedulable_message,
+                "lastProbeTime": None,
+                "lastTransitionTime": when,
+            }
+        ]
+    flag = {True: "True", False: "False"}
+    return [
+        {
+            "type": "PodReadyToStartContainers",
+            "status": flag[sandbox],
+            "lastProbeTime": None,
+            "lastTransitionTime": when,
+        },
+        {"type": "Initialized", "status": flag[initialized], "lastProbeTime": None, "lastTransitionTime": when},
+        {
+            "type": "Ready",
+            "status": flag[ready],
+            "lastProbeTime": None,
+            "lastTransitionTime": when,
+            **({} if ready else {"reason": "ContainersNotReady", "message": "containers with unready status: [app]"}),
+        },
+        {
+            "type": "ContainersReady",
+            "status": flag[ready],
+            "lastProbeTime": None,
+            "lastTransitionTime": when,
+            **({} if ready else {"reason": "ContainersNotReady", "message": "containers with unready status: [app]"}),
+        },
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": when},
+    ]
+
+
+def pod_spec_defaults(spec: JsonObject) -> JsonObject:
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 0)
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("serviceAccount", "default")
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault(
+        "tolerations",
+        [
+            {"key": NOT_READY_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            {
+                "key": "node.kubernetes.io/unreachable",
+                "operator": "Exists",
+                "effect": "NoExecute",
+                "tolerationSeconds": 300,
+            },
+        ],
+    )
+    return spec
+
+
+# --- events ------------------------------------------------------------------------------------------------
+def core_event(
+    *,
+    namespace_name: str,
+    involved: JsonObject,
+    reason: str,
+    message: str,
+    component: str,
+    host: str = "",
+    event_type: str = "Warning",
+    count: int = 1,
+    first: datetime,
+    last: datetime,
+    key: str = "",
+) -> JsonObject:
+    """An event recorded through core/v1 (kubelet, controllers on the old API): count and timestamps."""
+    source: JsonObject = {"component": component}
+    if host:
+        source["host"] = host
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{involved['name']}.{_event_id(key or reason, involved, first)}",
+            "namespace": namespace_name,
+            "creationTimestamp": ts(first),
+        },
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "source": source,
+        "type": event_type,
+        "count": count,
+        "firstTimestamp": ts(first),
+        "lastTimestamp": ts(last),
+        "eventTime": None,
+        "reportingComponent": component,
+        "reportingInstance": host,
+    }
+
+
+def series_event(
+    *,
+    namespace_name: str,
+    involved: JsonObject,
+    reason: str,
+    message: str,
+    reporting_controller: str,
+    reporting_instance: str,
+    action: str,
+    event_type: str = "Warning",
+    first: datetime,
+    last: datetime,
+    count: int = 1,
+) -> JsonObject:
+    """An event written through events.k8s.io/v1 (scheduler, aws-node), in its core/v1 storage form."""
+    event: JsonObject = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{involved['name']}.{_event_id(reason + action, involved, first)}",
+            "namespace": namespace_name,
+            "creationTimestamp": ts(first),
+        },
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "source": {},
+        "type": event_type,
+        "eventTime": micro_ts(first),
+        "reportingComponent": reporting_controller,
+        "reportingInstance": reporting_instance,
+        "action": action,
+    }
+    if count > 1:
+        event["series"] = {"count": count, "lastObservedTime": micro_ts(last)}
+    return event
+
+
+def involved(
+    obj_kind: str, name: str, namespace_name: str, uid: str, api_version: str = "v1", resource_version: str = ""
+) -> JsonObject:
+    ref: JsonObject = {"apiVersion": api_version, "kind": obj_kind, "name": name, "uid": uid}
+    if namespace_name:
+        ref["namespace"] = namespace_name
+    if resource_version:
+        ref["resourceVersion"] = resource_version
+    return ref
+
+
+def _event_id(key: str, ref: JsonObject, first: datetime) -> str:
+    return digest("event", key, ref.get("namespace", ""), ref["name"], first.isoformat(), length=16)
+
+
+# --- custom resources ----------------------------------------------------------------------------------------
+def eniconfig(name: str, subnet: str, security_groups: list[str], created: datetime) -> JsonObject:
+    spec: JsonObject = {"subnet": subnet}
+    if security_groups:
+        spec["securityGroups"] = list(security_groups)
+    return {
+        "apiVersion": "crd.k8s.amazonaws.com/v1alpha1",
+        "kind": "ENIConfig",
+        "metadata": {"name": name, "creationTimestamp": ts(created)},
+        "spec": spec,
+    }
+
+
+def cninode(name: str, features: list[JsonObject], node_uid: str, created: datetime) -> JsonObject:
+    return {
+        "apiVersion": "vpcresources.k8s.aws/v1alpha1",
+        "kind": "CNINode",
+        "metadata": {
+            "name": name,
+            "creationTimestamp": ts(created),
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}],
+        },
+        "spec": {"features": features},
+        "status": {},
+    }
