@@ -174,9 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.list:
         for name in list_scenarios():
-            print(
-                f"{name:34} {load_scenario(name).description.splitlines()[0] if load_scenario(name).description else ''}"
-            )
+            description = load_scenario(name).description.strip()
+            print(f"{name:34} {description.splitlines()[0] if description else ''}")
         return 0
     try:
         sim = SimulatedCluster.from_scenario(
