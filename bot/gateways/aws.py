@@ -177,6 +177,24 @@ class AwsGateway:
 
         return self._node_enis.get(instance_id, load)
 
+    def node_branch_enis(self, instance_id: str) -> list[EniFact]:
+        """Branch ENIs (security groups for pods) of one node: not attached, so found by the CNI's instance tag."""
+
+        def load() -> list[EniFact]:
+            items = self._pages(
+                "ec2:DescribeNetworkInterfaces",
+                "describe_network_interfaces",
+                "NetworkInterfaces",
+                Filters=[
+                    {"Name": "interface-type", "Values": ["branch"]},
+                    {"Name": f"tag:{CNI_INSTANCE_TAG}", "Values": [instance_id]},
+                ],
+                MaxResults=PAGE,
+            )
+            return [eni_from_api(i) for i in items]
+
+        return self._node_enis.get(("branch", instance_id), load)
+
     def vpc_subnets(self, vpc_id: str) -> list[SubnetFact]:
         def load() -> list[SubnetFact]:
             items = self._pages(

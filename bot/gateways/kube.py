@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 from bot import metrics
 from bot.domain.cni_settings import cni_version_from_image
 from bot.domain.facts import ContainerState, DaemonSetFact, EniConfigFact, EventFact, NodeFact, PodFact, Taint
+from bot.domain.state import PodPlacement
 from bot.errors import UpstreamError
 
 log = logging.getLogger("cnibot.kube")
@@ -82,6 +83,24 @@ def pod_from_api(obj: JSON) -> PodFact:
         annotations=dict(meta.get("annotations") or {}),
         deleting=bool(meta.get("deletionTimestamp")),
     )
+
+
+def placement_from_api(obj: JSON) -> PodPlacement:
+    meta, spec, status = obj.get("metadata", {}), obj.get("spec", {}), obj.get("status", {})
+    return PodPlacement(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        node_name=spec.get("nodeName") or None,
+        pod_ip=status.get("podIP") or None,
+        host_network=bool(spec.get("hostNetwork")),
+        phase=status.get("phase", "Unknown"),
+        branch_eni=any(_requests_pod_eni(c) for c in spec.get("containers") or []),
+    )
+
+
+def _requests_pod_eni(container: JSON) -> bool:
+    resources = container.get("resources") or {}
+    return POD_ENI in (resources.get("requests") or {}) or POD_ENI in (resources.get("limits") or {})
 
 
 def node_from_api(obj: JSON) -> NodeFact:
@@ -303,6 +322,17 @@ class KubeGateway:
 
     def all_pods(self) -> list[PodFact]:
         return [pod_from_api(o) for o in self._list("kube:LIST pods", self.core.list_pod_for_all_namespaces, page=2000)]
+
+    def pod_placements(self) -> list[PodPlacement]:
+        """Node and IP of every pod not finished: the light list cluster-wide views read (big pages, few fields
+        kept, so 150k pods stay small)."""
+        items = self._list(
+            "kube:LIST pods",
+            self.core.list_pod_for_all_namespaces,
+            page=2000,
+            field_selector="status.phase!=Succeeded,status.phase!=Failed",
+        )
+        return [placement_from_api(o) for o in items]
 
     def aws_node_pods(self, node: str | None = None) -> list[PodFact]:
         kwargs: dict[str, Any] = {"label_selector": "k8s-app=aws-node"}
