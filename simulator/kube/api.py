@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,13 @@ from simulator.kube import status
 from simulator.kube.documents import JsonObject, public_view
 from simulator.kube.resources import WRITE_VERBS
 from simulator.kube.routing import ResourceRequest
-from simulator.kube.selectors import SelectorError, parse_field_selector, parse_label_selector
+from simulator.kube.selectors import (
+    FieldRequirement,
+    FieldSelector,
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+)
 from simulator.kube.store import Key, KubeStore
 from simulator.kube.writes import (
     WriteContext,
@@ -36,6 +43,8 @@ ProxyHandler = Callable[[str, str, int, str, str], tuple[int, str, bytes]]
 
 JSON = "application/json"
 DEFAULT_FIELD_MANAGER = "OpenAPI-Generator"
+# How long a watch without timeoutSeconds stays open (the apiserver picks 30 to 60 minutes).
+DEFAULT_WATCH_SECONDS = 1800
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class Response:
     body: bytes
     content_type: str = JSON
     headers: Mapping[str, str] = field(default_factory=dict)
+    # A watch: chunks sent with chunked transfer encoding after the headers (body is then unused).
+    stream: Iterator[bytes] | None = None
 
 
 def encode(document: Any, *, pretty: bool = False) -> bytes:
@@ -88,6 +99,8 @@ class KubeApi:
         self.read_only = read_only
         self.user = user
         self.proxy_handler = proxy_handler
+        # Set when the server stops, so that open watches end.
+        self.stopped = threading.Event()
 
     def handle(self, request: ApiRequest) -> Response:
         try:
@@ -122,8 +135,9 @@ class KubeApi:
             "update": self._update,
             "patch": self._patch,
             "delete": self._delete,
+            "watch": self._watch,
         }.get(route.verb)
-        if handler is None:  # watch and deletecollection are not served
+        if handler is None:  # deletecollection is not served
             raise status.method_not_allowed(route.rtype, route.name)
         return handler(request)
 
@@ -160,6 +174,23 @@ class KubeApi:
             "items": [public_view(item) for item in page.items],
         }
         return Response(200, encode(document, pretty=_flag(query, "pretty")))
+
+    def _watch(self, request: ApiRequest) -> Response:
+        route, query = request.route, request.query
+        fields = parse_field_selector(query.get("fieldSelector"))
+        if route.name:  # a watch of one object: GET .../pods/web-1?watch=true
+            fields = FieldSelector((*fields.requirements, FieldRequirement("metadata.name", True, route.name)))
+        events = self.store.watch(
+            route.rtype,
+            route.namespace,
+            parse_label_selector(query.get("labelSelector")),
+            fields,
+            resource_version=query.get("resourceVersion"),
+            timeout=float(_int_param(query, "timeoutSeconds") or DEFAULT_WATCH_SECONDS),
+            stopped=self.stopped,
+        )
+        lines = (encode({"type": kind, "object": public_view(obj)}) + b"\n" for kind, obj in events)
+        return Response(200, b"", JSON, stream=lines)
 
     def _log(self, request: ApiRequest) -> Response:
         route, query = request.route, request.query

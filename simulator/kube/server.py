@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import http
+import logging
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from simulator.kube import discovery, status
 from simulator.kube.api import ApiRequest, KubeApi, ProxyHandler, Response, encode, error_response
 from simulator.kube.routing import ResourceRequest, resolve
 from simulator.kube.store import KubeStore
+
+log = logging.getLogger(__name__)
 
 KUBECONFIG_TOKEN = "simulator-token"
 _HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
@@ -53,6 +57,7 @@ class KubeApiServer:
         """Serve in background threads; returns the base URL, e.g. "http://127.0.0.1:41234"."""
         if self._http is not None:
             raise RuntimeError("the server is already running")
+        self.api.stopped.clear()
         self._http = _HttpServer((host, port), _Handler, self)
         bound_port = self._http.server_address[1]
         self.url = f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
@@ -65,6 +70,8 @@ class KubeApiServer:
     def stop(self) -> None:
         if self._http is None:
             return
+        self.api.stopped.set()
+        self.store.wake_watchers()
         self._http.shutdown()
         self._http.close_connections()
         self._http.server_close()
@@ -289,6 +296,29 @@ class _Handler(BaseHTTPRequestHandler):
             f"Date: {self.date_time_string()}",
         ]
         head.extend(f"{name}: {value}" for name, value in response.headers.items())
+        if response.stream is not None:
+            head[2] = "Transfer-Encoding: chunked"
         if self.close_connection:
             head.append("Connection: close")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body)
+        header = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        if response.stream is None:
+            self.wfile.write(header + response.body)
+            return
+        self.wfile.write(header)
+        self._send_chunks(response.stream)
+
+    def _send_chunks(self, chunks: Iterator[bytes]) -> None:
+        """Stream a watch; a client that goes away ends it."""
+        try:
+            for chunk in chunks:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+        except Exception:  # a failing watch ends its stream; the client sees the stream end and re-watches
+            log.exception("watch stream failed")
+            self.close_connection = True
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()

@@ -11,6 +11,7 @@ import bisect
 import functools
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from simulator.kube.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+from simulator.kube.watch import Change, ChangeLog
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,11 @@ class _Kind:
         if value is None and label in BOOLEAN_FIELDS:
             return "false"
         return field_string(value)
+
+    def matches(self, obj: JsonObject, labels: LabelSelector, fields: FieldSelector) -> bool:
+        return labels.matches(obj.get("metadata", {}).get("labels")) and fields.matches(
+            functools.partial(self.field_value, obj)
+        )
 
     def insert(self, key: Key, obj: JsonObject) -> None:
         old = self.objects.get(key)
@@ -140,12 +147,17 @@ class KubeStore:
     """Kubernetes objects by (apiVersion, kind, namespace, name), with a global resourceVersion."""
 
     def __init__(
-        self, registry: ResourceRegistry | None = None, *, namespaces: Iterable[str] = DEFAULT_NAMESPACES
+        self,
+        registry: ResourceRegistry | None = None,
+        *,
+        namespaces: Iterable[str] = DEFAULT_NAMESPACES,
+        change_log_size: int = 20_000,
     ) -> None:
         self.registry = registry or default_registry()
         self._lock = threading.RLock()
         self._kinds: dict[tuple[str, str], _Kind] = {}
         self._listeners: list[Listener] = []
+        self._changes = ChangeLog(self._lock, change_log_size)  # what watches replay from
         self._resource_version = 0
         # uids: a random UUID-shaped prefix per store plus a counter, far cheaper than uuid4() per object.
         self._uid_prefix = str(uuid.uuid4())[:24]
@@ -220,8 +232,9 @@ class KubeStore:
                     self._write(rtype, self._key_of(rtype, obj), _replace_with(obj))
                 else:
                     kind, key = self._kind(rtype), self._key_of(rtype, obj)
-                    self._finalize(rtype, key, obj, kind.objects.get(key))
-                    kind.insert(key, obj)
+                    before = kind.objects.get(key)
+                    self._finalize(rtype, key, obj, before)
+                    self._store(kind, key, obj, before)
                 count += 1
         return count
 
@@ -252,11 +265,7 @@ class KubeStore:
         limit: int | None = None,
     ) -> Page:
         """One page of the matching objects in key order, as a LIST answers it."""
-        for requirement in fields.requirements:
-            if requirement.label not in rtype.field_labels:
-                raise SelectorError(f"field label not supported: {requirement.label}")
-        if rtype.stored_as:
-            fields = fields.renamed(rtype.field_labels)
+        fields = self._storage_fields(rtype, fields)
         namespace = namespace if rtype.namespaced else None
         with self._lock:
             kind = self._kind(rtype)
@@ -275,6 +284,74 @@ class KubeStore:
         """
         with self._lock:
             return self._write(rtype, self._key(rtype, namespace, name), compute, dry_run=dry_run)
+
+    def watch(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+        *,
+        resource_version: str | None,
+        timeout: float,
+        stopped: threading.Event,
+    ) -> Iterator[tuple[str, JsonObject]]:
+        """(type, object) events as a watch streams them, until timeout or `stopped`.
+
+        Without a resourceVersion (or "0") the current matching objects come first as ADDED. Selectors
+        are checked now, so a bad one raises before anything streams.
+        """
+        storage_fields = self._storage_fields(rtype, fields)
+        namespace = namespace if rtype.namespaced else None
+        with self._lock:
+            kind = self._kind(rtype)
+            if resource_version in (None, "", "0"):
+                keys = kind.candidates(namespace, storage_fields)
+                initial = [kind.objects[key] for key in self._matching(kind, keys, labels, storage_fields)]
+                since = self._resource_version
+            else:
+                initial, since = [], _parse_version(resource_version)
+                if since < self._changes.floor:
+                    expired = status_expired(resource_version, self._changes.floor)
+                    return iter([("ERROR", expired)])
+        return self._follow(rtype, kind, namespace, labels, storage_fields, initial, since, timeout, stopped)
+
+    def _follow(
+        self,
+        rtype: ResourceType,
+        kind: _Kind,
+        namespace: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+        initial: ObjectList,
+        since: int,
+        timeout: float,
+        stopped: threading.Event,
+    ) -> Iterator[tuple[str, JsonObject]]:
+        for obj in initial:
+            yield "ADDED", self._render(rtype, obj)
+        deadline = time.monotonic() + timeout
+        storage_kind = (kind.rtype.api_version, kind.rtype.kind)
+        while not stopped.is_set():
+            with self._lock:
+                changes = self._changes.since(since)
+                if not changes:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return
+                    self._changes.wait(min(remaining, 1.0))
+                    continue
+            since = changes[-1].resource_version
+            for change in changes:
+                if change.kind != storage_kind:
+                    continue
+                event = _watch_event(kind, change, namespace, labels, fields)
+                if event is not None:
+                    yield event[0], self._render(rtype, event[1])
+
+    def wake_watchers(self) -> None:
+        """Make every waiting watch re-check its stop flag now."""
+        self._changes.wake()
 
     def notify(self, verb: str, before: JsonObject | None, after: JsonObject | None) -> None:
         """Tell the listeners about a write made over HTTP (each gets its own copies)."""
@@ -315,10 +392,7 @@ class KubeStore:
     @staticmethod
     def _matching(kind: _Kind, keys: KeyList, labels: LabelSelector, fields: FieldSelector) -> Iterator[Key]:
         for key in keys:
-            obj = kind.objects[key]
-            if labels.matches(obj.get("metadata", {}).get("labels")) and fields.matches(
-                functools.partial(kind.field_value, obj)
-            ):
+            if kind.matches(kind.objects[key], labels, fields):
                 yield key
 
     def _write(
@@ -332,13 +406,27 @@ class KubeStore:
             if before is not None and not dry_run:
                 kind.remove(key)
                 self._resource_version += 1
+                gone = {**before, "metadata": {**before["metadata"], "resourceVersion": self.resource_version}}
+                self._changes.record(Change(self._resource_version, _kind_key(kind), "DELETED", gone, before))
             return rendered_before, None
         # A shallow copy: compute may hand back a stored object, and those are never mutated.
         stored = dict(self._to_storage(rtype, new))
         self._finalize(kind.rtype, key, stored, before, dry_run=dry_run)
         if not dry_run:
-            kind.insert(key, stored)
+            self._store(kind, key, stored, before)
         return rendered_before, self._render(rtype, stored)
+
+    def _store(self, kind: _Kind, key: Key, obj: JsonObject, before: JsonObject | None) -> None:
+        kind.insert(key, obj)
+        change_type = "ADDED" if before is None else "MODIFIED"
+        self._changes.record(Change(self._resource_version, _kind_key(kind), change_type, obj, before))
+
+    def _storage_fields(self, rtype: ResourceType, fields: FieldSelector) -> FieldSelector:
+        """Check the field labels against the kind, and name them as its storage does."""
+        for requirement in fields.requirements:
+            if requirement.label not in rtype.field_labels:
+                raise SelectorError(f"field label not supported: {requirement.label}")
+        return fields.renamed(rtype.field_labels) if rtype.stored_as else fields
 
     def _finalize(
         self, rtype: ResourceType, key: Key, obj: JsonObject, before: JsonObject | None, *, dry_run: bool = False
@@ -406,3 +494,43 @@ def _spec_of(obj: JsonObject) -> dict[str, Any]:
 
 def _replace_with(obj: JsonObject) -> Compute:
     return lambda _current: obj
+
+
+def _kind_key(kind: _Kind) -> tuple[str, str]:
+    return (kind.rtype.api_version, kind.rtype.kind)
+
+
+def _parse_version(resource_version: str) -> int:
+    try:
+        return int(resource_version)
+    except ValueError:
+        raise SelectorError(f"invalid resourceVersion: {resource_version!r}") from None
+
+
+def status_expired(requested: str, floor: int) -> JsonObject:
+    """The Status a watch streams when its resourceVersion is older than the change log keeps."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f"too old resource version: {requested} ({floor})",
+        "reason": "Expired",
+        "code": 410,
+    }
+
+
+def _watch_event(
+    kind: _Kind, change: Change, namespace: str | None, labels: LabelSelector, fields: FieldSelector
+) -> tuple[str, JsonObject] | None:
+    """What a watch with these selectors sees of a change: objects moving out of the selection are DELETED."""
+    meta = change.obj.get("metadata", {})
+    if namespace is not None and meta.get("namespace") != namespace:
+        return None
+    now = kind.matches(change.obj, labels, fields)
+    if change.type == "DELETED":
+        return ("DELETED", change.obj) if now else None
+    was = change.before is not None and kind.matches(change.before, labels, fields)
+    if now:
+        return ("MODIFIED" if was else "ADDED"), change.obj
+    return ("DELETED", change.obj) if was else None

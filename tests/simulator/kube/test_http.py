@@ -194,7 +194,8 @@ def test_request_validation_errors(web: Http) -> None:
     status, _, error = web.request("GET", "/api/v1/pods?fieldSelector=spec.image%3Dx")
     assert status == 400 and error["message"] == "field label not supported: spec.image"
     assert web.request("GET", "/api/v1/pods?labelSelector=a%20b")[0] == 400
-    assert web.request("GET", "/api/v1/pods?watch=true")[0] == 405
+    assert web.request("GET", "/api/v1/pods?watch=true&fieldSelector=spec.image%3Dx")[0] == 400
+    assert web.request("DELETE", "/api/v1/namespaces/default/pods")[0] == 405
     assert web.request("GET", "/api/v1/frobnicators")[0] == 404
     assert web.request("GET", "/api/v1/namespaces/default/nodes/x")[0] == 404
 
