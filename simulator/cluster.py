@@ -167,15 +167,16 @@ class SimCluster:
             self._bind_daemon_pods()
             # Phase 1: nodes start aws-node with the env they first had, then take the pods that predate changes.
             for node in self.nodes.values():
-                self._start_aws_node(node, self._config_for_start(node))
+                self._start_aws_node(node, self._config_for_start(node), first=True)
             self._attach_trunks()
             self._place_pods(created_after=False)
-            # Phase 2: nodes that predate the current settings restart aws-node with them.
+            # Phase 2: nodes that predate the current settings restart aws-node with them (and get cordoned).
             for node in self.nodes.values():
                 if node.group.previous_env is not None:
                     self._start_aws_node(node, self.config)
-            self._place_pods(created_after=True)
             self._apply_churn()
+            self._converge_pools()
+            self._place_pods(created_after=True)
             self._converge_pools()
             self.store.bulk_load(self._all_objects(groups))
 
@@ -398,7 +399,7 @@ class SimCluster:
             capacity.cpu_requested += 25 + 25 + 100 + 25  # aws-node, nodeagent, kube-proxy (init excluded)
 
     # --- aws-node / ipamd --------------------------------------------------------------------------------
-    def _context(self, node: SimNode, config: AwsNodeConfig) -> NodeContext:
+    def _context(self, node: SimNode, config: AwsNodeConfig, *, cordoned: bool | None = None) -> NodeContext:
         name = self._eniconfig_name(node, config)
         spec = None
         if config.custom_networking:
@@ -408,7 +409,7 @@ class SimCluster:
         return NodeContext(
             config=config,
             max_pods=node.max_pods,
-            cordoned=node.cordoned,
+            cordoned=node.cordoned if cordoned is None else cordoned,
             eniconfig_name=name,
             eniconfig=spec,
             eni_limit_override=node.group.eni_limit_override,
@@ -431,8 +432,10 @@ class SimCluster:
         spec = found.get("spec") or {}
         return dict(spec) if isinstance(spec, dict) else None
 
-    def _start_aws_node(self, node: SimNode, config: AwsNodeConfig) -> None:
-        node.ipamd.start(self._context(node, config))
+    def _start_aws_node(self, node: SimNode, config: AwsNodeConfig, *, first: bool = False) -> None:
+        # Nodes that predate the current settings were cordoned only later (after their first start).
+        cordoned = False if first and node.group.previous_env is not None else None
+        node.ipamd.start(self._context(node, config, cordoned=cordoned))
         node.aws_node_pod = f"aws-node-{objects.name_suffix('aws-node', node.name, self.revision, self.generation)}"
         node.aws_node_uid = objects._uuid_like("aws-node", node.aws_node_pod)
         node.aws_node_revision = self.revision
@@ -524,6 +527,10 @@ class SimCluster:
         if not node.ipamd.ready:
             self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, GRPC_ERROR))
             return
+        if spec.sandbox_error:
+            # ipamd assigned an address, the rest of CNI ADD failed, and CNI DEL gave the address back.
+            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, spec.sandbox_error))
+            return
         if spec.pod_eni:
             self._give_branch_eni(pod, node)
             return
@@ -534,6 +541,7 @@ class SimCluster:
         if address is None:
             self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
             return
+        node.ipamd.converge()  # ipamd's pool loop refills the warm pool behind every assignment
         self._running(pod, int_to_ip(address))
 
     def _give_branch_eni(self, pod: SimPod, node: SimNode) -> None:

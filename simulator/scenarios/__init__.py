@@ -104,7 +104,11 @@ class WorkloadSpec:
 
 @dataclass
 class PodSpec:
-    """One named pod. `node` pins it ("<group>/<index>" or a node name); otherwise the scheduler places it."""
+    """One named pod. `node` pins it ("<group>/<index>" or a node name); otherwise the scheduler places it.
+
+    Named pods arrive after the workloads and after the current aws-node settings took effect, so they are
+    the ones that meet the scenario's problem.
+    """
 
     name: str
     namespace: str = "default"
@@ -116,6 +120,9 @@ class PodSpec:
     pod_eni: bool = False
     owner: str | None = None  # Deployment name; default: a bare pod
     labels: dict[str, str] = field(default_factory=dict)
+    # A CNI ADD failure the IP model cannot produce (network-policy agent, veth setup...): the text after
+    # `failed (add): ` in the kubelet's FailedCreatePodSandBox event. The pod gets no address.
+    sandbox_error: str | None = None
 
 
 @dataclass
