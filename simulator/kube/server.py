@@ -288,16 +288,17 @@ class _Handler(BaseHTTPRequestHandler):
             phrase = http.HTTPStatus(response.status).phrase
         except ValueError:
             phrase = ""
+        length = (
+            "Transfer-Encoding: chunked" if response.stream is not None else f"Content-Length: {len(response.body)}"
+        )
         head = [
             f"HTTP/1.1 {response.status} {phrase}",
             f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
+            length,
             "Cache-Control: no-cache, private",
             f"Date: {self.date_time_string()}",
         ]
         head.extend(f"{name}: {value}" for name, value in response.headers.items())
-        if response.stream is not None:
-            head[2] = "Transfer-Encoding: chunked"
         if self.close_connection:
             head.append("Connection: close")
         header = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")

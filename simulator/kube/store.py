@@ -27,7 +27,7 @@ from simulator.kube.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from simulator.kube.watch import Change, ChangeLog
+from simulator.kube.watch import Change, ChangeLog, expired_status, watch_event
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class KubeStore:
         registry: ResourceRegistry | None = None,
         *,
         namespaces: Iterable[str] = DEFAULT_NAMESPACES,
-        change_log_size: int = 20_000,
+        change_log_size: int = 10_000,
     ) -> None:
         self.registry = registry or default_registry()
         self._lock = threading.RLock()
@@ -312,8 +312,7 @@ class KubeStore:
             else:
                 initial, since = [], _parse_version(resource_version)
                 if since < self._changes.floor:
-                    expired = status_expired(resource_version, self._changes.floor)
-                    return iter([("ERROR", expired)])
+                    return iter([("ERROR", expired_status(resource_version, self._changes.floor))])
         return self._follow(rtype, kind, namespace, labels, storage_fields, initial, since, timeout, stopped)
 
     def _follow(
@@ -345,7 +344,7 @@ class KubeStore:
             for change in changes:
                 if change.kind != storage_kind:
                     continue
-                event = _watch_event(kind, change, namespace, labels, fields)
+                event = watch_event(change, namespace, functools.partial(kind.matches, labels=labels, fields=fields))
                 if event is not None:
                     yield event[0], self._render(rtype, event[1])
 
@@ -505,32 +504,3 @@ def _parse_version(resource_version: str) -> int:
         return int(resource_version)
     except ValueError:
         raise SelectorError(f"invalid resourceVersion: {resource_version!r}") from None
-
-
-def status_expired(requested: str, floor: int) -> JsonObject:
-    """The Status a watch streams when its resourceVersion is older than the change log keeps."""
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": f"too old resource version: {requested} ({floor})",
-        "reason": "Expired",
-        "code": 410,
-    }
-
-
-def _watch_event(
-    kind: _Kind, change: Change, namespace: str | None, labels: LabelSelector, fields: FieldSelector
-) -> tuple[str, JsonObject] | None:
-    """What a watch with these selectors sees of a change: objects moving out of the selection are DELETED."""
-    meta = change.obj.get("metadata", {})
-    if namespace is not None and meta.get("namespace") != namespace:
-        return None
-    now = kind.matches(change.obj, labels, fields)
-    if change.type == "DELETED":
-        return ("DELETED", change.obj) if now else None
-    was = change.before is not None and kind.matches(change.before, labels, fields)
-    if now:
-        return ("MODIFIED" if was else "ADDED"), change.obj
-    return ("DELETED", change.obj) if was else None

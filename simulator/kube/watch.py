@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from simulator.kube.documents import JsonObject
@@ -25,7 +26,7 @@ class Change:
 class ChangeLog:
     """Bounded log of changes; all methods but wake() expect the caller to hold the store's lock."""
 
-    def __init__(self, lock: threading.RLock, capacity: int = 20_000) -> None:
+    def __init__(self, lock: threading.RLock, capacity: int = 10_000) -> None:
         self._changes: deque[Change] = deque(maxlen=capacity)
         self._condition = threading.Condition(lock)
         # Changes at or below this resourceVersion have been dropped from the log.
@@ -53,3 +54,31 @@ class ChangeLog:
         """Wake every waiting watch (the server is stopping)."""
         with self._condition:
             self._condition.notify_all()
+
+
+def watch_event(
+    change: Change, namespace: str | None, matches: Callable[[JsonObject], bool]
+) -> tuple[str, JsonObject] | None:
+    """What a watch sees of a change: objects that leave its selection arrive as DELETED, as in Kubernetes."""
+    if namespace is not None and change.obj.get("metadata", {}).get("namespace") != namespace:
+        return None
+    now = matches(change.obj)
+    if change.type == "DELETED":
+        return ("DELETED", change.obj) if now else None
+    was = change.before is not None and matches(change.before)
+    if now:
+        return ("MODIFIED" if was else "ADDED"), change.obj
+    return ("DELETED", change.obj) if was else None
+
+
+def expired_status(requested: str, floor: int) -> JsonObject:
+    """The Status a watch streams when its resourceVersion is older than the change log keeps."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f"too old resource version: {requested} ({floor})",
+        "reason": "Expired",
+        "code": 410,
+    }
