@@ -136,8 +136,9 @@ class KubeApi:
             "patch": self._patch,
             "delete": self._delete,
             "watch": self._watch,
+            "deletecollection": self._delete_collection,
         }.get(route.verb)
-        if handler is None:  # deletecollection is not served
+        if handler is None:
             raise status.method_not_allowed(route.rtype, route.name)
         return handler(request)
 
@@ -280,6 +281,42 @@ class KubeApi:
         details["uid"] = before["metadata"].get("uid", "")
         success = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
         return Response(200, encode(success, pretty=_flag(request.query, "pretty")))
+
+    def _delete_collection(self, request: ApiRequest) -> Response:
+        """DELETE on a collection: every object the selectors match, answered with the list of them."""
+        route, query = request.route, request.query
+        options = _json_body(request) if request.body.strip() else {}
+        if not isinstance(options, dict):
+            raise status.bad_request("DeleteOptions must be a JSON object")
+        page = self.store.query(
+            route.rtype,
+            route.namespace,
+            parse_label_selector(query.get("labelSelector")),
+            parse_field_selector(query.get("fieldSelector")),
+        )
+        dry_run = _dry_run(query)
+        deleted: list[JsonObject] = []
+        for item in page.items:
+            meta = item["metadata"]
+            ctx = self._context(request, meta["name"])
+            try:
+                before, after = self.store.write(
+                    route.rtype, meta.get("namespace"), meta["name"], delete_change(ctx, options), dry_run=dry_run
+                )
+            except status.ApiError as error:
+                if error.code == 404:  # deleted by someone else meanwhile
+                    continue
+                raise
+            if not dry_run:
+                self.store.notify("DELETE", before, after)
+            deleted.append(public_view(after or item))
+        document = {
+            "kind": route.rtype.list_kind,
+            "apiVersion": route.rtype.api_version,
+            "metadata": {"resourceVersion": self.store.resource_version},
+            "items": deleted,
+        }
+        return Response(200, encode(document, pretty=_flag(query, "pretty")))
 
     def _write(
         self, request: ApiRequest, verb: str, name: str, change: Callable[[JsonObject | None], JsonObject | None]

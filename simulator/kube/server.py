@@ -11,6 +11,7 @@ import http
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -203,6 +204,12 @@ class _HttpServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients dropping connections is normal; anything else is logged, never printed to stderr."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        log.exception("kube api: error serving %s", client_address)
 
     def track(self, connection: socket.socket, *, open_: bool) -> None:
         with self._connections_lock:

@@ -195,7 +195,7 @@ def test_request_validation_errors(web: Http) -> None:
     assert status == 400 and error["message"] == "field label not supported: spec.image"
     assert web.request("GET", "/api/v1/pods?labelSelector=a%20b")[0] == 400
     assert web.request("GET", "/api/v1/pods?watch=true&fieldSelector=spec.image%3Dx")[0] == 400
-    assert web.request("DELETE", "/api/v1/namespaces/default/pods")[0] == 405
+    assert web.request("DELETE", "/api/v1/namespaces")[0] == 405, "namespaces have no deletecollection"
     assert web.request("GET", "/api/v1/frobnicators")[0] == 404
     assert web.request("GET", "/api/v1/namespaces/default/nodes/x")[0] == 404
 
@@ -286,3 +286,17 @@ def test_pretty_output_and_datetimes(web: Http, store: KubeStore) -> None:
     raw = web.conn.getresponse().read().decode()
     assert '\n  "kind": "Pod",\n' in raw
     assert json.loads(raw)["status"]["startTime"] == "2026-11-28T03:00:00Z"
+
+
+def test_delete_collection_by_label(web: Http, store: KubeStore) -> None:
+    store.bulk_load(
+        [
+            make_pod("a", labels={"app": "web"}),
+            make_pod("b", labels={"app": "web"}),
+            make_pod("c", labels={"app": "db"}),
+        ]
+    )
+    status, _, deleted = web.request("DELETE", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")
+    assert status == 200 and deleted["kind"] == "PodList"
+    assert [p["metadata"]["name"] for p in deleted["items"]] == ["a", "b"]
+    assert [p["metadata"]["name"] for p in store.list("v1", "Pod", "default")] == ["c"]
