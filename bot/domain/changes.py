@@ -1,0 +1,465 @@
+"""Approved changes to aws-node and ENIConfigs, as pure decisions.
+
+A change request stores exactly what will be written (the diff), a hash of it, and the revision of what it
+was computed against. This module decides everything that needs no I/O: the change model and its hash, the
+status machine with its allowed transitions, who may approve or reject, when a request is stale or expired,
+and how a change is rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.cni_settings import EnvChange, Risk
+
+# --- the change ----------------------------------------------------------------------------------------
+
+
+class ChangeKind(StrEnum):
+    SET = "set"  # aws-node env values set and/or unset
+    ENICONFIG = "eniconfig"
+    CUSTOM_NETWORKING = "custom-networking"  # the env knobs plus one ENIConfig per zone
+    ROLLBACK = "rollback"  # restores what another change replaced, through approval
+    REVERT = "revert"  # the automatic rollback of a `--for` change
+
+
+class Target(StrEnum):
+    """How aws-node env changes are written."""
+
+    DAEMONSET = "daemonset"  # self-managed: strategic-merge patch of the DaemonSet
+    ADDON = "addon"  # EKS managed add-on: UpdateAddon with configuration values
+    NONE = "none"  # the change touches no aws-node env
+
+
+@dataclass(frozen=True)
+class EniConfigState:
+    subnet: str
+    security_groups: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subnet": self.subnet, "securityGroups": list(self.security_groups)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> EniConfigState | None:
+        if data is None:
+            return None
+        return cls(str(data["subnet"]), tuple(str(sg) for sg in data.get("securityGroups") or ()))
+
+    def describe(self) -> str:
+        groups = f", security groups {', '.join(self.security_groups)}" if self.security_groups else ""
+        return f"subnet {self.subnet}{groups}"
+
+
+@dataclass(frozen=True)
+class EniConfigEdit:
+    name: str
+    old: EniConfigState | None  # None: it does not exist
+    new: EniConfigState | None  # None: delete it
+
+    @property
+    def verb(self) -> str:
+        if self.old is None:
+            return "create"
+        return "delete" if self.new is None else "update"
+
+
+@dataclass(frozen=True)
+class ChangeSpec:
+    """What a change writes: aws-node env edits (new None = unset) and ENIConfig edits."""
+
+    env: tuple[EnvChange, ...] = ()
+    eniconfigs: tuple[EniConfigEdit, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.env and not self.eniconfigs
+
+    @property
+    def touches_aws_node(self) -> bool:
+        return bool(self.env)
+
+    def env_updates(self) -> dict[str, str | None]:
+        return {change.key: change.new for change in self.env}
+
+    def inverse(self) -> ChangeSpec:
+        """The change that puts back what this one replaced."""
+        return ChangeSpec(
+            env=tuple(EnvChange(c.key, c.new, c.old) for c in self.env),
+            eniconfigs=tuple(EniConfigEdit(e.name, e.new, e.old) for e in self.eniconfigs),
+        )
+
+    def lines(self) -> list[str]:
+        """One line per edit, `old -> new`, for messages and the audit."""
+        out = [f"`{c.key}`: {_shown(c.old)} -> {_shown(c.new)}" for c in self.env]
+        for edit in self.eniconfigs:
+            if edit.verb == "create":
+                assert edit.new is not None
+                out.append(f"ENIConfig `{edit.name}`: create with {edit.new.describe()}")
+            elif edit.verb == "delete":
+                assert edit.old is not None
+                out.append(f"ENIConfig `{edit.name}`: delete (was {edit.old.describe()})")
+            else:
+                assert edit.old is not None and edit.new is not None
+                out.append(f"ENIConfig `{edit.name}`: {edit.old.describe()} -> {edit.new.describe()}")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "env": [{"key": c.key, "old": c.old, "new": c.new} for c in self.env],
+            "eniconfigs": [
+                {
+                    "name": e.name,
+                    "old": e.old.to_json() if e.old else None,
+                    "new": e.new.to_json() if e.new else None,
+                }
+                for e in self.eniconfigs
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChangeSpec:
+        return cls(
+            env=tuple(EnvChange(str(c["key"]), c.get("old"), c.get("new")) for c in data.get("env") or ()),
+            eniconfigs=tuple(
+                EniConfigEdit(
+                    str(e["name"]),
+                    EniConfigState.from_json(e.get("old")),
+                    EniConfigState.from_json(e.get("new")),
+                )
+                for e in data.get("eniconfigs") or ()
+            ),
+        )
+
+
+def _shown(value: str | None) -> str:
+    return "_unset_" if value is None else f"`{value}`"
+
+
+def spec_hash(spec: ChangeSpec) -> str:
+    """SHA-256 of the canonical JSON of the diff: the approval is bound to exactly this."""
+    canonical = json.dumps(spec.to_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- the revision a change was computed against --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwsNodeRevision:
+    generation: int
+    env: Mapping[str, str]  # aws-node container env, plus knobs that live on the init container
+    image: str = ""
+    addon_config: str | None = None  # the managed add-on's configuration values; None when self-managed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generation": self.generation,
+            "env": dict(self.env),
+            "image": self.image,
+            "addon_config": self.addon_config,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AwsNodeRevision:
+        return cls(
+            generation=int(data["generation"]),
+            env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
+            image=str(data.get("image") or ""),
+            addon_config=data.get("addon_config"),
+        )
+
+
+@dataclass(frozen=True)
+class BaseRevision:
+    """What the change was computed against: aws-node (when touched) and each touched ENIConfig."""
+
+    aws_node: AwsNodeRevision | None = None
+    eniconfigs: Mapping[str, EniConfigState | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "aws_node": self.aws_node.to_json() if self.aws_node else None,
+            "eniconfigs": {name: s.to_json() if s else None for name, s in sorted(self.eniconfigs.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BaseRevision:
+        node = data.get("aws_node")
+        return cls(
+            aws_node=AwsNodeRevision.from_json(node) if node else None,
+            eniconfigs={k: EniConfigState.from_json(v) for k, v in (data.get("eniconfigs") or {}).items()},
+        )
+
+
+def what_changed(base: BaseRevision, now: BaseRevision) -> list[str]:
+    """Why a request computed against ``base`` no longer applies to ``now`` (empty: it still does).
+
+    Any edit of the aws-node spec after the request (a new generation) makes it stale, even one that
+    leaves the env alone: the approvers approved a diff against the spec they saw.
+    """
+    reasons: list[str] = []
+    if base.aws_node is not None:
+        reasons += _aws_node_changes(base.aws_node, now.aws_node)
+    for name, before in sorted(base.eniconfigs.items()):
+        after = now.eniconfigs.get(name)
+        if before == after:
+            continue
+        if before is None:
+            assert after is not None
+            reasons.append(f"ENIConfig `{name}` was created meanwhile ({after.describe()})")
+        elif after is None:
+            reasons.append(f"ENIConfig `{name}` was deleted meanwhile")
+        else:
+            reasons.append(f"ENIConfig `{name}` changed meanwhile: {before.describe()} -> {after.describe()}")
+    return reasons
+
+
+def _aws_node_changes(before: AwsNodeRevision, after: AwsNodeRevision | None) -> list[str]:
+    if after is None:
+        return ["the aws-node DaemonSet is gone"]
+    reasons: list[str] = []
+    for key in sorted(set(before.env) | set(after.env)):
+        old, new = before.env.get(key), after.env.get(key)
+        if old != new:
+            reasons.append(f"aws-node `{key}` changed meanwhile: {_shown(old)} -> {_shown(new)}")
+    if before.addon_config != after.addon_config:
+        reasons.append("the vpc-cni add-on's configuration values changed meanwhile")
+    if before.image != after.image:
+        reasons.append(f"the aws-node image changed meanwhile: `{before.image}` -> `{after.image}`")
+    if not reasons and before.generation != after.generation:
+        reasons.append(
+            f"the aws-node DaemonSet spec changed meanwhile (generation {before.generation} -> {after.generation})"
+        )
+    return reasons
+
+
+# --- rollback --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    spec: ChangeSpec  # from the current state back to what the original change replaced
+    drift: tuple[str, ...]  # values changed again after the original change; the rollback overwrites them
+
+
+def rollback_plan(
+    original: ChangeSpec,
+    env_now: Mapping[str, str],
+    eniconfigs_now: Mapping[str, EniConfigState | None],
+) -> RollbackPlan:
+    """Restore the stored previous state of everything ``original`` touched, diffed against today."""
+    env: list[EnvChange] = []
+    drift: list[str] = []
+    for change in original.env:
+        current = env_now.get(change.key)
+        if current != change.new:
+            drift.append(f"`{change.key}` is {_shown(current)} now, not {_shown(change.new)} as the change set it")
+        if current != change.old:
+            env.append(EnvChange(change.key, current, change.old))
+    edits: list[EniConfigEdit] = []
+    for edit in original.eniconfigs:
+        current_state = eniconfigs_now.get(edit.name)
+        if current_state != edit.new:
+            drift.append(f"ENIConfig `{edit.name}` differs from what the change wrote")
+        if current_state != edit.old:
+            edits.append(EniConfigEdit(edit.name, current_state, edit.old))
+    return RollbackPlan(ChangeSpec(tuple(env), tuple(edits)), tuple(drift))
+
+
+# --- status machine --------------------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # waiting for approvals
+    APPROVED = "approved"  # enough approvals; waiting to be applied (or applied by hand when writes are off)
+    APPLYING = "applying"  # one replica holds the cluster's apply lock and is writing
+    APPLIED = "applied"  # written; rollout and verification under way
+    VERIFIED = "verified"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    STALE = "stale"  # what it was computed against changed; nothing was applied
+    ROLLED_BACK = "rolled-back"
+    REVERTED = "reverted"  # a `--for` change whose time was up
+
+
+TRANSITIONS: Mapping[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.STALE}),
+    # FAILED from APPROVED: the cluster refused the write (RBAC) before anything was written.
+    Status.APPROVED: frozenset({Status.APPLYING, Status.STALE, Status.FAILED}),
+    Status.APPLYING: frozenset({Status.APPLIED, Status.STALE, Status.FAILED}),
+    Status.APPLIED: frozenset({Status.VERIFIED, Status.FAILED, Status.ROLLED_BACK, Status.REVERTED}),
+    Status.VERIFIED: frozenset({Status.ROLLED_BACK, Status.REVERTED}),
+    Status.FAILED: frozenset({Status.ROLLED_BACK, Status.REVERTED}),
+}
+OPEN_STATUSES = frozenset({Status.PENDING, Status.APPROVED, Status.APPLYING, Status.APPLIED})
+# Changes whose writes are in the cluster (so they can be rolled back).
+IN_EFFECT = frozenset({Status.APPLIED, Status.VERIFIED, Status.FAILED})
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def can_transition(current: Status, target: Status) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def sources_of(target: Status) -> frozenset[Status]:
+    """Every status from which ``target`` may be reached (the WHERE of a conditional update)."""
+    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+def check_transition(current: Status, target: Status) -> None:
+    if not can_transition(current, target):
+        raise InvalidTransition(f"a change cannot go from {current} to {target}")
+
+
+# --- approval policy -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalRules:
+    users: frozenset[str] = frozenset()
+    usergroups: frozenset[str] = frozenset()
+    allow_self_approval: bool = False
+    high_risk_approvals: int = 2
+    expire_after: timedelta = timedelta(hours=24)
+    original_approvers_may_roll_back: bool = False
+
+    @property
+    def anyone_can_approve(self) -> bool:
+        return bool(self.users or self.usergroups)
+
+
+def approvals_needed(risk: Risk, rules: ApprovalRules) -> int:
+    return rules.high_risk_approvals if risk is Risk.HIGH else 1
+
+
+def is_approver(user_id: str, user_groups: Collection[str], rules: ApprovalRules) -> bool:
+    return user_id in rules.users or any(group in rules.usergroups for group in user_groups)
+
+
+class Refusal(StrEnum):
+    NO_APPROVERS = "no-approvers"
+    NOT_APPROVER = "not-approver"
+    SELF_APPROVAL = "self-approval"
+    ALREADY_APPROVED = "already-approved"
+    NOT_PENDING = "not-pending"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Click:
+    user_id: str
+    user_groups: frozenset[str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """What the decisions read of a stored request."""
+
+    requester_id: str
+    status: Status
+    expires_at: datetime
+    approved_by: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Decision:
+    refusal: Refusal | None = None
+    message: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def decide_approval(click: Click, request: RequestState, rules: ApprovalRules) -> Decision:
+    """May this click approve the request? Decided from the clicking user's id, never from the payload."""
+    if request.status is not Status.PENDING:
+        return Decision(Refusal.NOT_PENDING, f"This request is already {request.status}.")
+    if click.at >= request.expires_at:
+        return Decision(Refusal.EXPIRED, "This request has expired; ask for the change again.")
+    if not rules.anyone_can_approve:
+        return Decision(
+            Refusal.NO_APPROVERS,
+            "No approvers are configured for this cluster (approvals.users or approvals.usergroups).",
+        )
+    if not is_approver(click.user_id, click.user_groups, rules):
+        return Decision(Refusal.NOT_APPROVER, "You are not an approver for this cluster.")
+    if click.user_id == request.requester_id and not rules.allow_self_approval:
+        return Decision(Refusal.SELF_APPROVAL, "You asked for this change, so someone else must approve it.")
+    if click.user_id in request.approved_by:
+        return Decision(Refusal.ALREADY_APPROVED, "You already approved this; it needs another approver.")
+    return Decision()
+
+
+def decide_rejection(click: Click, request: RequestState, rules: ApprovalRules) -> Decision:
+    """Approvers may reject; the requester may withdraw their own request."""
+    if request.status is not Status.PENDING:
+        return Decision(Refusal.NOT_PENDING, f"This request is already {request.status}.")
+    if click.user_id == request.requester_id or is_approver(click.user_id, click.user_groups, rules):
+        return Decision()
+    return Decision(Refusal.NOT_APPROVER, "You are not an approver for this cluster.")
+
+
+def rollback_preapproved(requester_id: str, original_approvers: Collection[str], rules: ApprovalRules) -> bool:
+    """A rollback asked for by one of the original approvers applies at once when the policy allows it."""
+    return rules.original_approvers_may_roll_back and requester_id in original_approvers
+
+
+def expiry_of(requested_at: datetime, rules: ApprovalRules) -> datetime:
+    return requested_at + rules.expire_after
+
+
+# --- input checks ----------------------------------------------------------------------------------------
+
+MIN_REASON = 3
+MAX_REASON = 500
+MIN_DURATION = timedelta(minutes=1)
+MAX_DURATION = timedelta(days=7)
+_DURATION_PART = re.compile(r"(\d+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def reason_problem(reason: str | None) -> str | None:
+    """Why a reason is not acceptable (None: it is). Every change is attributable, with a why."""
+    text = (reason or "").strip()
+    if not text:
+        return 'A reason is required: add --reason "why this change".'
+    if len(text) < MIN_REASON:
+        return f"The reason is too short; say in a few words why (at least {MIN_REASON} characters)."
+    if len(text) > MAX_REASON:
+        return f"The reason is too long ({len(text)} characters; at most {MAX_REASON})."
+    return None
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90m`, `2h`, `1h30m`, `1d`: how long a `--for` change stays before it reverts by itself."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION_PART.sub("", compact):
+        raise ValueError(f"`{text[:20]}` is not a duration; use e.g. 30m, 2h or 1d.")
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(compact))
+    duration = timedelta(seconds=seconds)
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise ValueError("--for must be between 1 minute and 7 days.")
+    return duration
+
+
+def describe_duration(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
