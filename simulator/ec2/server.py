@@ -56,7 +56,9 @@ class AwsApiServer:
         handler = type("BoundAwsHandler", (_AwsHandler,), {"api": self})
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sim-aws-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="sim-aws-api", daemon=True
+        )
         self._thread.start()
         return self.url
 
