@@ -37,13 +37,6 @@ def field_string(value: Any) -> str:
     return str(value)
 
 
-def metadata(obj: JsonObject) -> JsonObject:
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict):
-        meta = obj["metadata"] = {}
-    return meta
-
-
 _last_second: tuple[int, str] = (0, "")
 
 
@@ -54,10 +47,6 @@ def rfc3339_now() -> str:
     if _last_second[0] != second:
         _last_second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return _last_second[1]
-
-
-def rfc3339_micro_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def is_private_key(key: str) -> bool:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-READ_VERBS = ("get", "list", "watch")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -210,7 +209,6 @@ def builtin_types() -> list[ResourceType]:
             "node",
             namespaced=False,
             short_names=("no",),
-            subresources=(Subresource("proxy", "NodeProxyOptions", ("get",)),),
             field_labels=_fields(**_same("spec.unschedulable")),
         ),
         ResourceType(
@@ -280,7 +278,7 @@ def builtin_types() -> list[ResourceType]:
             namespaced=True,
             short_names=("deploy",),
             categories=("all",),
-            subresources=(_with_status("Deployment"), Subresource("scale", "Scale", ("get", "patch", "update"))),
+            subresources=(_with_status("Deployment"),),
             tracks_generation=True,
             initial_status=MappingProxyType({}),
         ),

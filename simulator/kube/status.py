@@ -138,14 +138,6 @@ def service_unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message)
 
 
-def gone(message: str) -> ApiError:
-    return ApiError(410, "Expired", message)
-
-
-def timeout(message: str) -> ApiError:
-    return ApiError(504, "Timeout", message)
-
-
 def from_status_code(code: int, message: str) -> ApiError:
     """A generic error for an injected HTTP status the specific helpers do not cover."""
     reasons = {
