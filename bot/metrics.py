@@ -18,3 +18,28 @@ HISTORY_WRITE_FAILURES = Counter("cnibot_history_write_failures_total", "History
 UPSTREAM_CALLS = Counter("cnibot_upstream_calls_total", "Calls to AWS and Kubernetes", ["api", "outcome"])
 CACHE_LOOKUPS = Counter("cnibot_cache_lookups_total", "Cache lookups", ["cache", "result"])
 DIAGNOSIS_CAUSES = Counter("cnibot_diagnosis_causes_total", "Causes found by why-pending", ["code"])
+
+# Change workflow and digests: defined here, incremented by the features that own them.
+APPROVALS = Counter(
+    "cnibot_approvals_total",
+    "Decisions on change requests",
+    ["decision"],  # approved, rejected, refused (not an approver / self-approval), expired
+)
+CHANGE_APPLIES = Counter(
+    "cnibot_change_applies_total",
+    "Approved changes applied to a cluster",
+    ["outcome"],  # ok, failed, verify_failed
+)
+ROLLBACKS = Counter(
+    "cnibot_rollbacks_total",
+    "Applied changes rolled back",
+    ["trigger", "outcome"],  # trigger: user, auto; outcome: ok, failed
+)
+DIGESTS_SENT = Counter(
+    "cnibot_digests_sent_total",
+    "Scheduled capacity digests",
+    ["outcome"],  # posted, failed, skipped (another replica claimed the period)
+)
+
+# Many clusters: EKS tokens minted (a rate far above one per cluster per ~13 minutes means the cache is bypassed).
+EKS_TOKENS_MINTED = Counter("cnibot_eks_tokens_minted_total", "EKS bearer tokens generated", ["cluster"])

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 import boto3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from bot.config import ClusterConfig
-from bot.errors import UpstreamError, UserError
+from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
+from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
 from bot.gateways.kube import KubeGateway
 
 # Parallel gathering opens several connections to the API server at once.
 KUBE_POOL = 32
 
 
-def kube_api_client(cluster: ClusterConfig) -> k8s.ApiClient:
+def kube_api_client(cluster: ClusterConfig, eks: Callable[[], EksApiAccess] | None = None) -> k8s.ApiClient:
+    """The cluster's Kubernetes client. Mode "eks" asks `eks` where the API server is and for its tokens."""
     cfg = k8s.Configuration()
     auth = cluster.auth
     try:
@@ -28,7 +31,9 @@ def kube_api_client(cluster: ClusterConfig) -> k8s.ApiClient:
         elif auth.mode == "kubeconfig":
             k8s_config.load_kube_config(config_file=auth.kubeconfig, context=auth.context, client_configuration=cfg)
         else:
-            raise UserError(f"Cluster `{cluster.name}`: auth mode `{auth.mode}` is not supported by this version.")
+            if eks is None:
+                raise ValueError("auth mode eks needs the cluster's EKS access")
+            eks().configure(cfg)
     except k8s_config.ConfigException as exc:
         raise UpstreamError("kube:config", f"cannot load the cluster credentials: {exc}") from exc
     cfg.connection_pool_maxsize = KUBE_POOL
@@ -39,17 +44,24 @@ def kube_api_client(cluster: ClusterConfig) -> k8s.ApiClient:
 class ClusterConnection:
     def __init__(self, cluster: ClusterConfig) -> None:
         self.cluster = cluster
-        self._lock = threading.Lock()
+        self._kube_lock = threading.Lock()
+        self._aws_lock = threading.Lock()
+        self._session_lock = threading.Lock()
         self._kube: KubeGateway | None = None
         self._aws: dict[str, AwsGateway] = {}
+        self._session: boto3.session.Session | None = None
         # Discovered once: the VPC does not change under a cluster.
         self.vpc_id: str | None = cluster.vpc_id
 
     @property
+    def eks_name(self) -> str:
+        return self.cluster.eks_name or self.cluster.name
+
+    @property
     def kube(self) -> KubeGateway:
-        with self._lock:
+        with self._kube_lock:
             if self._kube is None:
-                self._kube = KubeGateway(kube_api_client(self.cluster))
+                self._kube = KubeGateway(kube_api_client(self.cluster, self.eks_access))
             return self._kube
 
     def default_region(self) -> str | None:
@@ -65,11 +77,36 @@ class ClusterConnection:
         region = self.default_region() or (az_hint[:-1] if az_hint else None)
         if not region:
             raise UpstreamError("aws:config", "no AWS region: set `region` for the cluster or AWS_REGION")
-        with self._lock:
+        with self._aws_lock:
             gateway = self._aws.get(region)
             if gateway is None:
-                gateway = self._aws[region] = AwsGateway(region)
+                gateway = self._aws[region] = AwsGateway(region, session=self._aws_session(region))
             return gateway
+
+    def eks_access(self) -> EksApiAccess:
+        """Endpoint, CA and tokens of the cluster's API server, from EKS (auth mode "eks")."""
+        region = self.default_region()
+        if not region:
+            # A node's AZ cannot help here: the nodes are what we cannot list yet.
+            raise UpstreamError("aws:config", f"cluster {self.cluster.name}: auth mode eks needs `region`")
+        described = self.aws().eks_cluster(self.eks_name)
+        if described is None:
+            raise UpstreamError(
+                "eks:DescribeCluster",
+                f"EKS has no cluster named {self.eks_name} in {region} (check `eks_name` and `region`)",
+                code="ResourceNotFoundException",
+            )
+        tokens = EksTokenSource(self._aws_session(region), self.eks_name, region)
+        return EksApiAccess.from_description(described, tokens)
+
+    def _aws_session(self, region: str) -> boto3.session.Session:
+        """The identity the bot uses for this cluster: its own, or the cluster's role assumed with it."""
+        with self._session_lock:
+            if self._session is None:
+                base = boto3.session.Session()
+                role = self.cluster.auth.role_arn
+                self._session = assumed_role_session(base, role, region) if role else base
+            return self._session
 
 
 class Connections:
