@@ -32,6 +32,11 @@ class PodEvidence:
     events: list[EventFact] = field(default_factory=list)  # the pod's, both event APIs, newest first
     node: NodeFact | None = None
     node_pods: list[PodFact] | None = None  # every pod on the node
+    # Only for a pod the scheduler has not placed: the nodes it could go to, and their instance types' limits.
+    nodes: list[NodeFact] | None = None
+    limits_by_type: dict[str, InstanceLimits] = field(default_factory=dict)
+    # Only when an allocation subnet is short: every pod of the cluster (whose IPs are in that subnet).
+    all_pods: list[PodFact] | None = None
     aws_node_pod: PodFact | None = None
     aws_node_events: list[EventFact] = field(default_factory=list)
     daemonset: DaemonSetFact | None = None

@@ -1,0 +1,155 @@
+"""diagnose(): run the ordered rule tables over the evidence, rank what holds, and say UNKNOWN with every fact
+gathered when nothing does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain.diagnosis import rules_cni, rules_pod, rules_pool
+from bot.domain.diagnosis.model import Cause, CauseCode, Diagnosis
+from bot.domain.diagnosis.text import ago, plural, subnet_line
+from bot.domain.diagnosis.view import View
+from bot.domain.evidence import PodEvidence
+
+log = logging.getLogger("cnibot.diagnosis")
+
+Rule = Callable[[View], Cause | None]
+
+# A pod the scheduler has not placed: only the scheduler's verdict matters.
+SCHEDULING_RULES: tuple[Rule, ...] = (
+    rules_pod.max_pods_reached,
+    rules_pod.sgp_branch_capacity_unscheduled,
+    rules_pod.not_scheduled,
+)
+
+# A pod on a node without an IP. Order breaks ties in confidence: what stops the CNI outright comes first,
+# then what stops the pool from growing, then what only slows it.
+NODE_RULES: tuple[Rule, ...] = (
+    rules_cni.network_policy_agent,
+    rules_cni.eniconfig_missing,
+    rules_cni.eniconfig_invalid,
+    rules_cni.aws_node_not_ready,
+    rules_cni.sgp_branch_not_ready,
+    rules_cni.iam_permission_missing,
+    rules_pool.node_cordoned,
+    rules_pool.warm_target_misconfig,
+    rules_pool.node_ip_capacity,
+    rules_cni.attachment_limit,
+    rules_pool.subnet_excluded,
+    rules_pool.prefix_fragmentation,
+    rules_pool.subnet_exhausted,
+    rules_cni.ec2_throttled,
+    rules_pool.ip_cooldown,
+    rules_pool.leaked_enis,
+)
+
+# When the key holds, these are its consequences rather than causes of their own (e.g. with no ENIConfig
+# ipamd fails its start-up, so aws-node crash-loops).
+CONSEQUENCES: dict[CauseCode, frozenset[CauseCode]] = {
+    CauseCode.ENICONFIG_MISSING: frozenset({CauseCode.AWS_NODE_NOT_READY}),
+    CauseCode.ENICONFIG_INVALID: frozenset({CauseCode.AWS_NODE_NOT_READY}),
+}
+
+
+def diagnose(ev: PodEvidence, *, now: datetime) -> Diagnosis:
+    v = View(ev, now)
+    pod = ev.pod
+    if pod is None:
+        pod_read = not any(u.what == "pod" for u in ev.could_not_check)
+        causes = [rules_pod.pod_not_found(v)] if pod_read else [_unknown(v)]
+    elif pod.pod_ip:
+        causes = [rules_pod.pod_has_ip(v)]
+    elif pod.host_network:
+        causes = [rules_pod.host_network(v), *_run(SCHEDULING_RULES if pod.node_name is None else (), v)]
+    elif pod.node_name is None:
+        causes = rank(_run(SCHEDULING_RULES, v), v)
+    else:
+        causes = rank(_run(NODE_RULES, v), v)
+    return Diagnosis(
+        cluster=ev.cluster,
+        pod=ev.ref,
+        node=pod.node_name if pod else None,
+        causes=tuple(causes),
+        checked=tuple(ev.checked),
+        could_not_check=tuple(ev.could_not_check),
+    )
+
+
+def _run(rules: Sequence[Rule], v: View) -> list[Cause]:
+    causes = []
+    for rule in rules:
+        try:
+            cause = rule(v)
+        except Exception:  # one faulty rule must not cost the whole answer
+            log.exception("diagnosis rule %s failed", rule.__name__)
+            continue
+        if cause is not None:
+            causes.append(replace(cause, confidence=round(min(max(cause.confidence, 0.0), 1.0), 2)))
+    return causes
+
+
+def rank(causes: list[Cause], v: View) -> list[Cause]:
+    """Primary causes by confidence (rule order breaks ties), then contributing ones; UNKNOWN if none."""
+    demoted = {code for c in causes if not c.contributing for code in CONSEQUENCES.get(c.code, ())}
+    causes = [replace(c, contributing=True) if c.code in demoted else c for c in causes]
+    order = {code: i for i, code in enumerate(c.code for c in causes)}
+
+    def key(c: Cause) -> tuple[float, int]:
+        return (-c.confidence, order[c.code])
+
+    primary = sorted((c for c in causes if not c.contributing), key=key)
+    contributing = sorted((c for c in causes if c.contributing), key=key)
+    if not primary:
+        primary = [_unknown(v)]
+    return primary + contributing
+
+
+def _unknown(v: View) -> Cause:
+    """Nothing matched: every fact gathered, and what to look at next."""
+    ev, pod = v.ev, v.ev.pod
+    facts: list[str] = []
+    if pod is not None:
+        facts.append(f"pod phase {pod.phase}, node {pod.node_name or 'none'}, created {ago(pod.created_at, v.now)}")
+    sandbox = v.signals.sandbox
+    if sandbox:
+        facts.append("sandbox failures: " + ", ".join(f"{kind.value} x{n}" for kind, n in sandbox.items()))
+    elif pod is not None:
+        facts.append("0 sandbox failures reported for the pod")
+    facts += [line for line in (v.enis_line(), v.waiting_line()) if line]
+    if v.pool is not None:
+        facts.append(f"pool {v.pool_line()}")
+    facts += [f"{subnet_line(s)}; ipamd asks for {need}" for s, need in v.growth_subnets]
+    awsn = ev.aws_node_pod
+    if awsn is not None:
+        main = next((c for c in awsn.containers if c.name == "aws-node"), None)
+        if main is not None:
+            facts.append(f"aws-node {awsn.name}: ready={str(main.ready).lower()}, {main.restarts} restarts")
+    if ev.settings is not None and ev.settings.non_defaults:
+        changed = ", ".join(f"{k}={ev.settings[k]}" for k in ev.settings.non_defaults[:6])
+        facts.append(f"{plural(len(ev.settings.non_defaults), 'aws-node setting')} not at default: {changed}")
+    if ev.could_not_check:
+        facts.append(f"{plural(len(ev.could_not_check), 'check')} could not run (listed below)")
+    where = f" on node {pod.node_name}" if pod is not None and pod.node_name else ""
+    starting = pod is not None and pod.node_name and not sandbox
+    summary = (
+        f"{ev.ref} was placed{where} {ago(pod.created_at, v.now)} and no failure is reported yet: it may still be "
+        "starting."
+        if starting and pod is not None
+        else f"No known cause matched for {ev.ref}{where}; {plural(len(facts), 'fact')} gathered are below."
+    )
+    node_hint = pod.node_name if pod is not None and pod.node_name else "<node>"
+    return Cause(
+        CauseCode.UNKNOWN,
+        0.2,
+        summary,
+        tuple(facts),
+        (
+            f"`kubectl describe pod -n {ev.namespace} {ev.name}`: read the newest events.",
+            f"On node {node_hint}, read /var/log/aws-routed-eni/ipamd.log (search 'AssignPodIPAddress' and "
+            "'Failed') and plugin.log.",
+            "`kubectl logs -n kube-system <aws-node pod on the node> -c aws-node`.",
+        ),
+    )
