@@ -291,6 +291,32 @@ class AwsGateway:
 
         return self._eks_addon.get((cluster, addon), load)
 
+    # --- EKS add-on writes: only to apply approved changes ------------------------------------------
+    def update_addon(
+        self, cluster: str, configuration_values: str, *, request_token: str, addon: str = "vpc-cni"
+    ) -> dict[str, Any]:
+        """UpdateAddon with new configuration values; PRESERVE keeps fields the add-on does not manage.
+
+        ``request_token`` (EKS clientRequestToken) makes a retried call one update, not two.
+        """
+        resp = self._call(
+            "eks:UpdateAddon",
+            self._eks.update_addon,
+            clusterName=cluster,
+            addonName=addon,
+            configurationValues=configuration_values,
+            resolveConflicts="PRESERVE",
+            clientRequestToken=request_token,
+        )
+        self._eks_addon.invalidate((cluster, addon))
+        return dict(resp["update"])
+
+    def describe_update(self, cluster: str, update_id: str, addon: str = "vpc-cni") -> dict[str, Any]:
+        resp = self._call(
+            "eks:DescribeUpdate", self._eks.describe_update, name=cluster, updateId=update_id, addonName=addon
+        )
+        return dict(resp["update"])
+
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
