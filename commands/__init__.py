@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from commands import history
+from commands import capacity, config, history, node, subnets
 from commands.registry import Registry
 
 
 def build_registry() -> Registry:
-    return Registry([history.SUBCOMMAND])
+    return Registry(
+        [
+            node.SUBCOMMAND,
+            subnets.SUBCOMMAND,
+            capacity.SUBCOMMAND,
+            config.SUBCOMMAND,
+            history.SUBCOMMAND,
+        ]
+    )

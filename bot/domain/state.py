@@ -323,10 +323,28 @@ class StateModel:
         self.settings_known = snapshot.settings is not None
         self.ledger = IpLedger(snapshot.enis or [], snapshot.pods or [], snapshot.nodes or [])
         self.eniconfigs = {c.name: c for c in snapshot.eniconfigs or []}
+        self._blocks: dict[str, BlockReport | None] = {}
         self.pods_by_node: dict[str, list[PodPlacement]] = defaultdict(list)
         for pod in snapshot.pods or []:
             if pod.node_name and pod.active:
                 self.pods_by_node[pod.node_name].append(pod)
+
+    def prefix_blocks(self, subnet_id: str) -> BlockReport | None:
+        """The subnet's aligned /28 blocks (what prefix delegation can still get); None without the ENI sweep."""
+        if subnet_id not in self._blocks:
+            subnet = (self.snapshot.subnets or {}).get(subnet_id)
+            self._blocks[subnet_id] = None if subnet is None or self.snapshot.enis is None else self._analyse(subnet)
+        return self._blocks[subnet_id]
+
+    def _analyse(self, subnet: SubnetFact) -> BlockReport | None:
+        uses = self.ledger.by_subnet.get(subnet.subnet_id, [])
+        used_ips = [ip for u in uses for ip in (u.eni.primary_ip, *u.eni.secondary_ips) if ip]
+        prefixes = [p for u in uses for p in u.eni.prefixes]
+        reservations = self.snapshot.prefix_reservations.get(subnet.subnet_id, [])
+        try:
+            return analyse_prefix_blocks(subnet.cidr, used_ips, prefixes, reservations)
+        except ValueError:
+            return None  # smaller than a /28: no prefix can come from it
 
     @cached_property
     def nodes(self) -> dict[str, NodeState]:
@@ -521,22 +539,28 @@ def _max_pods_problems(state: NodeState, settings: EffectiveSettings) -> list[Pr
     if max_pods is None or addressable is None or recommended is None:
         return []
     itype = state.node.instance_type
-    if max_pods > addressable:
-        sgp = (
-            f" Pods with security groups use branch ENIs ({state.node.allocatable_pod_eni:,} here) and need none of "
-            "these IPs."
-            if settings.pod_eni and state.node.allocatable_pod_eni
-            else ""
-        )
+    # With security groups for pods, branch-ENI pods take no ipamd IP but count against max-pods.
+    branches = (state.node.allocatable_pod_eni or 0) if settings.pod_eni else 0
+    if max_pods > addressable + branches:
+        suggested = min(recommended, addressable + branches)
         return [
             Problem(
                 MAX_PODS_ABOVE_IPS,
                 Severity.WARNING,
                 f"max-pods is {max_pods:,} but the node can address {addressable:,} pods ({state.ip_capacity:,} pod "
-                f"IPs + {HOST_NETWORK_PODS} host-network): {max_pods - addressable:,} pods could be scheduled here "
-                f"and never get an IP.{sgp}",
-                f"Set kubelet max-pods to {recommended:,} for {itype} in this CNI mode (launch template or node "
+                f"IPs + {HOST_NETWORK_PODS} host-network{f' + {branches:,} branch ENIs' if branches else ''}): "
+                f"{max_pods - addressable - branches:,} pods could be scheduled here and never get an IP.",
+                f"Set kubelet max-pods to {suggested:,} for {itype} in this CNI mode (launch template or node "
                 "group), then replace the nodes.",
+            )
+        ]
+    if max_pods > addressable:
+        return [
+            Problem(
+                MAX_PODS_ABOVE_IPS,
+                Severity.INFO,
+                f"ipamd can address {addressable:,} of the {max_pods:,} pods max-pods allows (the trunk ENI takes a "
+                f"slot): the other {max_pods - addressable:,} fit only pods with security groups (branch ENIs).",
             )
         ]
     if max_pods < FAR_BELOW_RATIO * recommended:
@@ -609,7 +633,7 @@ def node_report(model: StateModel, name: str) -> NodeReport:
         problems=tuple(model.node_problems(state, aws_node_pods)),
         aws_node=aws_node_pods[0] if aws_node_pods else None,
         aws_node_checked=aws_node_pods is not None,
-        cni_version=(metrics.version if metrics and metrics.version else None) or ds_version,
+        cni_version=(metrics.version.lstrip("v") if metrics and metrics.version else None) or ds_version,
         ipamd=metrics,
         eniconfig=eniconfig,
         migration=model.migration(state) if state.eniconfig else None,
@@ -634,11 +658,11 @@ def match_node(nodes: Sequence[NodeFact], query: str) -> NodeMatch:
         return NodeMatch(by_prefix[0], ())
     if by_prefix:
         return NodeMatch(None, tuple(sorted(n.name for n in by_prefix)))
-    names = [n.name for n in nodes]
-    close = difflib.get_close_matches(query, names, n=3, cutoff=0.6)
-    if not close and query.startswith("i-"):
-        ids = {n.instance_id: n.name for n in nodes if n.instance_id}
-        close = [ids[i] for i in difflib.get_close_matches(query, list(ids), n=3, cutoff=0.8)]
+    # Compare with the short names too: "ip-10-0-1-5" is close to "ip-10-0-1-6", not to the full DNS name.
+    names = {n.name: n.name for n in nodes} | {n.name.split(".", 1)[0]: n.name for n in nodes}
+    if query.startswith("i-"):
+        names |= {n.instance_id: n.name for n in nodes if n.instance_id}
+    close = list(dict.fromkeys(names[c] for c in difflib.get_close_matches(query, list(names), n=3, cutoff=0.6)))
     return NodeMatch(None, tuple(close))
 
 
@@ -711,21 +735,10 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
                 eniconfigs=tuple(sorted(eniconfig_names.get(subnet_id, []))),
                 holders=holders,
                 unattributed=max(subnet.used - sum(holders.values()), 0) if snapshot.enis is not None else 0,
-                blocks=_blocks(model, subnet) if pd and snapshot.enis is not None else None,
+                blocks=model.prefix_blocks(subnet_id) if pd else None,
             )
         )
     return sorted(views, key=lambda v: (v.subnet.az, v.subnet.available_ips, v.subnet.subnet_id))
-
-
-def _blocks(model: StateModel, subnet: SubnetFact) -> BlockReport | None:
-    uses = model.ledger.by_subnet.get(subnet.subnet_id, [])
-    used_ips = [ip for u in uses for ip in (u.eni.primary_ip, *u.eni.secondary_ips) if ip]
-    prefixes = [p for u in uses for p in u.eni.prefixes]
-    reservations = model.snapshot.prefix_reservations.get(subnet.subnet_id, [])
-    try:
-        return analyse_prefix_blocks(subnet.cidr, used_ips, prefixes, reservations)
-    except ValueError:
-        return None  # smaller than a /28: no prefix can come from it
 
 
 def cluster_azs(model: StateModel) -> list[str]:
@@ -744,7 +757,7 @@ class CapacityRow:
     pods: int
     ips_assigned: int  # pods holding a VPC IP from ipamd
     ips_unused: int  # held by warm pools
-    subnet_free: int | None  # free addresses of the subnets its nodes allocate from
+    subnet_free: int | None  # addresses new pods can take in the subnets its nodes allocate from
     fits: int  # more pods before the first limit
     binding: str  # capacity.LIMIT_*
 
@@ -757,6 +770,15 @@ class WhatIf:
 
 
 @dataclass(frozen=True)
+class BranchUse:
+    """Security groups for pods: branch ENIs (vpc.amazonaws.com/pod-eni) in use, offered, and wanted."""
+
+    used: int
+    allocatable: int
+    pods_waiting: int  # pods asking for a branch ENI that have no IP yet (scheduled or not)
+
+
+@dataclass(frozen=True)
 class CapacityView:
     total: CapacityRow
     by_az: tuple[CapacityRow, ...]
@@ -765,6 +787,8 @@ class CapacityView:
     nodes_without_limits: tuple[str, ...]  # left out of headroom (instance type unknown)
     nodes_at_max_pods: int
     nodes_at_ip_capacity: int
+    room_in_prefixes: bool  # prefix delegation: subnet room counts whole free /28 blocks only
+    branch_enis: BranchUse | None  # security groups for pods only
 
 
 WARM_KNOBS = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "MINIMUM_IP_TARGET", "WARM_PREFIX_TARGET")
@@ -780,7 +804,7 @@ def capacity_view(model: StateModel, proposed_env: Mapping[str, str] | None = No
     nodes = list(model.nodes.values())
     modelled = [n for n in nodes if n.limits is not None]
     warm = model.settings.warm()
-    subnet_free = {s.subnet_id: s.available_ips for s in (model.snapshot.subnets or {}).values()}
+    subnet_free = _subnet_room(model, nodes)
     room = capacity.headroom([_node_capacity(n) for n in modelled], subnet_free, warm)
 
     by_az_nodes: dict[str, list[NodeState]] = defaultdict(list)
@@ -808,6 +832,17 @@ def capacity_view(model: StateModel, proposed_env: Mapping[str, str] | None = No
         nodes_without_limits=tuple(sorted(n.name for n in nodes if n.limits is None)),
         nodes_at_max_pods=sum(1 for n in nodes if n.max_pods is not None and n.pods >= n.max_pods),
         nodes_at_ip_capacity=sum(1 for n in nodes if n.ip_capacity is not None and n.pods_with_ip >= n.ip_capacity),
+        room_in_prefixes=model.settings.prefix_delegation,
+        branch_enis=_branch_use(model, nodes) if model.settings.pod_eni else None,
+    )
+
+
+def _branch_use(model: StateModel, nodes: Sequence[NodeState]) -> BranchUse:
+    waiting = sum(1 for p in model.snapshot.pods or [] if p.branch_eni and p.active and not p.pod_ip)
+    return BranchUse(
+        used=sum(n.branch_pods for n in nodes),
+        allocatable=sum(n.node.allocatable_pod_eni or 0 for n in nodes),
+        pods_waiting=waiting,
     )
 
 
@@ -825,6 +860,18 @@ def _node_capacity(state: NodeState) -> NodeCapacity:
         pool=state.measured_pool() if state.enis_read else None,
         unmanaged_enis=state.unmanaged_enis,
     )
+
+
+def _subnet_room(model: StateModel, nodes: Sequence[NodeState]) -> dict[str, int]:
+    """Addresses new pods can still take per subnet. With prefix delegation only whole free /28 blocks count
+    (free ones and unused reservation blocks): a fragmented subnet has free IPs but no room."""
+    room = {s.subnet_id: s.available_ips for s in (model.snapshot.subnets or {}).values()}
+    if model.settings.prefix_delegation:
+        for subnet_id in {n.allocation_subnet for n in nodes if n.allocation_subnet}:
+            blocks = model.prefix_blocks(subnet_id)
+            if blocks is not None and subnet_id in room:
+                room[subnet_id] = min(room[subnet_id], IPS_PER_PREFIX * (blocks.free + blocks.reserved_free))
+    return room
 
 
 def _subnets_free(nodes: Sequence[NodeState], subnet_free: Mapping[str, int]) -> int | None:
@@ -967,6 +1014,8 @@ class ConfigView:
 def show_value(value: object) -> str:
     if value is None:
         return "unset"
+    if value == "":
+        return '""'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):

@@ -1,0 +1,53 @@
+"""/cni capacity [--what-if KEY=VALUE ...]: how many more pods fit, per zone, and which limit binds first."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.domain.state import WARM_KNOBS, StateModel, capacity_view, parse_warm_env
+from bot.errors import UsageError
+from bot.gather.cluster import Wants, gather_cluster
+from bot.render.state import capacity_data, capacity_doc, unchecked_data
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+
+USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
+
+
+def _build(p: CommandParser) -> None:
+    p.add_argument(
+        "--what-if",
+        metavar="KEY=VALUE",
+        nargs="+",
+        help=f"warm-pool settings to evaluate ({', '.join(WARM_KNOBS)})",
+    )
+
+
+def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    proposed = None
+    if args.what_if:
+        try:
+            proposed = parse_warm_env(args.what_if)
+        except ValueError as exc:
+            raise UsageError(f"--what-if: {exc}.", USAGE) from None
+    cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
+    snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))
+    view = capacity_view(StateModel(snapshot), proposed)
+    data = {**capacity_data(view), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    return CommandResult(
+        "capacity",
+        capacity_doc(view, cluster.name, snapshot.could_not_check),
+        data=data,
+        outcome="partial" if snapshot.could_not_check else "ok",
+        cluster=cluster.name,
+    )
+
+
+SUBCOMMAND = Subcommand(
+    name="capacity",
+    summary="how many more pods fit per zone, the binding limit, and warm-pool what-ifs",
+    usage=USAGE,
+    build_parser=_build,
+    run=run,
+    ack_text=lambda args, ctx: "Adding up nodes, pods, ENIs and subnets...",
+    needs_cluster=True,
+)

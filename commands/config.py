@@ -1,0 +1,60 @@
+"""/cni config [--all]: the effective aws-node settings, how the VPC CNI is installed, ENIConfigs, and how far
+custom networking has got."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bot.domain.state import IP_KNOBS, StateModel, config_view
+from bot.gather.cluster import Wants, gather_cluster
+from bot.render.state import config_data, config_doc, unchecked_data
+from bot.services import Services
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+
+# The seam for drift: (services, cluster name) -> (env of the last approved aws-node change, when it was approved),
+# or None while there is no approved baseline. The approvals work plugs its store in here.
+ApprovedEnvSource = Callable[[Services, str], tuple[Mapping[str, str], datetime | None] | None]
+
+
+def no_approved_baseline(services: Services, cluster: str) -> tuple[Mapping[str, str], datetime | None] | None:
+    return None
+
+
+approved_env_source: ApprovedEnvSource = no_approved_baseline
+
+
+def _build(p: CommandParser) -> None:
+    p.add_argument("--all", action="store_true", help="show every aws-node knob, not only the IP-related ones")
+
+
+def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
+    wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True)
+    snapshot = gather_cluster(ctx.services.connections.get(cluster), wants)
+    baseline = approved_env_source(ctx.services, cluster.name)
+    view = config_view(
+        StateModel(snapshot),
+        approved_env=baseline[0] if baseline else None,
+        approved_at=baseline[1] if baseline else None,
+    )
+    data = {**config_data(view), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    return CommandResult(
+        "config",
+        config_doc(view, show_all=args.all, ip_knobs=IP_KNOBS, unchecked=snapshot.could_not_check),
+        data=data,
+        outcome="partial" if snapshot.could_not_check else "ok",
+        cluster=cluster.name,
+    )
+
+
+SUBCOMMAND = Subcommand(
+    name="config",
+    summary="effective aws-node settings, add-on, ENIConfigs and custom-networking status",
+    usage="/cni config [--all]",
+    build_parser=_build,
+    run=run,
+    ack_text=lambda args, ctx: "Reading aws-node, ENIConfigs and the nodes' ENIs...",
+    needs_cluster=True,
+)

@@ -1,0 +1,56 @@
+"""/cni node <node>: one node's ENIs and IPs against its instance limits and kubelet max-pods."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.domain.state import StateModel, node_report
+from bot.errors import NotFound
+from bot.gather.cluster import find_node, gather_node
+from bot.render.state import node_data, node_doc, unchecked_data
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+
+_SHOWN_CANDIDATES = 3
+
+
+def _build(p: CommandParser) -> None:
+    p.add_argument("node", metavar="NODE", help="node name, EC2 instance id, or a unique prefix of the name")
+
+
+def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
+    conn = ctx.services.connections.get(cluster)
+    match = find_node(conn, args.node)
+    if match.node is None:
+        raise NotFound(_not_found_message(args.node, match.candidates))
+    snapshot = gather_node(conn, match.node)
+    report = node_report(StateModel(snapshot), match.node.name)
+    data = {**node_data(report), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    return CommandResult(
+        "node",
+        node_doc(report, snapshot.could_not_check),
+        data=data,
+        outcome="partial" if snapshot.could_not_check else "ok",
+        cluster=cluster.name,
+        detail={"problems": [p.code for p in report.problems]},
+    )
+
+
+def _not_found_message(query: str, candidates: tuple[str, ...]) -> str:
+    shown = ", ".join(f"`{c}`" for c in candidates[:_SHOWN_CANDIDATES])
+    more = f" and {len(candidates) - _SHOWN_CANDIDATES} more" if len(candidates) > _SHOWN_CANDIDATES else ""
+    if len(candidates) > 1 and all(c.startswith(query) for c in candidates):
+        return f"`{query[:64]}` matches {len(candidates)} nodes: {shown}{more}. Give more of the name."
+    hint = f"; did you mean {shown}?" if candidates else "."
+    return f"No node named `{query[:64]}`{hint}"
+
+
+SUBCOMMAND = Subcommand(
+    name="node",
+    summary="one node's ENIs and IPs against its limits and max-pods",
+    usage="/cni node <node name | instance id | name prefix>",
+    build_parser=_build,
+    run=run,
+    ack_text=lambda args, ctx: f"Looking at node `{args.node[:64]}`...",
+    needs_cluster=True,
+)

@@ -1,0 +1,47 @@
+"""/cni subnets [--az ZONE]: every subnet the cluster uses, its free IPs and who holds the used ones."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.domain.state import StateModel, cluster_azs, subnet_views
+from bot.errors import UsageError
+from bot.gather.cluster import Wants, gather_cluster
+from bot.render.state import subnets_data, subnets_doc, unchecked_data
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+
+USAGE = "/cni subnets [--az ZONE]"
+
+
+def _build(p: CommandParser) -> None:
+    p.add_argument("--az", metavar="ZONE", help="only the subnets of this availability zone")
+
+
+def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
+    snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))
+    model = StateModel(snapshot)
+    az = args.az.strip().lower() if args.az else None
+    zones = cluster_azs(model)
+    if az and zones and az not in zones:
+        raise UsageError(f"No zone `{az[:32]}` in this cluster; its zones: {', '.join(zones)}.", USAGE)
+    views = subnet_views(model, az)
+    data = {**subnets_data(views), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    return CommandResult(
+        "subnets",
+        subnets_doc(views, az, snapshot.could_not_check),
+        data=data,
+        outcome="partial" if snapshot.could_not_check else "ok",
+        cluster=cluster.name,
+    )
+
+
+SUBCOMMAND = Subcommand(
+    name="subnets",
+    summary="free IPs per subnet and who holds the rest (pods, warm pools, leaked ENIs)",
+    usage=USAGE,
+    build_parser=_build,
+    run=run,
+    ack_text=lambda args, ctx: "Reading the cluster's subnets and ENIs...",
+    needs_cluster=True,
+)
