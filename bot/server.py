@@ -1,17 +1,75 @@
-"""`cnibot serve`: HTTP mode through uvicorn, or Socket Mode with the probes still on HTTP."""
+"""`cnibot serve`: HTTP mode through uvicorn, or Socket Mode with the probes still on HTTP.
+
+Graceful shutdown on SIGTERM (or Ctrl-C): uvicorn stops accepting and lets in-flight HTTP requests finish;
+then Socket Mode disconnects, the scheduler starts no new job, and command work already acked (the answers
+still to be posted to Slack) and running jobs finish. All of it within DRAIN_SECONDS of the signal, which
+the Helm chart's terminationGracePeriodSeconds covers. A second signal during the drain ends the process
+at once.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 
-from bot.app import build_cnibot
+from bot.app import Cnibot, build_cnibot
 from bot.config import Settings, redacted
 from bot.logs import event
 from bot.web import uvicorn_config
 
 log = logging.getLogger("cnibot.server")
+
+# One budget from the signal to the end of the drain; matches uvicorn's timeout_graceful_shutdown.
+DRAIN_SECONDS = 20.0
+EXIT_UNFINISHED = 1
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, noting when the stop signal came so the whole drain shares one deadline."""
+
+    stop_requested_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.stop_requested_at is None:
+            self.stop_requested_at = time.monotonic()
+        super().handle_exit(sig, frame)
+
+
+class _SecondSignalExits:
+    """Our handler for SIGTERM and SIGINT around uvicorn's own.
+
+    uvicorn re-raises the signal after its HTTP drain; with the default action the process would end there,
+    before the acked command work has posted its answers. This handler ignores that re-raise and ends the
+    process only on a signal that arrives during the drain (an impatient second Ctrl-C or kill).
+    """
+
+    def __init__(self) -> None:
+        self.draining = False
+
+    def __call__(self, sig: int, frame: FrameType | None) -> None:
+        if self.draining:
+            os._exit(128 + sig)
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self)
+
+
+def wait_all(waits: dict[str, Callable[[], None]], deadline: float) -> list[str]:
+    """Run each blocking wait on its own thread; the names of those not done by `deadline` (monotonic)."""
+    threads = {name: threading.Thread(target=fn, name=f"drain-{name}", daemon=True) for name, fn in waits.items()}
+    for thread in threads.values():
+        thread.start()
+    for thread in threads.values():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [name for name, thread in threads.items() if thread.is_alive()]
 
 
 def serve(settings: Settings, *, socket_mode: bool = False) -> int:
@@ -29,15 +87,34 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
         app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
         handler = SocketModeHandler(bot.bolt, app_token)
         handler.connect()  # non-blocking; the HTTP server below keeps /healthz, /readyz and /metrics up
-    server = uvicorn.Server(uvicorn_config(bot.web, settings.host, settings.port))
+    signals = _SecondSignalExits()
+    if threading.current_thread() is threading.main_thread():
+        signals.install()
+    server = _Server(uvicorn_config(bot.web, settings.host, settings.port))
     bot.services.scheduler.start()
     try:
         server.run()
     finally:
-        bot.services.scheduler.shutdown(wait=False)
+        signals.draining = True
+        stopped_at = server.stop_requested_at or time.monotonic()
         if handler is not None:
-            handler.close()
-        # Let command work already running finish before the process ends.
-        if bot.bolt is not None:
-            bot.bolt.listener_runner.listener_executor.shutdown(wait=True, cancel_futures=False)
+            handler.close()  # no new Socket Mode events while the rest drains
+        unfinished = _drain(bot, stopped_at + DRAIN_SECONDS)
+        bot.services.engine.dispose()
+        elapsed = round(time.monotonic() - stopped_at, 2)
+    if unfinished:
+        event(log, "stopped before work finished", logging.WARNING, unfinished=unfinished, seconds=elapsed)
+        logging.shutdown()
+        # Worker threads are joined at interpreter exit; leave now, as the deadline promised.
+        os._exit(EXIT_UNFINISHED)
+    event(log, "stopped", seconds=elapsed)
     return 0
+
+
+def _drain(bot: Cnibot, deadline: float) -> list[str]:
+    waits: dict[str, Callable[[], None]] = {"scheduled jobs": lambda: bot.services.scheduler.shutdown(wait=True)}
+    if bot.bolt is not None:
+        executor = bot.bolt.listener_runner.listener_executor
+        # Queued work still runs: every request in it was acked, so someone is waiting for its answer.
+        waits["command work"] = lambda: executor.shutdown(wait=True, cancel_futures=False)
+    return wait_all(waits, deadline)
