@@ -98,11 +98,7 @@ class SubnetAddressSpace:
 
     def aligned_free_prefixes(self) -> int:
         """How many /28 blocks are entirely free (fragmentation analysis helper)."""
-        return sum(
-            1
-            for off in range(0, self.size, PREFIX_SIZE)
-            if self._used[off : off + PREFIX_SIZE] == _FREE_PREFIX
-        )
+        return sum(1 for off in range(0, self.size, PREFIX_SIZE) if self._used[off : off + PREFIX_SIZE] == _FREE_PREFIX)
 
     # --- allocation -------------------------------------------------------------------------------------
     def allocate(self, count: int) -> list[int]:

@@ -8,10 +8,13 @@ arrive over HTTP (the aws-node DaemonSet, ENIConfigs, node labels) re-converge t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+import random
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,8 +46,10 @@ GRPC_ERROR = (
 )
 NO_IP = "add cmd: failed to assign an IP address to container"
 APP_IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+EVENT_TTL = timedelta(hours=1)  # kube-apiserver --event-ttl default
 
 
+@functools.lru_cache(maxsize=4096)
 def replicaset_name(namespace_name: str, deployment: str) -> str:
     return f"{deployment}-{objects.name_suffix('rs', namespace_name, deployment, length=10)}"
 
@@ -153,6 +158,8 @@ class SimCluster:
         self.addon_env: dict[str, str] = {}
         self.node_events: list[JsonObject] = []
         self._scheduled: dict[str, NodeCapacity] = {}
+        self._reserved_names: set[str] = set()
+        self._uid_rng = random.Random(seed)
 
     # --- build -------------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -344,24 +351,24 @@ class SimCluster:
         by_group: dict[str, list[SimNode]] = {}
         for node in self.nodes.values():
             by_group.setdefault(node.group.name, []).append(node)
-        specs: list[tuple[PodSpec, bool]] = []
+        specs: list[PodSpec] = []
         for group in sc.node_groups:
             for i, node in enumerate(by_group.get(group.name, [])):
                 for j in range(group.pods_per_node):
                     owner = f"{group.name}-app"
                     spec = PodSpec(
-                        name=f"{replicaset_name('default', owner)}-{objects.name_suffix(group.name, i, j)}",
+                        name=self._unique_name("default", replicaset_name("default", owner), group.name, i, j),
                         namespace="default",
                         node=node.name,
                         owner=owner,
                         labels={"app": owner},
                     )
-                    specs.append((spec, False))
+                    specs.append(spec)
         for workload in sc.workloads:
             rs = replicaset_name(workload.namespace, workload.name)
             for i in range(workload.replicas):
                 spec = PodSpec(
-                    name=f"{rs}-{objects.name_suffix(workload.namespace, workload.name, i)}",
+                    name=self._unique_name(workload.namespace, rs, workload.name, i),
                     namespace=workload.namespace,
                     node_group=workload.node_group,
                     cpu=workload.cpu,
@@ -371,13 +378,25 @@ class SimCluster:
                     owner=workload.name,
                     labels={"app": workload.name, **workload.labels},
                 )
-                specs.append((spec, False))
-        for pod in sc.pods:
-            specs.append((pod, True))
-        for spec, _explicit in specs:
+                specs.append(spec)
+        # Workload pods have run for hours (their Scheduled events expired); named pods are recent.
+        for spec in specs:
+            self._new_pod(spec, age=timedelta(hours=2))
+        for spec in sc.pods:
             self._new_pod(spec)
 
-    def _new_pod(self, spec: PodSpec) -> SimPod:
+    def _unique_name(self, namespace_name: str, prefix: str, *seed: object) -> str:
+        """`<prefix>-<5 chars>` as the ReplicaSet controller names pods; rehashed on the rare collision."""
+        salt = 0
+        while True:
+            name = f"{prefix}-{objects.name_suffix(*seed, salt)}"
+            key = f"{namespace_name}/{name}"
+            if key not in self.pods and key not in self._reserved_names:
+                self._reserved_names.add(key)
+                return name
+            salt += 1
+
+    def _new_pod(self, spec: PodSpec, *, age: timedelta = timedelta(minutes=20)) -> SimPod:
         key = f"{spec.namespace}/{spec.name}"
         if key in self.pods:
             raise ScenarioError(f"duplicate pod {key}")
@@ -385,8 +404,8 @@ class SimCluster:
             namespace=spec.namespace,
             name=spec.name,
             spec=spec,
-            uid=objects._uuid_like("pod", self.seed, key),
-            created=self.now - timedelta(minutes=20),
+            uid=str(uuid.UUID(int=self._uid_rng.getrandbits(128), version=4)),
+            created=self.now - age,
         )
         self.pods[key] = pod
         return pod
@@ -888,7 +907,7 @@ class SimCluster:
                     conditions=objects.pod_conditions(
                         scheduled=True, initialized=True, ready=True, sandbox=True, since=started
                     ),
-                    containerStatuses=[objects.running_status(container, started + timedelta(seconds=4))],
+                    containerStatuses=[objects.running_status(container, started + timedelta(seconds=4), 0, pod.uid)],
                 )
             else:
                 status.update(
@@ -911,7 +930,8 @@ class SimCluster:
         ref = objects.involved("Pod", pod.name, pod.namespace, pod.uid)
         first = pod.created + timedelta(seconds=5)
         last = self.now - timedelta(seconds=12)
-        count = max(pod.attempts, 1) * 6
+        # kubelet and scheduler retry with back-off: roughly one attempt per 5 minutes after the first few.
+        count = max(3, int((self.now - pod.created).total_seconds() // 300) + 2 * pod.attempts)
         out: list[JsonObject] = []
         if pod.phase == "unscheduled":
             out.append(
@@ -931,18 +951,19 @@ class SimCluster:
             return out
         if node is None:
             return out
-        out.append(
-            objects.core_event(
-                namespace_name=pod.namespace,
-                involved=ref,
-                reason="Scheduled",
-                message=f"Successfully assigned {pod.namespace}/{pod.name} to {node.name}",
-                component="default-scheduler",
-                event_type="Normal",
-                first=pod.created + timedelta(seconds=1),
-                last=pod.created + timedelta(seconds=1),
+        if self.now - pod.created < EVENT_TTL:  # the Scheduled event of older pods has expired
+            out.append(
+                objects.core_event(
+                    namespace_name=pod.namespace,
+                    involved=ref,
+                    reason="Scheduled",
+                    message=f"Successfully assigned {pod.namespace}/{pod.name} to {node.name}",
+                    component="default-scheduler",
+                    event_type="Normal",
+                    first=pod.created + timedelta(seconds=1),
+                    last=pod.created + timedelta(seconds=1),
+                )
             )
-        )
         if pod.spec.pod_eni and pod.branch_eni:
             group = self.security_groups.get("pod-sg", self.security_groups["nodes"])
             for reason, message in [

@@ -41,9 +41,7 @@ class InstanceType:
     def trunking_compatible(self) -> bool:
         return self.branch_enis > 0
 
-    def max_pods(
-        self, *, custom_networking: bool = False, prefix_delegation: bool = False, max_eni: int = 0
-    ) -> int:
+    def max_pods(self, *, custom_networking: bool = False, prefix_delegation: bool = False, max_eni: int = 0) -> int:
         """kubelet max-pods as the EKS max-pods calculator derives it (PD capped at 110 / 250 by vCPUs)."""
         enis = self.default_card_enis
         if max_eni > 0:
@@ -91,9 +89,7 @@ _T3_SIZES: list[_Size] = [
 _T3_MEMORY_MIB = {"nano": 512, "micro": 1024, "small": 2048, "medium": 4096, "large": 8192}
 
 
-def _family(
-    prefix: str, sizes: list[_Size], mib_per_vcpu: int, hypervisor: str = "nitro"
-) -> list[InstanceType]:
+def _family(prefix: str, sizes: list[_Size], mib_per_vcpu: int, hypervisor: str = "nitro") -> list[InstanceType]:
     types = []
     for size, vcpus, enis, ips, branches in sizes:
         metal = size == "metal"
@@ -129,9 +125,7 @@ def _build_table() -> dict[str, InstanceType]:
     table = {t.name: t for t in types}
     for size, mib in _T3_MEMORY_MIB.items():
         t = table[f"t3.{size}"]
-        table[t.name] = InstanceType(
-            t.name, t.vcpus, mib, t.card_enis, t.ipv4_per_eni, t.ipv6_per_eni, t.hypervisor
-        )
+        table[t.name] = InstanceType(t.name, t.vcpus, mib, t.card_enis, t.ipv4_per_eni, t.ipv6_per_eni, t.hypervisor)
     return dict(sorted(table.items()))
 
 

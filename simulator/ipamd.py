@@ -56,6 +56,16 @@ class IpamdEvent:
 
 
 @dataclass
+class _PoolView:
+    version: int
+    context: NodeContext | None
+    attached: list[NetworkInterface]
+    enis: list[NetworkInterface]
+    addresses: list[int]
+    address_set: set[int]
+
+
+@dataclass
 class NodeIpamd:
     """ipamd's datastore and pool manager for one instance."""
 
@@ -74,6 +84,8 @@ class NodeIpamd:
     events: list[IpamdEvent] = field(default_factory=list)
     last_error: str = ""
     context: NodeContext | None = None
+    _cache: _PoolView | None = field(default=None, repr=False)
+    _limits_version: tuple[int, int] = field(default=(-1, 0), repr=False)
 
     # --- lifecycle ------------------------------------------------------------------------------------------
     def start(self, context: NodeContext) -> bool:
@@ -100,6 +112,17 @@ class NodeIpamd:
         return False
 
     # --- pool state -----------------------------------------------------------------------------------------
+    def _pool(self) -> _PoolView:
+        """The datastore view, rebuilt only when EC2 state or the context changed."""
+        cached = self._cache
+        if cached is not None and cached.version == self.model.version and cached.context is self.context:
+            return cached
+        attached = self._attached_enis()
+        usable = self._pool_enis(attached)
+        addresses = [a for eni in usable for a in self._eni_addresses(eni)]
+        self._cache = _PoolView(self.model.version, self.context, attached, usable, addresses, set(addresses))
+        return self._cache
+
     @property
     def instance_type(self) -> InstanceType:
         return self.model.instance(self.instance_id).type
@@ -110,6 +133,9 @@ class NodeIpamd:
 
     def attached_enis(self) -> list[NetworkInterface]:
         """Datastore ENIs: attached on the default network card, not tagged no_manage."""
+        return self._pool().attached
+
+    def _attached_enis(self) -> list[NetworkInterface]:
         card = self.instance_type.default_card
         return [
             eni
@@ -121,9 +147,12 @@ class NodeIpamd:
 
     def pool_enis(self) -> list[NetworkInterface]:
         """ENIs whose addresses may be handed to pods."""
+        return self._pool().enis
+
+    def _pool_enis(self, attached: list[NetworkInterface]) -> list[NetworkInterface]:
         config = self._ctx().config
         usable = []
-        for eni in self.attached_enis():
+        for eni in attached:
             if eni.interface_type in _UNUSABLE_TYPES:
                 continue
             is_primary = eni.attachment is not None and eni.attachment.device_index == 0
@@ -141,14 +170,15 @@ class NodeIpamd:
         return addresses
 
     def pool_addresses(self) -> list[int]:
-        return [a for eni in self.pool_enis() for a in self._eni_addresses(eni)]
+        return self._pool().addresses
 
     def free_addresses(self) -> list[int]:
         """Unassigned pool addresses, cooldown ones included (ipamd counts them as available)."""
-        return [a for a in self.pool_addresses() if a not in self.assigned]
+        return [a for a in self._pool().addresses if a not in self.assigned]
 
     def available(self) -> int:
-        return len(self.free_addresses())
+        pool = self._pool()
+        return len(pool.addresses) - sum(1 for a in self.assigned if a in pool.address_set)
 
     def total_ips(self) -> int:
         """TotalIPs of the datastore: assigned plus available."""
@@ -184,6 +214,7 @@ class NodeIpamd:
         return attached + reserved_trunk_slot < self.eni_limit() - self._unmanaged_enis()
 
     def _update_limits(self) -> None:
+        self._limits_version = (self.model.version, id(self.context))
         m = self.metrics
         m.eni_max = self.eni_limit() - self._unmanaged_enis()
         per_eni = self.slots_per_eni() * (PREFIX_SIZE if self.prefix_delegation_active() else 1)
@@ -206,7 +237,7 @@ class NodeIpamd:
                 self.cooldown.pop(address, None)
                 self.assigned[address] = pod_key
                 self.pod_ips[pod_key] = address
-                self._update_limits()
+                self.metrics.assigned_ip_addresses = len(self.assigned)
                 return address
             self.metrics.no_available_ip_addresses += 1
             return None
@@ -220,7 +251,7 @@ class NodeIpamd:
             self.metrics.del_ip_req_count += 1
             del self.assigned[address]
             self.cooldown[address] = self.now + self._ctx().config.ip_cooldown_period
-            self._update_limits()
+            self.metrics.assigned_ip_addresses = len(self.assigned)
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -233,7 +264,8 @@ class NodeIpamd:
             for _ in range(max_steps):
                 if not self._pool_step():
                     break
-            self._update_limits()
+            if self._limits_version != (self.model.version, id(self.context)):
+                self._update_limits()
 
     def _may_change_pool(self) -> bool:
         ctx = self._ctx()

@@ -202,6 +202,8 @@ class Ec2Model:
         self.lock = threading.RLock()
         self._rng = random.Random(seed)
         self._seq = 0
+        # Bumped by every change of ENIs, attachments or tags: lets per-node views cache between changes.
+        self.version = 0
         self.clock = SIM_EPOCH
         self.vpcs: dict[str, Vpc] = {}
         self.subnets: dict[str, Subnet] = {}
@@ -302,6 +304,7 @@ class Ec2Model:
     def terminate_instance(self, instance_id: str) -> list[str]:
         """Terminate; ENIs not deleted on termination stay behind detached (`available`): leaked ENIs."""
         with self.lock:
+            self.version += 1
             instance = self._instance(instance_id)
             left: list[str] = []
             for eni_id in list(instance.slots.values()):
@@ -334,6 +337,7 @@ class Ec2Model:
         requester_id: str = "",
     ) -> NetworkInterface:
         with self.lock:
+            self.version += 1
             subnet = self._subnet(subnet_id)
             group_ids = list(groups or [])
             for gid in group_ids:
@@ -400,6 +404,7 @@ class Ec2Model:
 
     def delete_network_interface(self, eni_id: str) -> None:
         with self.lock:
+            self.version += 1
             eni = self._eni(eni_id)
             if eni.attachment is not None:
                 raise Ec2Error("InvalidNetworkInterface.InUse", f"Interface: [{eni_id}] in use.")
@@ -415,6 +420,7 @@ class Ec2Model:
         delete_on_termination: bool = False,
     ) -> str:
         with self.lock:
+            self.version += 1
             eni = self._eni(eni_id)
             instance = self._instance(instance_id)
             if eni.attachment is not None:
@@ -431,8 +437,7 @@ class Ec2Model:
             if (network_card_index, device_index) in instance.slots:
                 raise Ec2Error(
                     "InvalidParameterValue",
-                    f"Instance '{instance_id}' already has an interface attached at device index "
-                    f"'{device_index}'.",
+                    f"Instance '{instance_id}' already has an interface attached at device index '{device_index}'.",
                 )
             attached = instance.enis_on_card(network_card_index)
             if attached >= cards[network_card_index]:
@@ -457,6 +462,7 @@ class Ec2Model:
 
     def detach_network_interface(self, attachment_id: str) -> None:
         with self.lock:
+            self.version += 1
             eni_id = self.attachments.get(attachment_id)
             if eni_id is None:
                 raise Ec2Error(
@@ -465,9 +471,7 @@ class Ec2Model:
             eni = self.enis[eni_id]
             assert eni.attachment is not None
             if eni.attachment.device_index == 0:
-                raise Ec2Error(
-                    "OperationNotPermitted", "The network interface at device index 0 cannot be detached."
-                )
+                raise Ec2Error("OperationNotPermitted", "The network interface at device index 0 cannot be detached.")
             self._detach(eni)
 
     def assign_private_ip_addresses(
@@ -481,6 +485,7 @@ class Ec2Model:
     ) -> tuple[list[int], list[int]]:
         """Add secondary IPs and/or /28 prefixes; returns what was added."""
         with self.lock:
+            self.version += 1
             eni = self._eni(eni_id)
             explicit = [ip_to_int(a) for a in addresses]
             wanted_prefixes = [parse_cidr(p)[0] for p in prefixes]
@@ -488,9 +493,7 @@ class Ec2Model:
             if eni.attachment is not None:
                 limit = self.instances[eni.attachment.instance_id].type.ipv4_per_eni
                 if eni.slots_used + added_slots > limit:
-                    raise Ec2Error(
-                        "PrivateIpAddressLimitExceeded", "Number of private addresses will exceed limit."
-                    )
+                    raise Ec2Error("PrivateIpAddressLimitExceeded", "Number of private addresses will exceed limit.")
             space = eni.subnet.space
             taken_ips: list[int] = []
             taken_prefixes: list[int] = []
@@ -522,6 +525,7 @@ class Ec2Model:
         self, eni_id: str, *, addresses: Iterable[int] = (), prefixes: Iterable[int] = ()
     ) -> None:
         with self.lock:
+            self.version += 1
             eni = self._eni(eni_id)
             drop = set(addresses)
             drop_prefixes = set(prefixes)
@@ -535,8 +539,7 @@ class Ec2Model:
                 address = next(iter(missing))
                 raise Ec2Error(
                     "InvalidParameterValue",
-                    f"Some of the specified addresses are not assigned to interface {eni_id}: "
-                    f"{int_to_ip(address)}",
+                    f"Some of the specified addresses are not assigned to interface {eni_id}: {int_to_ip(address)}",
                 )
             for address in drop:
                 eni.subnet.space.release(address)
@@ -549,6 +552,7 @@ class Ec2Model:
 
     def create_tags(self, resource_ids: Iterable[str], tags: dict[str, str]) -> None:
         with self.lock:
+            self.version += 1
             for rid in resource_ids:
                 if rid.startswith("eni-"):
                     self._tag_eni(self._eni(rid), tags)
@@ -567,6 +571,7 @@ class Ec2Model:
         self, subnet_id: str, cidr: str, kind: str, description: str = ""
     ) -> CidrReservation:
         with self.lock:
+            self.version += 1
             subnet = self._subnet(subnet_id)
             if kind not in ("prefix", "explicit"):
                 raise Ec2Error("InvalidParameterValue", f"Invalid value '{kind}' for reservationType")

@@ -6,6 +6,7 @@ official models require, with the values EKS and the VPC CNI really use.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ NETWORK_NOT_READY = (
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def ts(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -440,10 +442,15 @@ def owner_reference(kind: str, name: str, api_version: str = "apps/v1") -> JsonO
         "apiVersion": api_version,
         "kind": kind,
         "name": name,
-        "uid": _uuid_like("owner", kind, name),
+        "uid": _owner_uid(kind, name),
         "controller": True,
         "blockOwnerDeletion": True,
     }
+
+
+@functools.lru_cache(maxsize=65536)
+def _owner_uid(kind: str, name: str) -> str:
+    return _uuid_like("owner", kind, name)
 
 
 def container_spec(name: str, image: str, requests: dict[str, str], limits: dict[str, str]) -> JsonObject:
@@ -462,12 +469,19 @@ def container_spec(name: str, image: str, requests: dict[str, str], limits: dict
     }
 
 
-def running_status(container: JsonObject, started: datetime, restarts: int = 0) -> JsonObject:
+@functools.lru_cache(maxsize=256)
+def image_id(image: str) -> str:
+    return f"{image.split(':')[0]}@sha256:{digest('image', image)}"
+
+
+def running_status(container: JsonObject, started: datetime, restarts: int = 0, owner_uid: str = "") -> JsonObject:
+    # Container ids only need to be unique and stable: derived from the owner's uid when there is one.
+    seed = owner_uid.replace("-", "") * 2 if owner_uid else digest("ctr", container["name"], started.isoformat())
     return {
         "name": container["name"],
         "image": container["image"],
-        "imageID": f"{container['image'].split(':')[0]}@sha256:{digest('image', container['image'])}",
-        "containerID": f"containerd://{digest('ctr', container['name'], started.isoformat(), restarts)}",
+        "imageID": image_id(container["image"]),
+        "containerID": f"containerd://{seed[:60]}{restarts:04x}",
         "ready": True,
         "restartCount": restarts,
         "started": True,
@@ -496,7 +510,7 @@ def crashloop_status(
     return {
         "name": container["name"],
         "image": container["image"],
-        "imageID": f"{container['image'].split(':')[0]}@sha256:{digest('image', container['image'])}",
+        "imageID": image_id(container["image"]),
         "containerID": f"containerd://{digest('ctr', pod_name, restarts)}",
         "ready": False,
         "restartCount": restarts,
