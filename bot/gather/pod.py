@@ -2,9 +2,10 @@
 
 Each fact is a future that starts as soon as what it depends on is known, so the answer takes about as long
 as the longest chain of dependent calls. EC2: at most six calls, all filtered (instance types (cached for a
-day), the node's ENIs, the VPC's subnets, and only when they matter a sweep of the allocation subnet, its
-prefix reservations and the ENIConfig's security groups). A failing call is recorded under "could not
-check" and the rest goes on.
+day), the node's ENIs, the VPC's subnets, and only when they matter a sweep of the one subnet the node's
+next addresses would come from, its prefix reservations and the ENIConfig's security groups). A pod the
+scheduler has not placed costs one EC2 call at most (instance types, when the scheduler blames max-pods or
+branch ENIs). A failing call is recorded under "could not check" and the rest goes on.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import difflib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.domain.cni_settings import effective_settings, startup_errors
+from bot.domain.diagnosis.signals import POD_ENI_RESOURCE
+from bot.domain.diagnosis.subnets import subnet_to_sweep
+from bot.domain.diagnosis.view import View
 from bot.domain.eniconfig import resolve_eniconfig_name
 from bot.domain.evidence import PodEvidence
 from bot.domain.facts import EniFact, PodFact, SubnetFact, Unchecked
@@ -28,8 +33,8 @@ from bot.gateways.kube import KUBE_SYSTEM, merge_events
 log = logging.getLogger("cnibot.gather")
 T = TypeVar("T")
 
-# Sweep a subnet (who holds its addresses) only when it is this close to empty, or with prefix delegation.
-LOW_SUBNET_FREE = 64
+# Scheduler verdicts that are about pod networking: worth reading the nodes and their instance types.
+NETWORK_VERDICTS = ("Too many pods", POD_ENI_RESOURCE)
 
 
 class _Gatherer:
@@ -75,7 +80,11 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
                 _suggest(g, namespace, name)
             _finish(ev, events_f, events_v1_f, ds_f, eniconfigs_f)
             return ev
-        if pod.node_name is None or pod.host_network or pod.pod_ip:
+        if pod.node_name is None:
+            _finish(ev, events_f, events_v1_f, ds_f, eniconfigs_f)
+            _scheduling_context(g, pod)
+            return ev
+        if pod.host_network or pod.pod_ip:
             _finish(ev, events_f, events_v1_f, ds_f, eniconfigs_f)
             return ev
 
@@ -147,36 +156,56 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
         ev.node_enis = enis_f.result() if enis_f else None
         ev.subnets = subnets_f.result()
         ev.instance = types_f.result() if types_f else None
-
-        # Stage 3, only when it matters: who holds the allocation subnet's addresses, and /28 reservations.
-        if aws is not None and ev.subnets is not None:
-            pd = bool(ev.settings and ev.settings.prefix_delegation)
-            # The budget: one sweep per diagnosis, of the first allocation subnet that is short or fragmentable.
-            target = next((s for s in ev.allocation_subnets() if pd or s.available_ips < LOW_SUBNET_FREE), None)
-            if target is not None:
-                _sweep(g, aws, target.subnet_id, pd)
-
+        # Usually in already: their chains are shorter than node -> ENIs -> subnets.
         ev.node_pods = node_pods_f.result()
+        ev.metrics = metrics_f.result()
+
+        # Stage 3, only when it matters: the subnet the node's next addresses would come from.
+        if aws is not None and ev.subnets is not None:
+            target = subnet_to_sweep(View(ev, datetime.now(UTC)))
+            if target is not None:
+                _sweep(g, aws, *target)
+
         ev.aws_node_pod = aws_node_f.result()
         ev.aws_node_events = awsn_events_f.result() or []
-        ev.metrics = metrics_f.result()
         ev.existing_security_groups = sg_f.result() if sg_f else None
         ev.events = merge_events(events_f.result() or [], events_v1_f.result() or [])
     return ev
 
 
-def _sweep(g: _Gatherer, aws: AwsGateway, subnet_id: str, prefix_delegation: bool) -> None:
+def _sweep(g: _Gatherer, aws: AwsGateway, subnet_id: str, fragmentation: bool) -> None:
+    """Who holds the subnet's addresses; for a fragmentation question also its /28 reservations, else the
+    cluster's pods (to tell addresses in use from warm pools)."""
     enis_f = g.later(f"ENIs in {subnet_id}", lambda: aws.subnet_enis(subnet_id))
     reservations = None
-    if prefix_delegation:
+    if fragmentation:
         reservations = g.attempt(
             f"prefix reservations of {subnet_id}", lambda: aws.subnet_prefix_reservations(subnet_id)
         )
+    else:
+        g.ev.all_pods = g.attempt("pods of the cluster", g.conn.kube.all_pods)
     found = enis_f.result()
     if found is not None:
         g.ev.subnet_enis[subnet_id] = found
     if reservations is not None:
         g.ev.prefix_reservations[subnet_id] = reservations
+
+
+def _scheduling_context(g: _Gatherer, pod: PodFact) -> None:
+    """For a scheduler verdict about max-pods or branch ENIs: the nodes, and their instance types' limits."""
+    messages = [e.message for e in g.ev.events if e.reason == "FailedScheduling"]
+    messages.append(pod.conditions.get("PodScheduled", ("", "", ""))[2])
+    if not any(needle in m for m in messages for needle in NETWORK_VERDICTS):
+        return
+    nodes = g.attempt("nodes", g.conn.kube.nodes)
+    g.ev.nodes = nodes
+    types = sorted({n.instance_type for n in nodes or [] if n.instance_type})
+    if not types:
+        return
+    az = next((n.az for n in nodes or [] if n.az), None)
+    aws = g.attempt("AWS region", lambda: g.conn.aws(az))
+    if aws is not None:
+        g.ev.limits_by_type = g.attempt("instance type limits", lambda: aws.instance_limits(types)) or {}
 
 
 def _first(items: list[PodFact]) -> PodFact | None:

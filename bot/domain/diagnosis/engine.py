@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.domain.diagnosis import rules_cni, rules_pod, rules_pool
 from bot.domain.diagnosis.model import Cause, CauseCode, Diagnosis
+from bot.domain.diagnosis.signals import SandboxFailure
 from bot.domain.diagnosis.text import ago, plural, subnet_line
 from bot.domain.diagnosis.view import View
 from bot.domain.evidence import PodEvidence
@@ -51,6 +52,19 @@ NODE_RULES: tuple[Rule, ...] = (
 CONSEQUENCES: dict[CauseCode, frozenset[CauseCode]] = {
     CauseCode.ENICONFIG_MISSING: frozenset({CauseCode.AWS_NODE_NOT_READY}),
     CauseCode.ENICONFIG_INVALID: frozenset({CauseCode.AWS_NODE_NOT_READY}),
+    # An outdated ENI table in ipamd also gave the node a max-pods its ENIs cannot address.
+    CauseCode.ATTACHMENT_LIMIT: frozenset({CauseCode.NODE_IP_CAPACITY}),
+}
+
+
+_SANDBOX_MEANING = {
+    SandboxFailure.NO_IP: "'failed to assign an IP address to container' (ipamd had no IP for it)",
+    SandboxFailure.IPAMD_UNREACHABLE: "ipamd unreachable (aws-node restarting or down)",
+    SandboxFailure.NETWORK_POLICY: "'failed to setup network policy' (network policy agent)",
+    SandboxFailure.NETWORK_SETUP: "'failed to setup network' (veth/route setup after the IP was assigned, not an "
+    "IP shortage)",
+    SandboxFailure.NETWORK_NOT_READY: "the node's network plugin was not ready",
+    SandboxFailure.OTHER: "an error not from the VPC CNI's IP path (see the pod's events)",
 }
 
 
@@ -60,10 +74,10 @@ def diagnose(ev: PodEvidence, *, now: datetime) -> Diagnosis:
     if pod is None:
         pod_read = not any(u.what == "pod" for u in ev.could_not_check)
         causes = [rules_pod.pod_not_found(v)] if pod_read else [_unknown(v)]
+    elif pod.host_network:  # before the IP check: a hostNetwork pod's podIP is its node's address
+        causes = [rules_pod.host_network(v), *_run(SCHEDULING_RULES if pod.node_name is None else (), v)]
     elif pod.pod_ip:
         causes = [rules_pod.pod_has_ip(v)]
-    elif pod.host_network:
-        causes = [rules_pod.host_network(v), *_run(SCHEDULING_RULES if pod.node_name is None else (), v)]
     elif pod.node_name is None:
         causes = rank(_run(SCHEDULING_RULES, v), v)
     else:
@@ -115,7 +129,7 @@ def _unknown(v: View) -> Cause:
         facts.append(f"pod phase {pod.phase}, node {pod.node_name or 'none'}, created {ago(pod.created_at, v.now)}")
     sandbox = v.signals.sandbox
     if sandbox:
-        facts.append("sandbox failures: " + ", ".join(f"{kind.value} x{n}" for kind, n in sandbox.items()))
+        facts += [f"pod sandbox failed {plural(n, 'time')}: {_SANDBOX_MEANING[kind]}" for kind, n in sandbox.items()]
     elif pod is not None:
         facts.append("0 sandbox failures reported for the pod")
     facts += [line for line in (v.enis_line(), v.waiting_line()) if line]

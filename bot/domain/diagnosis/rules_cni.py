@@ -3,6 +3,7 @@ policy agent failing, IAM denials, EC2 throttling and ENI attachment refusals, S
 
 from __future__ import annotations
 
+from bot.domain.capacity import HOST_NETWORK_PODS
 from bot.domain.cni_settings import Severity, warm_pool_problems
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SandboxFailure, missing_permissions
@@ -243,7 +244,7 @@ def aws_node_not_ready(v: View) -> Cause | None:
         )
         said = container.last_terminated_message.strip()
         if said:
-            code = f" (exit code {container.last_exit_code})" if container.last_exit_code is not None else ""
+            code = f" (code {container.last_exit_code})" if container.last_exit_code is not None else ""
             line += f"; last exit{code}: {said[:200]}"
         evidence.append(line)
     if plugin_not_ready:
@@ -457,7 +458,8 @@ def attachment_limit(v: View) -> Cause | None:
         evidence.append(
             f"EC2 allows {v.instance.max_enis} ENIs on {v.instance.instance_type}; {len(v.card0_enis)} attached"
         )
-    if m is not None and m.eni_max is not None and v.instance is not None and m.eni_max > v.instance.max_enis:
+    outdated = m is not None and m.eni_max is not None and v.instance is not None and m.eni_max > v.instance.max_enis
+    if outdated and m is not None:
         evidence.append(f"ipamd believes {m.eni_max} fit (awscni_eni_max): its limits table is out of date")
     foreign = [e for e in v.card0_enis if e.device_index != 0 and not e.cni_managed and e.interface_type == "interface"]
     if foreign:
@@ -468,18 +470,32 @@ def attachment_limit(v: View) -> Cause | None:
     version = v.ev.daemonset.cni_version if v.ev.daemonset else None
     remedy = [
         f"Upgrade the VPC CNI (running {version or 'unknown version'}): each release refreshes the ENI limits.",
+        *_max_pods_fix(v),
         "Tag ENIs other software attaches with node.k8s.amazonaws.com/no_manage=true and lower max-pods.",
         "Or cap ipamd with MAX_ENI (and lower kubelet max-pods to match).",
     ]
     return Cause(
         CauseCode.ATTACHMENT_LIMIT,
-        0.9 if v.pool_empty else 0.55,
+        (0.95 if outdated else 0.9) if v.pool_empty else 0.55,
         f"EC2 refused {plural(refused, 'ENI attachment')} on node {_node(v)} ({v.instance_type}): "
         "the node already has as many ENIs as it can take.",
         tuple(evidence),
         tuple(remedy),
         contributing=not v.pool_empty,
     )
+
+
+def _max_pods_fix(v: View) -> list[str]:
+    """max-pods from the same outdated table is too high too: say what the ENIs really allow."""
+    if v.ip_capacity is None or v.max_pods is None or v.instance is None:
+        return []
+    right = v.ip_capacity + max(v.host_network_pods, HOST_NETWORK_PODS)
+    if v.max_pods <= right:
+        return []
+    return [
+        f"Kubelet max-pods {v.max_pods} assumes those ENIs too; {v.instance.instance_type} nodes address "
+        f"{v.ip_capacity} pod IPs: set max-pods to {right}."
+    ]
 
 
 def _container(v: View, name: str) -> ContainerState | None:

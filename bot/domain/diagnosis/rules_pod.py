@@ -93,13 +93,30 @@ def scheduler_verdict(v: View) -> SchedulerVerdict | None:
     return None
 
 
-def _share(verdict: SchedulerVerdict, group: Unfit) -> float:
-    counted = sum(n for n, _, _ in verdict.reasons) or 1
-    return verdict.nodes(group) / counted
+# Reasons about room on a node. The others (selectors, affinity, taints, cordons) only say which nodes the
+# pod may use at all: when room is what is missing on the nodes it may use, room is the cause.
+_CAPACITY = frozenset({Unfit.MAX_PODS, Unfit.POD_ENI, Unfit.RESOURCES, Unfit.PORTS})
 
 
-def _confidence(verdict: SchedulerVerdict, group: Unfit) -> float:
-    return round(MIN_CONFIDENCE_SHARE + 0.35 * _share(verdict, group), 2)
+def _capacity_bound(verdict: SchedulerVerdict) -> bool:
+    return any(group in _CAPACITY for _, _, group in verdict.reasons)
+
+
+def _confidence(verdict: SchedulerVerdict, groups: set[Unfit]) -> float:
+    """Share of the decisive nodes that this cause explains, scaled to [0.6, 0.95]."""
+    decisive = [r for r in verdict.reasons if r[2] in _CAPACITY] or list(verdict.reasons)
+    counted = sum(n for n, _, _ in decisive) or 1
+    mine = sum(n for n, _, group in decisive if group in groups)
+    return round(MIN_CONFIDENCE_SHARE + 0.35 * mine / counted, 2)
+
+
+def _constraint_lines(verdict: SchedulerVerdict) -> list[str]:
+    """The nodes the pod's own constraints rule out, as context for a capacity cause."""
+    words = [f"{n} {text}" for n, text, group in verdict.reasons if group not in _CAPACITY]
+    ruled_out = sum(n for n, _, group in verdict.reasons if group not in _CAPACITY)
+    if not words:
+        return []
+    return [f"{plural(ruled_out, 'other node')} ruled out by the pod's own constraints: {listing(words, 3)}"]
 
 
 def max_pods_reached(v: View) -> Cause | None:
@@ -108,6 +125,7 @@ def max_pods_reached(v: View) -> Cause | None:
         return None
     full = verdict.nodes(Unfit.MAX_PODS)
     evidence = [f"scheduler: {full} of {verdict.total_nodes} nodes: Too many pods (kubelet max-pods reached)"]
+    evidence += _constraint_lines(verdict)
     evidence += _max_pods_by_type(v)
     remedy = [
         "Add nodes (scale the node group, or let Cluster Autoscaler / Karpenter add capacity).",
@@ -116,7 +134,7 @@ def max_pods_reached(v: View) -> Cause | None:
     remedy += _prefix_delegation_hint(v)
     return Cause(
         CauseCode.MAX_PODS_REACHED,
-        _confidence(verdict, Unfit.MAX_PODS),
+        _confidence(verdict, {Unfit.MAX_PODS}),
         f"{_pod(v).ref} is not scheduled: {full} of {verdict.total_nodes} nodes already run their max-pods.",
         tuple(evidence),
         tuple(remedy),
@@ -158,16 +176,19 @@ def sgp_branch_capacity_unscheduled(v: View) -> Cause | None:
         f"scheduler: {short} of {verdict.total_nodes} nodes: Insufficient vpc.amazonaws.com/pod-eni "
         "(no free branch ENI for a security-groups-for-pods pod)"
     ]
+    evidence += _constraint_lines(verdict)
     nodes = v.ev.nodes or []
     with_trunk = [n for n in nodes if n.allocatable_pod_eni]
     without = [n for n in nodes if not n.allocatable_pod_eni]
     if nodes:
         branch_total = sum(n.allocatable_pod_eni or 0 for n in with_trunk)
-        evidence.append(
+        line = (
             f"{plural(len(with_trunk), 'node')} {verb(len(with_trunk), 'advertises', 'advertise')} {branch_total} "
-            f"branch ENIs in total; {plural(len(without), 'node')} {verb(len(without), 'advertises', 'advertise')} "
-            "none (no trunk ENI)"
+            "branch ENIs in total, all taken"
         )
+        if without:
+            line += f"; {plural(len(without), 'node')} {verb(len(without), 'advertises', 'advertise')} none (no trunk)"
+        evidence.append(line)
         for itype, count in Counter(n.instance_type or "unknown type" for n in without).most_common(3):
             limits = v.ev.limits_by_type.get(itype)
             why = " (type not trunking compatible)" if limits is not None and limits.branch_enis == 0 else ""
@@ -188,7 +209,7 @@ def sgp_branch_capacity_unscheduled(v: View) -> Cause | None:
         change = ProposedChange.aws_node(ENABLE_POD_ENI="true")
     return Cause(
         CauseCode.SGP_BRANCH_CAPACITY,
-        _confidence(verdict, Unfit.POD_ENI),
+        _confidence(verdict, {Unfit.POD_ENI}),
         f"{_pod(v).ref} needs a branch ENI (security groups for pods) and {short} of {verdict.total_nodes} "
         "nodes have none free.",
         tuple(evidence),
@@ -228,6 +249,8 @@ def not_scheduled(v: View) -> Cause | None:
     groups = [g for g in verdict.groups if g not in _NETWORK_GROUPS]
     if not groups:
         return None
+    # Only the pod's constraints here, while another cause is about room: they narrow, they do not block.
+    narrows_only = _capacity_bound(verdict) and not any(g in _CAPACITY for g in groups)
     words = [w for g in groups for w in verdict.words(g)]
     evidence = [f"scheduler: 0 of {verdict.total_nodes} nodes fit: {listing(words, 6)}"]
     event = v.signals.scheduling
@@ -235,10 +258,11 @@ def not_scheduled(v: View) -> Cause | None:
         evidence.append(f"FailedScheduling {plural(event.count, 'time')}, last {ago(event.last_seen, v.now)}")
     return Cause(
         CauseCode.NOT_SCHEDULED,
-        _confidence(verdict, groups[0]),
+        0.5 if narrows_only else _confidence(verdict, set(groups)),
         f"{pod.ref} is not scheduled: none of {verdict.total_nodes} nodes fits ({listing(words, 3)}).",
         tuple(evidence),
         tuple(_GROUP_REMEDY[g] for g in groups),
+        contributing=narrows_only,
     )
 
 

@@ -158,3 +158,16 @@ def _supernet16(cidr: str) -> str:
     except ValueError:
         return cidr
     return str(network.supernet(new_prefix=16)) if network.prefixlen > 16 else str(network)
+
+
+def subnet_to_sweep(v: View) -> tuple[str, bool] | None:
+    """The one subnet worth a DescribeNetworkInterfaces sweep (the API budget allows one), and whether the
+    question there is /28 fragmentation (prefix delegation) rather than who holds its addresses."""
+    if v.pool is not None and v.pool.free > 0:
+        return None  # the node has addresses: no subnet question
+    for subnet, need in v.growth_subnets:
+        if v.pd_active and subnet.available_ips >= IPS_PER_PREFIX:
+            return subnet.subnet_id, True
+        if subnet.available_ips < need:
+            return subnet.subnet_id, False
+    return None

@@ -370,7 +370,7 @@ CASES: dict[str, Case] = {
     "unknown": Case(
         _nothing_matches,
         CauseCode.UNKNOWN,
-        ("other x1", "ENIs 2/3 on m5.large", "IPs 10/18 assigned"),
+        ("failed 1 time: an error not from", "ENIs 2/3 on m5.large", "IPs 10/18 assigned"),
         ("ipamd.log",),
     ),
 }
