@@ -40,8 +40,8 @@ _UNFIT_PATTERNS: tuple[tuple[Unfit, re.Pattern[str]], ...] = (
     (Unfit.RESOURCES, re.compile(r"^insufficient ", re.I)),
     (Unfit.UNSCHEDULABLE, re.compile(r"were unschedulable|node\.kubernetes\.io/unschedulable", re.I)),
     (Unfit.TAINTS, re.compile(r"taint", re.I)),
-    (Unfit.AFFINITY, re.compile(r"affinity|selector|topology spread", re.I)),
     (Unfit.VOLUMES, re.compile(r"volume|persistentvolumeclaim|persistent volumes", re.I)),
+    (Unfit.AFFINITY, re.compile(r"affinity|selector|topology spread", re.I)),
     (Unfit.PORTS, re.compile(r"free ports", re.I)),
 )
 
