@@ -1,0 +1,289 @@
+"""The digest, built from stored samples and the approval records: a pure function of its inputs.
+
+Headline (healthy, watch, or at risk with the reason), a row per subnet, nodes at their limits, pods that
+failed to get an IP since the last digest, aws-node settings drifted from the last approved change, change
+requests waiting, and recommendations. `summary` is what the next digest compares with to say "no change".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.digests.forecast import EXHAUSTED, humane_days
+from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetHistory
+from bot.digests.outlook import Level, SubnetOutlook, subnet_outlook
+from bot.digests.recommend import Recommendation, recommendations
+from bot.domain.cni_settings import KNOBS, EnvChange
+
+NEAR_LIMIT = 0.9  # a node using this share of its IPs or max-pods is "near" its limit
+# Free counts within this many addresses (or 1% of the subnet) of the last digest's count are "unchanged".
+UNCHANGED_SLACK = 16
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A change request waiting for approval (from the approvals store)."""
+
+    change_id: str
+    summary: str  # e.g. "WARM_IP_TARGET=5, MINIMUM_IP_TARGET=20"
+    requested_by: str
+    requested_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ApprovedSettings:
+    """The aws-node env as the last approved (and applied) change left it."""
+
+    env: Mapping[str, str]
+    change_id: str | None = None
+    approved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DigestSummary:
+    """What one digest said, stored with its claim so the next one can tell whether anything changed."""
+
+    level: str
+    free: Mapping[str, int]
+    failed_pods: int
+    drift: tuple[str, ...]
+    pending: tuple[str, ...]
+    settings_hash: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "free": dict(self.free),
+            "failed_pods": self.failed_pods,
+            "drift": list(self.drift),
+            "pending": list(self.pending),
+            "settings_hash": self.settings_hash,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DigestSummary:
+        return cls(
+            level=str(data.get("level", "")),
+            free={str(k): int(v) for k, v in (data.get("free") or {}).items()},
+            failed_pods=int(data.get("failed_pods", 0)),
+            drift=tuple(data.get("drift") or ()),
+            pending=tuple(data.get("pending") or ()),
+            settings_hash=data.get("settings_hash"),
+        )
+
+
+@dataclass(frozen=True)
+class DigestInputs:
+    cluster: str
+    now: datetime
+    latest: CapacitySample | None  # the newest sample, with its node rows
+    histories: Sequence[SubnetHistory]  # free addresses per subnet, at least the last 7 days
+    failed_pods: Sequence[FailedPod] = ()  # since the last digest
+    since: datetime | None = None  # when the last digest went out
+    approved: ApprovedSettings | None = None
+    pending: Sequence[PendingChange] = ()
+    previous: DigestSummary | None = None
+
+
+@dataclass(frozen=True)
+class NodeAtLimit:
+    node: NodeSample
+    reason: str  # "all 3 ENIs and 27 of 27 pod IPs" ...
+
+
+@dataclass(frozen=True)
+class FailedPodGroup:
+    """One pod's failures of one cause in the window."""
+
+    ref: str
+    cause: str
+    message: str
+    count: int
+    last_seen: datetime
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    cluster: str
+    now: datetime
+    level: Level
+    headline: str
+    subnets: tuple[SubnetOutlook, ...]
+    nodes_at_limit: tuple[NodeAtLimit, ...]
+    nodes_total: int
+    failed_pods: tuple[FailedPodGroup, ...]
+    drift: tuple[EnvChange, ...] | None  # None = no approved change to compare with
+    approved: ApprovedSettings | None
+    pending: tuple[PendingChange, ...]
+    recommendations: tuple[Recommendation, ...]
+    summary: DigestSummary
+    unchanged: bool
+    sampled_at: datetime | None
+    since: datetime | None
+    could_not_check: tuple[str, ...] = field(default=())
+
+    @property
+    def has_data(self) -> bool:
+        return self.sampled_at is not None
+
+    @property
+    def total_free(self) -> int:
+        return sum(s.free for s in self.subnets)
+
+
+def build_digest(inputs: DigestInputs) -> Digest:
+    latest = inputs.latest
+    histories = {h.subnet_id: h for h in inputs.histories}
+    outlooks = (
+        tuple(
+            sorted(
+                (subnet_outlook(s, histories.get(s.subnet_id), inputs.now) for s in latest.subnets),
+                key=lambda o: (o.az, o.subnet_id),
+            )
+        )
+        if latest
+        else ()
+    )
+    nodes_at_limit = tuple(_nodes_at_limit(latest.nodes)) if latest else ()
+    failed = tuple(group_failed_pods(inputs.failed_pods))
+    drift = _drift(latest, inputs.approved)
+    recs = tuple(recommendations(latest, outlooks)) if latest else ()
+    level, headline = _headline(inputs.cluster, outlooks, failed, latest is not None)
+    summary = DigestSummary(
+        level=level.value,
+        free={o.subnet_id: o.free for o in outlooks},
+        failed_pods=len(failed),
+        drift=tuple(sorted(c.key for c in drift or ())),
+        pending=tuple(sorted(p.change_id for p in inputs.pending)),
+        settings_hash=latest.settings_hash if latest else None,
+    )
+    return Digest(
+        cluster=inputs.cluster,
+        now=inputs.now,
+        level=level,
+        headline=headline,
+        subnets=outlooks,
+        nodes_at_limit=nodes_at_limit,
+        nodes_total=len(latest.nodes) if latest else 0,
+        failed_pods=failed,
+        drift=drift,
+        approved=inputs.approved,
+        pending=tuple(inputs.pending),
+        recommendations=recs,
+        summary=summary,
+        unchanged=latest is not None and _unchanged(summary, inputs.previous, outlooks),
+        sampled_at=latest.taken_at if latest else None,
+        since=inputs.since,
+        could_not_check=latest.could_not_check if latest else (),
+    )
+
+
+def _headline(
+    cluster: str, outlooks: Sequence[SubnetOutlook], failed: Sequence[FailedPodGroup], data: bool
+) -> tuple[Level, str]:
+    if not data:
+        return Level.WATCH, f"{cluster}: no capacity sample yet, so nothing to report"
+    worst = max((o.level for o in outlooks), key=lambda lv: lv.rank, default=Level.HEALTHY)
+    level = Level.AT_RISK if failed else worst
+    reasons = []
+    ranked = sorted(
+        (o for o in outlooks if o.level != Level.HEALTHY),
+        key=lambda o: (-o.level.rank, o.forecast.days_left if o.forecast.days_left is not None else 1e9),
+    )
+    if ranked:
+        reasons.append(_subnet_reason(ranked[0]))
+        if len(ranked) > 1:
+            reasons[-1] += f" (and {len(ranked) - 1} more subnet{'s' if len(ranked) > 2 else ''})"
+    if failed:
+        reasons.append(f"{len(failed)} pod{'s' if len(failed) != 1 else ''} failed to get an IP")
+    if level == Level.HEALTHY:
+        free = sum(o.free for o in outlooks)
+        return (
+            level,
+            f"{cluster} is healthy: {free:,} free IPs in {len(outlooks)} subnets, none runs out within 30 days",
+        )
+    return level, f"{cluster} {'is at risk' if level == Level.AT_RISK else 'needs watching'}: " + "; ".join(reasons)
+
+
+def _subnet_reason(outlook: SubnetOutlook) -> str:
+    name = f"{outlook.subnet_id} ({outlook.az})"
+    forecast = outlook.forecast
+    if forecast.reason == EXHAUSTED or outlook.free <= 0:
+        return f"{name} has no free IPs left"
+    if forecast.days_left is not None:
+        return f"{name} runs out in {humane_days(forecast.days_left)}"
+    return f"{name} is {outlook.percent_used:.0f}% used"
+
+
+def _nodes_at_limit(nodes: Sequence[NodeSample]) -> list[NodeAtLimit]:
+    found = []
+    for node in nodes:
+        reasons = []
+        if node.ip_capacity and node.assigned_ips >= NEAR_LIMIT * node.ip_capacity:
+            enis = f"{node.enis} of {node.max_enis} ENIs, " if node.max_enis else ""
+            reasons.append(f"{enis}{node.assigned_ips} of {node.ip_capacity} pod IPs")
+        if node.max_pods and node.pods >= NEAR_LIMIT * node.max_pods:
+            reasons.append(f"{node.pods} of {node.max_pods} max-pods")
+        if reasons:
+            found.append(NodeAtLimit(node, "; ".join(reasons)))
+    # Fullest first: the share of the tighter limit in use.
+    return sorted(found, key=lambda n: (-_fullness(n.node), n.node.name))
+
+
+def _fullness(node: NodeSample) -> float:
+    shares = [node.assigned_ips / node.ip_capacity if node.ip_capacity else 0.0]
+    shares.append(node.pods / node.max_pods if node.max_pods else 0.0)
+    return max(shares)
+
+
+def group_failed_pods(pods: Sequence[FailedPod]) -> list[FailedPodGroup]:
+    """One line per (pod, cause), newest first: events repeat across samples and count cumulatively."""
+    groups: dict[tuple[str, str], list[FailedPod]] = {}
+    for pod in pods:
+        groups.setdefault((pod.ref, pod.cause), []).append(pod)
+    result = []
+    for (ref, cause), members in groups.items():
+        newest = max(members, key=lambda p: p.last_seen)
+        result.append(
+            FailedPodGroup(
+                ref=ref,
+                cause=cause,
+                message=newest.message,
+                count=max(p.count for p in members),
+                last_seen=newest.last_seen,
+                sources=tuple(sorted({p.source for p in members})),
+            )
+        )
+    return sorted(result, key=lambda g: (g.last_seen, g.ref), reverse=True)
+
+
+def _drift(latest: CapacitySample | None, approved: ApprovedSettings | None) -> tuple[EnvChange, ...] | None:
+    if approved is None or latest is None or latest.aws_node_env is None:
+        return None
+    current = latest.aws_node_env
+    keys = sorted((set(current) | set(approved.env)) & set(KNOBS))
+    return tuple(
+        EnvChange(key, approved.env.get(key), current.get(key))
+        for key in keys
+        if current.get(key) != approved.env.get(key)
+    )
+
+
+def _unchanged(summary: DigestSummary, previous: DigestSummary | None, outlooks: Sequence[SubnetOutlook]) -> bool:
+    if previous is None:
+        return False
+    same_facts = (
+        summary.level == previous.level
+        and summary.failed_pods == 0
+        and summary.drift == previous.drift
+        and summary.pending == previous.pending
+        and summary.settings_hash == previous.settings_hash
+        and set(summary.free) == set(previous.free)
+    )
+    if not same_facts:
+        return False
+    return all(abs(o.free - previous.free[o.subnet_id]) <= max(UNCHANGED_SLACK, o.usable // 100) for o in outlooks)

@@ -1,0 +1,80 @@
+"""One capacity sample from one cluster snapshot: arithmetic on what the gatherer read, through the shared
+state views (the IP ledger, per-node state), so digests count exactly what `/cni subnets` and `/cni capacity`
+count."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
+from bot.domain import capacity
+from bot.domain.state import HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
+
+
+def measure(snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[FailedPod] = ()) -> CapacitySample:
+    model = StateModel(snapshot)
+    subnets = snapshot.subnets or {}
+    enis_read = snapshot.enis is not None
+    cluster_subnets = _cluster_subnet_ids(model)
+    holders = {s: model.ledger.holders(s) for s in cluster_subnets} if enis_read else {}
+    return CapacitySample(
+        cluster=snapshot.cluster,
+        taken_at=now,
+        subnets=tuple(
+            SubnetSample(
+                subnet_id=s.subnet_id,
+                az=s.az,
+                usable=s.usable,
+                free=s.available_ips,
+                warm_unused=holders[s.subnet_id][HOLDER_WARM] if enis_read else None,
+            )
+            for s in sorted((subnets[i] for i in cluster_subnets), key=lambda s: (s.az, s.subnet_id))
+        ),
+        nodes=tuple(_node_sample(state, model) for state in model.nodes.values()),
+        failed_pods=tuple(failed_pods),
+        aws_node_env=dict(snapshot.daemonset.env) if snapshot.daemonset else None,
+        cni_version=snapshot.daemonset.cni_version if snapshot.daemonset else None,
+        vpc_subnets=tuple(
+            VpcSubnet(
+                subnet_id=s.subnet_id,
+                az=s.az,
+                cidr=s.cidr,
+                usable=s.usable,
+                free=s.available_ips,
+                cni_role=s.cni_role,
+                name=s.name,
+                used_by_cluster=s.subnet_id in cluster_subnets,
+            )
+            for s in sorted(subnets.values(), key=lambda s: (s.az, s.subnet_id))
+        ),
+        limits=dict(snapshot.limits),
+        could_not_check=tuple(f"{u.what} ({u.api}: {u.reason})" for u in snapshot.could_not_check),
+    )
+
+
+def _cluster_subnet_ids(model: StateModel) -> set[str]:
+    """The subnets pods draw from: where the nodes' ENIs are, ENIConfig subnets, discovery-tagged subnets."""
+    known = model.snapshot.subnets or {}
+    ids = {use.eni.subnet_id for use in model.ledger.uses if use.holder == HOLDER_NODES}
+    ids |= {c.subnet for c in model.snapshot.eniconfigs or [] if c.subnet}
+    ids |= {s.subnet_id for s in known.values() if s.cni_role == "1"}
+    ids |= {n.allocation_subnet for n in model.nodes.values() if n.allocation_subnet}
+    return {i for i in ids if i in known}
+
+
+def _node_sample(state: NodeState, model: StateModel) -> NodeSample:
+    limits = state.limits
+    return NodeSample(
+        name=state.name,
+        instance_type=state.node.instance_type or "",
+        az=state.node.az or "",
+        enis=sum(1 for row in state.enis if row.network_card == 0 and row.kind != "branch"),
+        max_enis=capacity.attachable_enis(limits, model.settings.max_eni) if limits else None,
+        assigned_ips=state.pods_with_ip,
+        held_ips=state.attached_ips,
+        ip_capacity=state.ip_capacity,
+        pods=state.pods,
+        max_pods=state.max_pods,
+        allocation_subnet=state.allocation_subnet,
+    )

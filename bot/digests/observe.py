@@ -1,0 +1,103 @@
+"""Take one capacity sample of a cluster: the shared cluster gather (one DescribeSubnets, one paginated
+DescribeNetworkInterfaces sweep of the VPC, cached instance types; nodes, pods, aws-node, ENIConfigs) plus
+the kubelet's FailedCreatePodSandBox events since the previous sample, read in parallel."""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import urllib3
+from kubernetes.client.exceptions import ApiException
+
+from bot.digests.measure import measure
+from bot.digests.model import CapacitySample, FailedPod
+from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox
+from bot.domain.facts import EventFact, Unchecked
+from bot.errors import UpstreamError
+from bot.gateways.connections import ClusterConnection
+from bot.gateways.kube import KubeGateway, event_from_core
+from bot.gather.cluster import Wants, gather_cluster
+
+log = logging.getLogger("cnibot.digests.observe")
+
+SANDBOX_REASON = "FailedCreatePodSandBox"
+# Sandbox failures that mean "no IP for this pod"; network-policy and veth setup failures are not ours.
+IP_FAILURES = frozenset({SandboxFailure.NO_IP, SandboxFailure.IPAMD_UNREACHABLE, SandboxFailure.NETWORK_NOT_READY})
+EVENTS_PAGE = 500
+
+
+def take_sample(conn: ClusterConnection, *, now: datetime, since: datetime) -> CapacitySample:
+    """Raises UpstreamError when not even the subnets could be read: such a sample would only mislead."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-events") as pool:
+        events_f = pool.submit(_failed_pods_or_note, conn, since, now)
+        snapshot = gather_cluster(conn, Wants(pods=True, instance_limits=True))
+        failed, note = events_f.result()
+    if snapshot.subnets is None:
+        reason = "; ".join(f"{u.what}: {u.reason}" for u in snapshot.could_not_check) or "no subnets read"
+        raise UpstreamError("ec2:DescribeSubnets", reason)
+    if note is not None:
+        snapshot.could_not_check.append(note)
+    return measure(snapshot, now, failed)
+
+
+def _failed_pods_or_note(
+    conn: ClusterConnection, since: datetime, until: datetime
+) -> tuple[list[FailedPod], Unchecked | None]:
+    try:
+        events = sandbox_events(conn.kube)
+    except UpstreamError as exc:
+        return [], Unchecked("pod sandbox events", exc.api, exc.reason)
+    return failed_pods(events, since, until), None
+
+
+def failed_pods(events: list[tuple[str, EventFact]], since: datetime, until: datetime) -> list[FailedPod]:
+    """Pods whose sandbox failed for lack of an IP, last seen in (since, until]."""
+    found = []
+    for namespace, event in events:
+        if event.object_kind != "Pod" or event.last_seen is None or not since < event.last_seen <= until:
+            continue
+        cause = classify_sandbox(event.message)
+        if cause not in IP_FAILURES:
+            continue
+        found.append(
+            FailedPod(
+                namespace=namespace,
+                name=event.object_name,
+                cause=cause.value,
+                message=event.message,
+                last_seen=event.last_seen,
+                count=event.count,
+            )
+        )
+    return found
+
+
+def sandbox_events(kube: KubeGateway) -> list[tuple[str, EventFact]]:
+    """Every FailedCreatePodSandBox event of the cluster as (namespace, event): one paginated LIST."""
+    api = "kube:LIST events"
+    found: list[tuple[str, EventFact]] = []
+    token: str | None = None
+    while True:
+        extra: dict[str, Any] = {"_continue": token} if token else {}
+        try:
+            resp: Any = kube.core.list_event_for_all_namespaces(
+                field_selector=f"reason={SANDBOX_REASON}",
+                limit=EVENTS_PAGE,
+                _preload_content=False,
+                _request_timeout=kube.timeout,
+                **extra,
+            )
+            data = json.loads(resp.data)
+        except ApiException as exc:
+            raise UpstreamError(api, f"HTTP {exc.status}", code=str(exc.status), throttled=exc.status == 429) from exc
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise UpstreamError(api, f"unreachable ({type(exc).__name__})") from exc
+        for obj in data.get("items") or []:
+            found.append((str((obj.get("metadata") or {}).get("namespace") or ""), event_from_core(obj)))
+        token = (data.get("metadata") or {}).get("continue")
+        if not token:
+            return found

@@ -1,0 +1,146 @@
+"""A Digest as a Doc (Block Kit in Slack, text in the terminal): the full digest, or one line when nothing
+changed since the last one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.digests.content import Digest
+from bot.digests.outlook import Level, SubnetOutlook
+from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table
+
+_ICON = {Level.HEALTHY: ":large_green_circle:", Level.WATCH: ":large_yellow_circle:", Level.AT_RISK: ":red_circle:"}
+
+
+def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview: bool = False) -> Doc:
+    icon = _ICON[digest.level]
+    if not digest.has_data:
+        return Doc(f"{icon} {digest.headline}").add(
+            Para("Samples are taken every few minutes once a digest is subscribed; try again shortly.")
+        )
+    if digest.unchanged and one_line_when_unchanged and not preview:
+        since = f" since the last digest ({_when(digest.since, digest.now)})" if digest.since else ""
+        return Doc(f"{icon} {digest.headline}. No change{since}.")
+    doc = Doc(f"{icon} *{digest.headline}*")
+    doc.add(_subnet_table(digest))
+    if digest.nodes_at_limit:
+        doc.add(
+            Bullets(
+                [f"`{n.node.name}` ({n.node.instance_type}, {n.node.az}): {n.reason}" for n in digest.nodes_at_limit],
+                title=f"*Nodes at or near their ENI/IP limits* ({len(digest.nodes_at_limit)} of {digest.nodes_total})",
+                limit=8,
+                more_hint="`/cni capacity` lists them",
+            )
+        )
+    doc.add(_failed_pods(digest))
+    drift = _drift(digest)
+    if drift is not None:
+        doc.add(drift)
+    if digest.pending:
+        doc.add(
+            Bullets(
+                [
+                    f"#{p.change_id} {p.summary}, asked by <@{p.requested_by}>"
+                    + (f" {_when(p.requested_at, digest.now)}" if p.requested_at else "")
+                    for p in digest.pending
+                ],
+                title=f"*Change requests waiting for approval* ({len(digest.pending)})",
+                limit=5,
+                more_hint="`/cni changes` lists them",
+            )
+        )
+    if digest.recommendations:
+        doc.add(Heading("Recommendations"))
+        for index, rec in enumerate(digest.recommendations, start=1):
+            doc.add(Para(f"*{index}. {rec.title}*\n{rec.action}\n_Effect:_ {rec.effect}"))
+    doc.add(Context(_footer(digest, preview)))
+    return doc
+
+
+def _subnet_table(digest: Digest) -> Table:
+    rows = [_subnet_row(o) for o in digest.subnets]
+    return Table(
+        ("AZ", "subnet", "free", "used", "24h", "7d", "days left", "warm idle"),
+        rows,
+        align="llrrrrrr",
+        limit=20,
+        more_hint="`/cni subnets` shows every subnet",
+        title="*Subnets* (free IPs, change in free IPs, forecast, share of used IPs idle in warm pools)",
+    )
+
+
+def _subnet_row(o: SubnetOutlook) -> tuple[str, str, str, str, str, str, str, str]:
+    marker = {Level.AT_RISK: " !", Level.WATCH: " ~"}.get(o.level, "")
+    return (
+        o.az,
+        o.subnet_id + marker,
+        f"{o.free:,}",
+        f"{o.percent_used:.0f}%",
+        _signed(o.change_24h),
+        _signed(o.change_7d),
+        o.forecast.text,
+        "n/a" if o.warm_share is None else f"{o.warm_share:.0f}%",
+    )
+
+
+def _signed(value: int | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+,}" if value else "0"
+
+
+def _failed_pods(digest: Digest) -> Para | Bullets:
+    window = f"since the last digest ({_when(digest.since, digest.now)})" if digest.since else "recently"
+    if not digest.failed_pods:
+        return Para(f"*Pods that failed to get an IP* {window}: none.")
+    items = [
+        f"`{g.ref}`: {g.cause}{f' x{g.count}' if g.count > 1 else ''}, {_when(g.last_seen, digest.now)}"
+        + (f" ({_short(g.message)})" if g.message else "")
+        for g in digest.failed_pods
+    ]
+    return Bullets(
+        items,
+        title=f"*Pods that failed to get an IP* {window}: {len(items)}",
+        limit=8,
+        more_hint="`/cni why-pending <pod>` explains one",
+    )
+
+
+def _drift(digest: Digest) -> Para | Bullets | None:
+    if digest.drift is None:
+        return None
+    ref = f" (change #{digest.approved.change_id})" if digest.approved and digest.approved.change_id else ""
+    if not digest.drift:
+        return Para(f"*aws-node settings* match the last approved change{ref}.")
+    items = [f"`{c.key}`: running {c.new or 'unset'}, approved {c.old or 'unset'}" for c in digest.drift]
+    return Bullets(items, title=f"*aws-node settings drifted from the last approved change*{ref}", limit=8)
+
+
+def _footer(digest: Digest, preview: bool) -> str:
+    parts = []
+    if preview:
+        parts.append("Preview, only you can see it")
+    if digest.sampled_at:
+        parts.append(f"sampled {_when(digest.sampled_at, digest.now)}")
+    parts.append("forecasts fit a line through the last 7 days of samples; n/a = too little data or no growth")
+    if digest.could_not_check:
+        parts.append("could not check: " + "; ".join(digest.could_not_check[:3]))
+    return " · ".join(parts)
+
+
+def _when(then: datetime | None, now: datetime) -> str:
+    if then is None:
+        return "never"
+    secs = max(0, int((now - then).total_seconds()))
+    if secs < 90:
+        return "just now"
+    if secs < 3600:
+        return f"{secs // 60} min ago"
+    if secs < 2 * 86400:
+        return f"{secs // 3600} h ago"
+    return f"{secs // 86400} days ago"
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,659 @@
+"""Digest subscriptions, their claims (one row per subscription and period: the exactly-once guarantee), and
+the capacity samples digests are built from.
+
+Samples are compact: a row per sample (with the node rows and VPC context only while it is the newest), a row
+per subnet and sample (kept for months, thinned), and the pods that failed to get an IP. Claims and sample
+slots are taken by inserting a row under a UNIQUE key: of several replicas trying at once, exactly one insert
+succeeds, on SQLite and on Postgres alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from bot.digests.model import (
+    CapacitySample,
+    FailedPod,
+    NodeSample,
+    SubnetHistory,
+    SubnetSample,
+    VpcSubnet,
+)
+from bot.digests.thinning import ThinningPolicy, plan_thinning
+from bot.domain.instance_limits import InstanceLimits
+from storage.db import session_scope
+from storage.models import NAMING_CONVENTION, Base, utcnow
+
+log = logging.getLogger("cnibot.storage.digests")
+
+# Claim states.
+CLAIMED = "claimed"
+POSTED = "posted"
+FAILED = "failed"  # Slack refused the post: nothing was posted, so it may be retried within the grace window
+SKIPPED = "skipped"  # claimed, then found not worth posting (e.g. no sample at all)
+
+# Sample states.
+PENDING = "pending"
+OK = "ok"
+SAMPLE_FAILED = "failed"
+
+_CHUNK = 500  # ids per IN (...) clause
+
+
+class DigestBase(DeclarativeBase):  # WIP: own metadata until migration 0004 can land (after 0003)
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = Base.type_annotation_map
+
+
+# --- tables ------------------------------------------------------------------------------------------------
+
+
+class DigestSubscriptionRow(DigestBase):
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(80))  # channel id (C.../G...) or #name as typed
+    schedule: Mapped[str] = mapped_column(String(40))  # canonical: "daily 09:00", "weekly mon 09:00"
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("cluster", "channel"),)
+
+
+class DigestClaimRow(DigestBase):
+    __tablename__ = "digest_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("digest_subscriptions.id", ondelete="CASCADE"))
+    period: Mapped[datetime]  # the scheduled instant this digest is for
+    status: Mapped[str] = mapped_column(String(16))
+    claimed_by: Mapped[str] = mapped_column(String(96))  # replica: host:pid
+    claimed_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    finished_at: Mapped[datetime | None]
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period"),
+        Index("ix_digest_claims_status_period", "status", "period"),
+    )
+
+
+class CapacitySampleRow(DigestBase):
+    __tablename__ = "capacity_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(64))
+    slot: Mapped[datetime]  # start of the sampling interval: one sample per cluster and slot
+    status: Mapped[str] = mapped_column(String(16))
+    claimed_by: Mapped[str] = mapped_column(String(96))
+    taken_at: Mapped[datetime]
+    settings_hash: Mapped[str | None] = mapped_column(String(16))
+    failed_pods: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Node rows, VPC subnets, aws-node env, limits: only the newest samples keep it (see strip_details).
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("cluster", "slot"),
+        Index("ix_capacity_samples_cluster_taken_at", "cluster", "taken_at"),
+    )
+
+
+class SubnetSampleRow(DigestBase):
+    __tablename__ = "capacity_subnet_samples"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("capacity_samples.id", ondelete="CASCADE"), primary_key=True)
+    subnet_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    az: Mapped[str] = mapped_column(String(32))
+    usable: Mapped[int] = mapped_column(Integer)
+    free: Mapped[int] = mapped_column(Integer)
+    warm_unused: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- records ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    cluster: str
+    channel: str
+    schedule: str
+    timezone: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    subscription_id: int
+    period: datetime
+    status: str
+    claimed_by: str
+    claimed_at: datetime
+    attempts: int
+    late: bool
+    finished_at: datetime | None
+    channel_id: str | None
+    message_ts: str | None
+    error: str | None
+    summary: dict[str, Any] | None
+
+
+def _subscription(row: DigestSubscriptionRow) -> Subscription:
+    return Subscription(
+        row.id, row.cluster, row.channel, row.schedule, row.timezone, row.created_by, row.created_at, row.updated_at
+    )
+
+
+def _claim(row: DigestClaimRow) -> Claim:
+    return Claim(
+        row.id,
+        row.subscription_id,
+        row.period,
+        row.status,
+        row.claimed_by,
+        row.claimed_at,
+        row.attempts,
+        row.late,
+        row.finished_at,
+        row.channel_id,
+        row.message_ts,
+        row.error,
+        row.summary,
+    )
+
+
+# --- subscriptions and claims -------------------------------------------------------------------------------
+
+
+class DigestRepository:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def subscribe(
+        self, *, cluster: str, channel: str, schedule: str, timezone: str, user_id: str, now: datetime
+    ) -> tuple[Subscription, bool]:
+        """Create or reschedule the channel's subscription to the cluster. Returns (subscription, created)."""
+        for _ in range(2):  # a concurrent subscribe of the same channel makes the insert lose once
+            try:
+                with session_scope(self._sessions) as session:
+                    row = session.scalars(
+                        select(DigestSubscriptionRow).where(
+                            DigestSubscriptionRow.cluster == cluster, DigestSubscriptionRow.channel == channel
+                        )
+                    ).first()
+                    created = row is None
+                    if row is None:
+                        row = DigestSubscriptionRow(
+                            cluster=cluster, channel=channel, created_by=user_id, created_at=now
+                        )
+                        session.add(row)
+                    row.schedule, row.timezone, row.updated_at = schedule, timezone, now
+                    session.flush()
+                    return _subscription(row), created
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not save the subscription")
+
+    def unsubscribe(self, *, channel: str, cluster: str | None = None) -> list[Subscription]:
+        with session_scope(self._sessions) as session:
+            query = select(DigestSubscriptionRow).where(DigestSubscriptionRow.channel == channel)
+            if cluster is not None:
+                query = query.where(DigestSubscriptionRow.cluster == cluster)
+            rows = session.scalars(query).all()
+            removed = [_subscription(r) for r in rows]
+            ids = [r.id for r in rows]
+            if ids:
+                # Claims go too (ON DELETE CASCADE would do it on Postgres; SQLite needs foreign_keys=ON).
+                session.execute(delete(DigestClaimRow).where(DigestClaimRow.subscription_id.in_(ids)))
+                session.execute(delete(DigestSubscriptionRow).where(DigestSubscriptionRow.id.in_(ids)))
+            return removed
+
+    def subscriptions(self, *, cluster: str | None = None, channel: str | None = None) -> list[Subscription]:
+        query = select(DigestSubscriptionRow).order_by(DigestSubscriptionRow.id)
+        if cluster is not None:
+            query = query.where(DigestSubscriptionRow.cluster == cluster)
+        if channel is not None:
+            query = query.where(DigestSubscriptionRow.channel == channel)
+        with self._sessions() as session:
+            return [_subscription(r) for r in session.scalars(query).all()]
+
+    def subscription(self, subscription_id: int) -> Subscription | None:
+        with self._sessions() as session:
+            row = session.get(DigestSubscriptionRow, subscription_id)
+            return _subscription(row) if row else None
+
+    def claim(
+        self, *, subscription_id: int, period: datetime, replica: str, now: datetime, late: bool = False
+    ) -> Claim | None:
+        """Take (subscription, period). None when another run has it already: that run posts, not this one."""
+        try:
+            with session_scope(self._sessions) as session:
+                row = DigestClaimRow(
+                    subscription_id=subscription_id,
+                    period=period,
+                    status=CLAIMED,
+                    claimed_by=replica,
+                    claimed_at=now,
+                    attempts=1,
+                    late=late,
+                )
+                session.add(row)
+                session.flush()
+                return _claim(row)
+        except IntegrityError:
+            return None
+
+    def retake_failed(self, *, claim_id: int, replica: str, now: datetime) -> Claim | None:
+        """Take a claim whose post Slack refused (nothing went out), so it is tried again; one taker wins."""
+        with session_scope(self._sessions) as session:
+            result = session.execute(
+                update(DigestClaimRow)
+                .where(DigestClaimRow.id == claim_id, DigestClaimRow.status == FAILED)
+                .values(
+                    status=CLAIMED,
+                    claimed_by=replica,
+                    claimed_at=now,
+                    attempts=DigestClaimRow.attempts + 1,
+                    late=True,
+                )
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = session.get(DigestClaimRow, claim_id)
+            assert row is not None
+            return _claim(row)
+
+    def finish(
+        self,
+        claim_id: int,
+        *,
+        status: str,
+        now: datetime,
+        channel_id: str | None = None,
+        message_ts: str | None = None,
+        error: str | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        with session_scope(self._sessions) as session:
+            session.execute(
+                update(DigestClaimRow)
+                .where(DigestClaimRow.id == claim_id)
+                .values(
+                    status=status,
+                    finished_at=now,
+                    channel_id=channel_id,
+                    message_ts=message_ts,
+                    error=error[:2000] if error else None,
+                    summary=summary,
+                )
+            )
+
+    def claim_for(self, subscription_id: int, period: datetime) -> Claim | None:
+        with self._sessions() as session:
+            row = session.scalars(
+                select(DigestClaimRow).where(
+                    DigestClaimRow.subscription_id == subscription_id, DigestClaimRow.period == period
+                )
+            ).first()
+            return _claim(row) if row else None
+
+    def last_posted(self, subscription_id: int, *, before: datetime) -> Claim | None:
+        with self._sessions() as session:
+            row = session.scalars(
+                select(DigestClaimRow)
+                .where(
+                    DigestClaimRow.subscription_id == subscription_id,
+                    DigestClaimRow.status == POSTED,
+                    DigestClaimRow.period < before,
+                )
+                .order_by(DigestClaimRow.period.desc())
+                .limit(1)
+            ).first()
+            return _claim(row) if row else None
+
+    def claims(self, subscription_id: int | None = None) -> list[Claim]:
+        query = select(DigestClaimRow).order_by(DigestClaimRow.period, DigestClaimRow.id)
+        if subscription_id is not None:
+            query = query.where(DigestClaimRow.subscription_id == subscription_id)
+        with self._sessions() as session:
+            return [_claim(r) for r in session.scalars(query).all()]
+
+
+# --- samples ------------------------------------------------------------------------------------------------
+
+
+class SampleRepository:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def claim_slot(self, *, cluster: str, slot: datetime, replica: str, now: datetime) -> int | None:
+        """Take the cluster's sampling slot; None when another replica samples it (the EC2 budget is shared)."""
+        try:
+            with session_scope(self._sessions) as session:
+                row = CapacitySampleRow(cluster=cluster, slot=slot, status=PENDING, claimed_by=replica, taken_at=now)
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError:
+            return None
+
+    def store(self, sample_id: int, sample: CapacitySample) -> None:
+        with session_scope(self._sessions) as session:
+            row = session.get(CapacitySampleRow, sample_id)
+            if row is None:
+                raise LookupError(f"sample {sample_id} is gone")
+            row.status = OK
+            row.taken_at = sample.taken_at
+            row.settings_hash = sample.settings_hash
+            row.failed_pods = [_failed_json(p) for p in sample.failed_pods]
+            row.detail = _detail_json(sample)
+            session.add_all(
+                SubnetSampleRow(
+                    sample_id=sample_id,
+                    subnet_id=s.subnet_id,
+                    az=s.az,
+                    usable=s.usable,
+                    free=s.free,
+                    warm_unused=s.warm_unused,
+                )
+                for s in sample.subnets
+            )
+
+    def fail(self, sample_id: int, error: str) -> None:
+        with session_scope(self._sessions) as session:
+            session.execute(
+                update(CapacitySampleRow)
+                .where(CapacitySampleRow.id == sample_id)
+                .values(status=SAMPLE_FAILED, error=error[:2000])
+            )
+
+    def add(self, sample: CapacitySample, *, replica: str = "import") -> int:
+        """Store one complete sample (imports, tests, benchmarks)."""
+        return self.add_many([sample], replica=replica)[0]
+
+    def add_many(self, samples: Sequence[CapacitySample], *, replica: str = "import") -> list[int]:
+        """Store complete samples in one transaction, each in the slot of its own time."""
+        with session_scope(self._sessions) as session:
+            rows = [
+                CapacitySampleRow(
+                    cluster=s.cluster,
+                    slot=s.taken_at,
+                    status=OK,
+                    claimed_by=replica,
+                    taken_at=s.taken_at,
+                    settings_hash=s.settings_hash,
+                    failed_pods=[_failed_json(p) for p in s.failed_pods],
+                    detail=_detail_json(s),
+                )
+                for s in samples
+            ]
+            session.add_all(rows)
+            session.flush()
+            session.add_all(
+                SubnetSampleRow(
+                    sample_id=row.id,
+                    subnet_id=sub.subnet_id,
+                    az=sub.az,
+                    usable=sub.usable,
+                    free=sub.free,
+                    warm_unused=sub.warm_unused,
+                )
+                for row, s in zip(rows, samples, strict=True)
+                for sub in s.subnets
+            )
+            return [row.id for row in rows]
+
+    def latest(self, cluster: str) -> CapacitySample | None:
+        """The newest complete sample, with its subnets, nodes and context."""
+        with self._sessions() as session:
+            row = session.scalars(
+                select(CapacitySampleRow)
+                .where(CapacitySampleRow.cluster == cluster, CapacitySampleRow.status == OK)
+                .order_by(CapacitySampleRow.taken_at.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            subnets = session.scalars(
+                select(SubnetSampleRow).where(SubnetSampleRow.sample_id == row.id).order_by(SubnetSampleRow.subnet_id)
+            ).all()
+            return _sample_from(row, subnets)
+
+    def latest_taken_at(self, cluster: str) -> datetime | None:
+        with self._sessions() as session:
+            return session.scalar(
+                select(func.max(CapacitySampleRow.taken_at)).where(
+                    CapacitySampleRow.cluster == cluster, CapacitySampleRow.status == OK
+                )
+            )
+
+    def histories(self, cluster: str, *, since: datetime) -> list[SubnetHistory]:
+        """Free addresses per subnet over time, oldest first: what forecasts and the chart read."""
+        query = (
+            select(
+                SubnetSampleRow.subnet_id,
+                SubnetSampleRow.az,
+                SubnetSampleRow.usable,
+                SubnetSampleRow.free,
+                CapacitySampleRow.taken_at,
+            )
+            .join(CapacitySampleRow, CapacitySampleRow.id == SubnetSampleRow.sample_id)
+            .where(
+                CapacitySampleRow.cluster == cluster,
+                CapacitySampleRow.status == OK,
+                CapacitySampleRow.taken_at >= since,
+            )
+            .order_by(CapacitySampleRow.taken_at)
+        )
+        points: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+        meta: dict[str, tuple[str, int]] = {}
+        with self._sessions() as session:
+            for subnet_id, az, usable, free, taken_at in session.execute(query):
+                points[subnet_id].append((taken_at, free))
+                meta[subnet_id] = (az, usable)
+        return [SubnetHistory(s, meta[s][0], meta[s][1], tuple(p)) for s, p in sorted(points.items())]
+
+    def failed_pods(self, cluster: str, *, since: datetime, until: datetime) -> list[FailedPod]:
+        """Pods that failed to get an IP with a last sighting in (since, until]."""
+        query = select(CapacitySampleRow.failed_pods).where(
+            CapacitySampleRow.cluster == cluster,
+            CapacitySampleRow.status == OK,
+            CapacitySampleRow.taken_at > since,
+            CapacitySampleRow.failed_pods.is_not(None),
+        )
+        found = []
+        with self._sessions() as session:
+            for entries in session.scalars(query):
+                for entry in entries or []:
+                    pod = _failed_from(entry)
+                    if since < pod.last_seen <= until:
+                        found.append(pod)
+        return found
+
+    def thin(self, cluster: str, *, now: datetime, policy: ThinningPolicy | None = None) -> int:
+        """Apply the thinning policy to one cluster's samples; returns how many were dropped."""
+        policy = policy or ThinningPolicy()
+        with session_scope(self._sessions) as session:
+            rows = session.execute(
+                select(CapacitySampleRow.id, CapacitySampleRow.taken_at).where(
+                    CapacitySampleRow.cluster == cluster,
+                    CapacitySampleRow.status != PENDING,
+                    CapacitySampleRow.taken_at < now - policy.full_resolution,
+                )
+            ).all()
+            plan = plan_thinning([(r[0], r[1]) for r in rows], now, policy)
+            if not plan.drop:
+                return 0
+            self._merge_failed_pods(session, plan.merge_into)
+            for chunk in _chunks(plan.drop):
+                session.execute(delete(SubnetSampleRow).where(SubnetSampleRow.sample_id.in_(chunk)))
+                session.execute(delete(CapacitySampleRow).where(CapacitySampleRow.id.in_(chunk)))
+            return len(plan.drop)
+
+    def strip_details(self, cluster: str, *, keep: int = 2) -> int:
+        """Drop node rows and context from all but the newest `keep` samples: digests read only the newest."""
+        with session_scope(self._sessions) as session:
+            newest = session.scalars(
+                select(CapacitySampleRow.id)
+                .where(CapacitySampleRow.cluster == cluster, CapacitySampleRow.status == OK)
+                .order_by(CapacitySampleRow.taken_at.desc())
+                .limit(keep)
+            ).all()
+            result = session.execute(
+                update(CapacitySampleRow)
+                .where(
+                    CapacitySampleRow.cluster == cluster,
+                    CapacitySampleRow.detail.is_not(None),
+                    CapacitySampleRow.id.not_in(newest),
+                )
+                .values(detail=None)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def sample_count(self, cluster: str) -> int:
+        with self._sessions() as session:
+            return int(session.scalar(select(func.count()).where(CapacitySampleRow.cluster == cluster)) or 0)
+
+    def expire_pending(self, *, older_than: datetime) -> int:
+        """Samples whose taker died before storing them: mark failed so they never look in progress."""
+        with session_scope(self._sessions) as session:
+            result = session.execute(
+                update(CapacitySampleRow)
+                .where(CapacitySampleRow.status == PENDING, CapacitySampleRow.taken_at < older_than)
+                .values(status=SAMPLE_FAILED, error="abandoned")
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _merge_failed_pods(session: Session, merge_into: dict[int, list[int]]) -> None:
+        ids = set(merge_into) | {i for dropped in merge_into.values() for i in dropped}
+        failed: dict[int, list[Any]] = {}
+        for chunk in _chunks(sorted(ids)):
+            for sample_id, entries in session.execute(
+                select(CapacitySampleRow.id, CapacitySampleRow.failed_pods).where(CapacitySampleRow.id.in_(chunk))
+            ):
+                if entries:
+                    failed[sample_id] = list(entries)
+        for kept, dropped in merge_into.items():
+            extra = [e for d in dropped for e in failed.get(d, [])]
+            if extra:
+                session.execute(
+                    update(CapacitySampleRow)
+                    .where(CapacitySampleRow.id == kept)
+                    .values(failed_pods=failed.get(kept, []) + extra)
+                )
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+# --- JSON shapes (compact: arrays, not objects, for the per-node rows) -----------------------------------------
+
+_NODE_FIELDS = (
+    "name",
+    "instance_type",
+    "az",
+    "enis",
+    "max_enis",
+    "assigned_ips",
+    "held_ips",
+    "ip_capacity",
+    "pods",
+    "max_pods",
+    "allocation_subnet",
+)
+_LIMIT_FIELDS = ("max_enis", "ipv4_per_eni", "hypervisor", "bare_metal", "vcpus", "network_cards", "branch_enis")
+
+
+def _failed_json(pod: FailedPod) -> dict[str, Any]:
+    return {
+        "ns": pod.namespace,
+        "name": pod.name,
+        "cause": pod.cause,
+        "message": pod.message[:300],
+        "last_seen": pod.last_seen.isoformat(),
+        "count": pod.count,
+        "source": pod.source,
+    }
+
+
+def _failed_from(entry: dict[str, Any]) -> FailedPod:
+    return FailedPod(
+        namespace=entry["ns"],
+        name=entry["name"],
+        cause=entry["cause"],
+        message=entry.get("message", ""),
+        last_seen=datetime.fromisoformat(entry["last_seen"]),
+        count=int(entry.get("count", 1)),
+        source=entry.get("source", "event"),
+    )
+
+
+def _detail_json(sample: CapacitySample) -> dict[str, Any]:
+    return {
+        "nodes": [[getattr(n, f) for f in _NODE_FIELDS] for n in sample.nodes],
+        "vpc_subnets": [
+            [s.subnet_id, s.az, s.cidr, s.usable, s.free, s.cni_role, s.name, s.used_by_cluster]
+            for s in sample.vpc_subnets
+        ],
+        "aws_node_env": dict(sample.aws_node_env) if sample.aws_node_env is not None else None,
+        "cni_version": sample.cni_version,
+        "limits": {t: [getattr(lim, f) for f in _LIMIT_FIELDS] for t, lim in sample.limits.items()},
+        "could_not_check": list(sample.could_not_check),
+    }
+
+
+def _sample_from(row: CapacitySampleRow, subnets: Sequence[SubnetSampleRow]) -> CapacitySample:
+    detail = row.detail or {}
+    return CapacitySample(
+        cluster=row.cluster,
+        taken_at=row.taken_at,
+        subnets=tuple(SubnetSample(s.subnet_id, s.az, s.usable, s.free, s.warm_unused) for s in subnets),
+        nodes=tuple(NodeSample(**dict(zip(_NODE_FIELDS, n, strict=True))) for n in detail.get("nodes") or []),
+        failed_pods=tuple(_failed_from(e) for e in row.failed_pods or []),
+        aws_node_env=detail.get("aws_node_env"),
+        cni_version=detail.get("cni_version"),
+        vpc_subnets=tuple(VpcSubnet(*s) for s in detail.get("vpc_subnets") or []),
+        limits={
+            t: InstanceLimits(t, **dict(zip(_LIMIT_FIELDS, values, strict=True)))
+            for t, values in (detail.get("limits") or {}).items()
+        },
+        could_not_check=tuple(detail.get("could_not_check") or ()),
+    )
