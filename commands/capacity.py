@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from bot.domain.state import WARM_KNOBS, StateModel, capacity_view, parse_warm_env
-from bot.errors import UsageError
 from bot.gather.cluster import Wants, gather_cluster
 from bot.render.state import capacity_data, capacity_doc, unchecked_data
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
@@ -13,22 +12,26 @@ from commands.base import CommandContext, CommandParser, CommandResult, Subcomma
 USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
 
 
+def _warm_setting(word: str) -> dict[str, str]:
+    """Checked while parsing, so that a bad value is answered at once with the usage line."""
+    try:
+        return parse_warm_env([word])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--what-if: {exc}") from None
+
+
 def _build(p: CommandParser) -> None:
     p.add_argument(
         "--what-if",
         metavar="KEY=VALUE",
         nargs="+",
+        type=_warm_setting,
         help=f"warm-pool settings to evaluate ({', '.join(WARM_KNOBS)})",
     )
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    proposed = None
-    if args.what_if:
-        try:
-            proposed = parse_warm_env(args.what_if)
-        except ValueError as exc:
-            raise UsageError(f"--what-if: {exc}.", USAGE) from None
+    proposed = {k: v for pairs in args.what_if for k, v in pairs.items()} if args.what_if else None
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))
     view = capacity_view(StateModel(snapshot), proposed)

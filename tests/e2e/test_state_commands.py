@@ -1,0 +1,166 @@
+"""/cni node, subnets, capacity and config end to end: signed Slack requests to the bot's HTTP endpoint, the
+bot reading a simulated cluster over HTTP (EC2 Query API, Kubernetes API), answers on the response_url.
+
+The JSON (CommandResult.data, what `--json` prints) is read through the same runner the CLI uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.runner import new_correlation_id
+from commands.base import CommandContext, CommandResult
+from simulator.fake_slack import FakeSlack
+from simulator.faults import FaultRule
+from tests.support.simbot import SimBot, sim_bot
+
+
+@pytest.fixture
+def make_sim(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Any]:
+    stack: list[Any] = []
+
+    def make(scenario: str) -> SimBot:
+        manager = sim_bot(scenario, monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url)
+        stack.append(manager)
+        return manager.__enter__()
+
+    yield make
+    for manager in reversed(stack):
+        manager.__exit__(None, None, None)
+
+
+def run_json(sb: SimBot, text: str) -> CommandResult:
+    """The command through the runner, as `cnibot ask --json` runs it."""
+    services = sb.bot.cnibot.services
+    ctx = CommandContext(
+        services=services,
+        user_id="cli:test",
+        correlation_id=new_correlation_id(),
+        source="cli",
+        now=services.clock(),
+    )
+    return sb.bot.cnibot.runner.execute(text, ctx)
+
+
+def blocks_text(answer: dict[str, Any]) -> str:
+    return str(answer["blocks"])
+
+
+def node_names(sb: SimBot) -> list[str]:
+    return sorted(n["metadata"]["name"] for n in sb.sim.store.list("v1", "Node"))
+
+
+def test_healthy_cluster_capacity_subnets_node_config_within_budget(make_sim: Any) -> None:
+    sb = make_sim("healthy")
+    sim = sb.sim
+    reply = sb.bot.slash("capacity")
+    assert reply.status == 200 and "Adding up" in str(reply.ack)
+    answer = sb.bot.answer(reply)
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Room for ") and "more pods* in demo before the first limit" in answer["text"]
+    assert "us-east-2a" in blocks_text(answer) and "What if" in blocks_text(answer)
+    # The budget: one VPC sweep and one DescribeSubnets, never a call per node.
+    assert sim.counter.count("ec2", "DescribeNetworkInterfaces") == 1
+    assert sim.counter.count("ec2", "DescribeSubnets") == 1
+    assert all("attachment.instance-id" not in str(detail) for _, _, detail in sim.counter.calls("ec2"))
+
+    subnets = sb.ask("subnets")
+    assert "subnets in use" in subnets["text"] and "Who holds the used IPs" in blocks_text(subnets)
+
+    name = node_names(sb)[0]
+    node = sb.ask(f"node {name.split('.')[0]}")  # a unique prefix is enough
+    assert node["text"].startswith(f"*{name}* (m5.large") and "ENIs" in blocks_text(node)
+
+    config = run_json(sb, "config")
+    assert config.outcome == "ok" and config.data["cni_version"] == "1.19.2"
+    assert config.data["managed_addon"] is None and config.data["addon_checked"] is True
+    settings = {s["name"]: s for s in config.data["settings"]}
+    assert settings["WARM_ENI_TARGET"]["value"] == "1" and not settings["WARM_ENI_TARGET"]["non_default"]
+    history = sb.bot.cnibot.services.history.recent_commands()
+    assert {(e.subcommand, e.outcome) for e in history} >= {("capacity", "ok"), ("subnets", "ok"), ("node", "ok")}
+
+
+def test_unknown_node_gets_a_short_ephemeral_suggestion(make_sim: Any) -> None:
+    sb = make_sim("healthy")
+    name = node_names(sb)[0]
+    typo = name.split(".")[0][:-1] + "9"
+    answer = sb.ask(f"node {typo}")
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith(f":warning: No node named `{typo}`; did you mean ")
+    assert run_json(sb, f"node {typo}").outcome == "user_error"
+
+
+def test_subnet_exhausted_shows_the_full_subnet_and_its_leaked_enis(make_sim: Any) -> None:
+    sb = make_sim("subnet-exhausted")
+    leaked = sum(
+        len(e.private_ips)
+        for e in sb.sim.model.enis.values()
+        if e.attachment is None and e.description.startswith("aws-K8S-")
+    )
+    answer = sb.ask("subnets")
+    assert "at 100% used" in answer["text"] and "Leaked ENIs" in blocks_text(answer)
+    data = run_json(sb, "subnets").data
+    full = next(s for s in data["subnets"] if s["free_ips"] == 0)
+    assert full["holders"]["leaked"] == leaked > 0 and full["percent_used"] == 100.0
+    capacity = run_json(sb, "capacity").data
+    zone = next(z for z in capacity["by_az"] if z["availability_zone"] == full["availability_zone"])
+    assert zone["binding_limit"] == "subnet" and zone["subnet_free_ips"] == 0
+
+
+def test_custom_networking_half_migrated_lists_nodes_to_replace(make_sim: Any) -> None:
+    sb = make_sim("custom-networking-half-migrated")
+    answer = sb.ask("config")
+    text = blocks_text(answer)
+    assert "custom networking on" in answer["text"]
+    assert "still allocate from the primary subnet" in text and "replace them" in text
+    migration = {m["node"]: m["status"] for m in run_json(sb, "config").data["migration"]}
+    assert sorted(migration.values()) == ["migrated", "migrated", "primary-subnet", "primary-subnet"]
+    old = next(n for n, status in migration.items() if status == "primary-subnet")
+    node = run_json(sb, f"node {old}").data
+    codes = {p["code"] for p in node["problems"]}
+    assert {"NODE_ON_PRIMARY_SUBNET", "MAX_PODS_ABOVE_IPS"} <= codes
+    assert node["pod_ip_capacity"] == 18 and node["recommended_max_pods"] == 20
+
+
+def test_prefix_fragmentation_leaves_no_room_despite_free_ips(make_sim: Any) -> None:
+    sb = make_sim("prefix-fragmentation")
+    subnets = run_json(sb, "subnets").data["subnets"]
+    blocks = subnets[0]["prefix_blocks"]
+    assert subnets[0]["free_ips"] > 200 and blocks["free"] == 0 and blocks["fragmented"] > 0
+    answer = sb.ask("capacity")
+    assert answer["text"].startswith("Room for *0 more pods*") and "subnet IPs" in answer["text"]
+    assert "free in /28s" in blocks_text(answer)
+
+
+def test_sgp_branch_capacity_is_counted(make_sim: Any) -> None:
+    sb = make_sim("sgp-branch-capacity")
+    branches = run_json(sb, "capacity").data["branch_enis"]
+    assert branches == {"used": 18, "allocatable": 18, "pods_waiting": 1}
+    node = run_json(sb, f"node {node_names(sb)[0]}").data
+    assert node["branch_eni_pods"] == 9 and [e["type"] for e in node["enis"]].count("branch") == 9
+
+
+def test_a_failing_ec2_call_gives_a_partial_answer(make_sim: Any) -> None:
+    sb = make_sim("healthy")
+    sb.sim.faults.add(
+        FaultRule(api="ec2", operation="DescribeNetworkInterfaces", code="UnauthorizedOperation", status=403)
+    )
+    result = run_json(sb, "subnets")
+    assert result.outcome == "partial"
+    assert [u["what"] for u in result.data["could_not_check"]] == ["ENIs of the VPC"]
+    answer = sb.ask("capacity")
+    assert "Could not check ENIs of the VPC (ec2:DescribeNetworkInterfaces: not permitted" in blocks_text(answer)
+    assert answer["text"].startswith("Room for ")
+
+
+def test_what_if_and_bad_arguments(make_sim: Any) -> None:
+    sb = make_sim("healthy")
+    answer = sb.ask("capacity --what-if WARM_IP_TARGET=5 MINIMUM_IP_TARGET=20")
+    assert "What if* MINIMUM_IP_TARGET=20, WARM_IP_TARGET=5" in blocks_text(answer)
+    bad = sb.bot.slash("capacity --what-if MAX_ENI=1")
+    assert "not a warm-pool setting" in str(bad.ack) and "Usage" in str(bad.ack)
+    zone = sb.ask("subnets --az us-west-1a")
+    assert zone["text"].startswith(":warning: No zone `us-west-1a` in this cluster")
