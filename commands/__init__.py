@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from commands import capacity, config, history, node, subnets
+from commands import capacity, config, history, node, subnets, why_pending
 from commands.registry import Registry
 
 
 def build_registry() -> Registry:
     return Registry(
         [
+            why_pending.SUBCOMMAND,
             node.SUBCOMMAND,
             subnets.SUBCOMMAND,
             capacity.SUBCOMMAND,

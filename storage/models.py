@@ -75,3 +75,27 @@ class CommandRecord(Base):
         Index("ix_command_log_created_at", "created_at"),
         Index("ix_command_log_user_id_created_at", "user_id", "created_at"),
     )
+
+
+class DiagnosisRecord(Base):
+    """One why-pending diagnosis: which pod, what was found, for whom, how long it took."""
+
+    __tablename__ = "diagnoses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cluster: Mapped[str] = mapped_column(String(64))
+    namespace: Mapped[str] = mapped_column(String(253))
+    pod: Mapped[str] = mapped_column(String(253))
+    node: Mapped[str | None] = mapped_column(String(253))
+    codes: Mapped[list[str]] = mapped_column(JSON)  # ranked, primary first
+    primary_code: Mapped[str] = mapped_column(String(40))
+    requester: Mapped[str] = mapped_column(String(128))  # Slack user id, or cli:<login>
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    correlation_id: Mapped[str] = mapped_column(String(32))
+    could_not_check: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_diagnoses_created_at", "created_at"),
+        Index("ix_diagnoses_cluster_primary_code_created_at", "cluster", "primary_code", "created_at"),
+    )

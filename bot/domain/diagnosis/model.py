@@ -3,13 +3,20 @@ that would fix it (plain data; renderers and the command turn it into Slack, tex
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from bot.domain.cni_settings import KNOBS
 from bot.domain.facts import Unchecked
+
+_ENV_VALUE = re.compile(r"^[A-Za-z0-9_./:,=+-]{0,256}$")
+_ENICONFIG_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 
 
 class CauseCode(StrEnum):
@@ -63,6 +70,32 @@ class ProposedChange:
     @classmethod
     def eniconfig_spec(cls, name: str, subnet: str, security_groups: tuple[str, ...] = ()) -> ProposedChange:
         return cls("eniconfig", eniconfig=EniConfigSpec(name, subnet, security_groups))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProposedChange:
+        """Read back what as_dict() wrote (e.g. from a Slack button); ValueError on anything else."""
+        kind = data.get("kind")
+        if kind == "aws-node-env":
+            env = data.get("env")
+            if not isinstance(env, dict) or not env:
+                raise ValueError("an aws-node change needs env values")
+            for key, value in env.items():
+                if key not in KNOBS or not isinstance(value, str) or not _ENV_VALUE.match(value):
+                    raise ValueError(f"not an aws-node setting: {str(key)[:64]}")
+            return cls.aws_node(**env)
+        if kind == "eniconfig":
+            spec = data.get("eniconfig")
+            if not isinstance(spec, dict):
+                raise ValueError("an ENIConfig change needs a spec")
+            name, subnet, groups = spec.get("name"), spec.get("subnet"), spec.get("securityGroups") or []
+            if not isinstance(name, str) or not _ENICONFIG_NAME.match(name):
+                raise ValueError("not an ENIConfig name")
+            if not isinstance(subnet, str) or not _SUBNET_ID.match(subnet):
+                raise ValueError("not a subnet id")
+            if not isinstance(groups, list) or not all(isinstance(g, str) and _GROUP_ID.match(g) for g in groups):
+                raise ValueError("not security group ids")
+            return cls.eniconfig_spec(name, subnet, tuple(groups))
+        raise ValueError(f"unknown change kind {str(kind)[:32]!r}")
 
     def as_dict(self) -> dict[str, Any]:
         if self.eniconfig is not None:

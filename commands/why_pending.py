@@ -1,0 +1,123 @@
+"""/cni why-pending <pod> [-n namespace]: why a pod has no IP, the numbers that prove it, and the fix."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+
+from bot import metrics
+from bot.domain.diagnosis import CauseCode, Diagnosis, diagnose
+from bot.errors import UsageError
+from bot.gather.pod import gather_pod_evidence
+from bot.render.diagnosis import render_diagnosis
+from commands.base import CommandContext, CommandParser, CommandResult, Outcome, Subcommand
+from storage.db import make_session_factory
+from storage.diagnoses import DiagnosisRepository
+
+log = logging.getLogger("cnibot.why_pending")
+
+USAGE = "/cni why-pending <pod | namespace/pod> [-n namespace] [--cluster NAME]"
+DEFAULT_NAMESPACE = "default"
+# Kubernetes names: a namespace is a DNS label, a pod name a DNS subdomain.
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def namespace_name(value: str) -> str:
+    if not _LABEL.match(value):
+        raise argparse.ArgumentTypeError(f"`{value[:63]}` is not a namespace name (lowercase letters, digits, '-')")
+    return value
+
+
+def pod_ref(value: str) -> tuple[str | None, str]:
+    """`pod` or `namespace/pod`, checked as Kubernetes names (so bad input is answered in the ack)."""
+    namespace, _, name = value.strip().rpartition("/")
+    if namespace:
+        namespace_name(namespace)
+    if not _SUBDOMAIN.match(name):
+        raise argparse.ArgumentTypeError(f"`{name[:80]}` is not a pod name (lowercase letters, digits, '-', '.')")
+    return namespace or None, name
+
+
+def _build(p: CommandParser) -> None:
+    p.add_argument("pod", type=pod_ref, metavar="POD", help="pod name, or namespace/name")
+    p.add_argument("-n", "--namespace", type=namespace_name, metavar="NAMESPACE", help=f"default: {DEFAULT_NAMESPACE}")
+
+
+def pod_target(args: argparse.Namespace) -> tuple[str, str]:
+    """(namespace, name) from `ns/pod` or `pod -n ns`."""
+    given, name = args.pod
+    if given and args.namespace and given != args.namespace:
+        raise UsageError(f"`{given}/{name}` says namespace `{given}` but -n says `{args.namespace}`.", USAGE)
+    return given or args.namespace or DEFAULT_NAMESPACE, name
+
+
+def ack_text(args: argparse.Namespace, ctx: CommandContext) -> str:
+    namespace, name = pod_target(args)
+    cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
+    return f"Looking at {namespace}/{name} on cluster {cluster.name}..."
+
+
+def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    namespace, name = pod_target(args)
+    cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
+    conn = ctx.services.connections.get(cluster)
+    started = time.perf_counter()
+    evidence = gather_pod_evidence(conn, namespace, name)
+    diagnosis = diagnose(evidence, now=ctx.now)
+    elapsed_ms = round((time.perf_counter() - started) * 1000)
+    for code in diagnosis.codes:
+        metrics.DIAGNOSIS_CAUSES.labels(code).inc()
+    _store(ctx, diagnosis, namespace, name, elapsed_ms)
+    return CommandResult(
+        "why-pending",
+        render_diagnosis(diagnosis, elapsed_ms=elapsed_ms),
+        data=result_data(diagnosis),
+        outcome=_outcome(diagnosis),
+        cluster=cluster.name,
+        detail={"codes": diagnosis.codes},
+    )
+
+
+def result_data(diagnosis: Diagnosis) -> dict[str, object]:
+    """The --json shape scripts rely on: pod, node, ranked causes, what was and was not checked."""
+    return diagnosis.as_dict()
+
+
+def _outcome(diagnosis: Diagnosis) -> Outcome:
+    if diagnosis.primary.code is CauseCode.POD_NOT_FOUND:
+        return "user_error"
+    return "partial" if diagnosis.could_not_check else "ok"
+
+
+def _store(ctx: CommandContext, diagnosis: Diagnosis, namespace: str, name: str, elapsed_ms: int) -> None:
+    """Record the diagnosis; a database problem never costs the user the answer."""
+    try:
+        DiagnosisRepository(make_session_factory(ctx.services.engine)).record(
+            cluster=diagnosis.cluster,
+            namespace=namespace,
+            pod=name,
+            node=diagnosis.node,
+            codes=diagnosis.codes,
+            requester=ctx.user_id,
+            duration_ms=elapsed_ms,
+            correlation_id=ctx.correlation_id,
+            could_not_check=[{"what": u.what, "api": u.api, "reason": u.reason} for u in diagnosis.could_not_check],
+        )
+    except Exception as exc:
+        metrics.HISTORY_WRITE_FAILURES.inc()
+        log.error("diagnosis not recorded: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+SUBCOMMAND = Subcommand(
+    name="why-pending",
+    summary="why a pod has no IP: the cause, the numbers that prove it, and the fix",
+    usage=USAGE,
+    build_parser=_build,
+    run=run,
+    ack_text=ack_text,
+    aliases=("why",),
+    needs_cluster=True,
+)
