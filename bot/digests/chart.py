@@ -36,7 +36,7 @@ def free_ips_chart(
     lines.sort(key=lambda item: (item[1][-1][1] / max(item[0].usable, 1), item[0].subnet_id))
     lines = lines[:MAX_LINES]
 
-    figure = Figure(figsize=(9, 4.5), dpi=100)
+    figure = Figure(figsize=(10, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     for history, points in lines:
@@ -51,8 +51,9 @@ def free_ips_chart(
     axes.set_ylabel("free IPs")
     axes.set_title(title or f"Free IPs per subnet, last {days} days (UTC)")
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="best", fontsize="small")
-    figure.tight_layout()
+    # Legend beside the plot: it never hides a line, and a fixed layout saves a second draw.
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    figure.subplots_adjust(left=0.08, right=0.68, top=0.92, bottom=0.1)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -52,7 +52,7 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
     if digest.recommendations:
         doc.add(Heading("Recommendations"))
         for index, rec in enumerate(digest.recommendations, start=1):
-            doc.add(Para(f"*{index}. {rec.title}*\n{rec.action}\n_Effect:_ {rec.effect}"))
+            doc.add(Para(f"*{index}. {rec.title}*\n{rec.action}\nEffect: {rec.effect}"))
     doc.add(Context(_footer(digest, preview)))
     return doc
 
