@@ -31,7 +31,7 @@ READ_PREFIXES = ("Describe", "Get", "List")
 NOT_IN_POLICY = {
     # Needs no permission; the cluster's authenticator calls it with the bot's presigned EKS token.
     "sts:GetCallerIdentity",
-    # Granted per cluster role by the admin who sets `auth.role_arn` (the role's trust policy names the bot).
+    # Only with `auth.role_arn`: granted on each cluster role by the admin (deploy/INSTALL.md, "More clusters").
     "sts:AssumeRole",
 }
 
