@@ -96,12 +96,12 @@ class NodeAtLimit:
 
 @dataclass(frozen=True)
 class FailedPodGroup:
-    """One pod's failures of one cause in the window."""
+    """One pod's failures in the window: the root cause a diagnosis found, else what the kubelet said."""
 
     ref: str
-    cause: str
-    message: str
-    count: int
+    causes: tuple[str, ...]  # diagnosed cause codes first, then sandbox failure kinds
+    message: str  # the newest event's message
+    count: int  # sandbox failures (events count cumulatively: the largest count seen)
     last_seen: datetime
     sources: tuple[str, ...]
 
@@ -241,20 +241,23 @@ def _fullness(node: NodeSample) -> float:
 
 
 def group_failed_pods(pods: Sequence[FailedPod]) -> list[FailedPodGroup]:
-    """One line per (pod, cause), newest first: events repeat across samples and count cumulatively."""
-    groups: dict[tuple[str, str], list[FailedPod]] = {}
+    """One line per pod, newest first: a pod seen in several samples and diagnosed too is still one pod."""
+    groups: dict[str, list[FailedPod]] = {}
     for pod in pods:
-        groups.setdefault((pod.ref, pod.cause), []).append(pod)
+        groups.setdefault(pod.ref, []).append(pod)
     result = []
-    for (ref, cause), members in groups.items():
-        newest = max(members, key=lambda p: p.last_seen)
+    for ref, members in groups.items():
+        diagnosed = [p.cause for p in members if p.source == "diagnosis"]
+        seen = [p.cause for p in members if p.source != "diagnosis"]
+        events = [p for p in members if p.source != "diagnosis"]
+        newest_event = max(events, key=lambda p: p.last_seen) if events else None
         result.append(
             FailedPodGroup(
                 ref=ref,
-                cause=cause,
-                message=newest.message,
-                count=max(p.count for p in members),
-                last_seen=newest.last_seen,
+                causes=tuple(dict.fromkeys(diagnosed + seen)),
+                message=newest_event.message if newest_event else "",
+                count=max((p.count for p in events), default=0),
+                last_seen=max(p.last_seen for p in members),
                 sources=tuple(sorted({p.source for p in members})),
             )
         )

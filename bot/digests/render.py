@@ -94,7 +94,7 @@ def _failed_pods(digest: Digest) -> Para | Bullets:
     if not digest.failed_pods:
         return Para(f"*Pods that failed to get an IP* {window}: none.")
     items = [
-        f"`{g.ref}`: {g.cause}{f' x{g.count}' if g.count > 1 else ''}, {_when(g.last_seen, digest.now)}"
+        f"`{g.ref}`: {', '.join(g.causes)}{f' x{g.count}' if g.count > 1 else ''}, {_when(g.last_seen, digest.now)}"
         + (f" ({_short(g.message)})" if g.message else "")
         for g in digest.failed_pods
     ]

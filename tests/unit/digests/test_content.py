@@ -70,10 +70,21 @@ def test_failed_pods_put_the_cluster_at_risk_and_group_per_pod_and_cause() -> No
     digest = digest_of(sample([SUBNET_B]), {}, failed_pods=failed, since=NOW - timedelta(days=1))
     assert digest.level == Level.AT_RISK
     assert digest.headline == "prod is at risk: 2 pods failed to get an IP"
-    assert [(g.ref, g.cause, g.count) for g in digest.failed_pods] == [
-        ("shop/web-2", "ipamd-unreachable", 1),
-        ("shop/web-1", "no-ip", 5),
+    assert [(g.ref, g.causes, g.count) for g in digest.failed_pods] == [
+        ("shop/web-2", ("ipamd-unreachable",), 1),
+        ("shop/web-1", ("no-ip",), 5),
     ]
+
+
+def test_a_diagnosed_pod_shows_its_root_cause_first() -> None:
+    seen = NOW - timedelta(hours=2)
+    failed = [
+        FailedPod("shop", "web-1", "no-ip", "failed to assign an IP address to container", seen, count=4),
+        FailedPod("shop", "web-1", "SUBNET_EXHAUSTED", "", seen + timedelta(minutes=5), source="diagnosis"),
+    ]
+    (group,) = digest_of(sample([SUBNET_B]), {}, failed_pods=failed).failed_pods
+    assert (group.causes, group.count, group.sources) == (("SUBNET_EXHAUSTED", "no-ip"), 4, ("diagnosis", "event"))
+    assert group.message == "failed to assign an IP address to container"
 
 
 def test_nodes_at_or_near_their_limits_fullest_first() -> None:
