@@ -127,7 +127,13 @@ class EksApiAccess:
                 f"cluster {tokens.cluster_name} has no API endpoint or CA yet (status {status})",
                 code="NoEndpoint",
             )
-        return cls(endpoint=endpoint, ca_pem=base64.b64decode(ca_data).decode(), tokens=tokens)
+        try:
+            ca_pem = base64.b64decode(ca_data, validate=True).decode("ascii")
+        except ValueError:  # not base64, or not a PEM text inside
+            raise UpstreamError(
+                "eks:DescribeCluster", f"cluster {tokens.cluster_name}: its CA data is not base64 PEM", code="BadCA"
+            ) from None
+        return cls(endpoint=endpoint, ca_pem=ca_pem, tokens=tokens)
 
     def configure(self, cfg: k8s.Configuration) -> None:
         cfg.host = self.endpoint

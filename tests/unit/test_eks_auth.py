@@ -71,11 +71,9 @@ def api_server(tls: TlsIdentity) -> Iterator[tuple[RecordingApiServer, str]]:
     server.stop()
 
 
-@pytest.fixture
-def aws(
-    monkeypatch: pytest.MonkeyPatch, api_server: tuple[RecordingApiServer, str], tls: TlsIdentity
-) -> Iterator[AwsApiServer]:
-    """The simulator's AWS endpoint (EC2, EKS, STS) with one EKS cluster, `prod`, whose API is the TLS server."""
+@pytest.fixture(scope="module")
+def aws_server(api_server: tuple[RecordingApiServer, str], tls: TlsIdentity) -> Iterator[AwsApiServer]:
+    """The simulator's AWS endpoint (EC2, EKS, STS) with one EKS cluster whose API is the TLS server."""
     model = Ec2Model(region=REGION)
     vpc = model.create_vpc("10.0.0.0/16")
     cluster = EksCluster(
@@ -90,15 +88,22 @@ def aws(
         certificate_authority=tls.ca_data,
     )
     server = AwsApiServer(model, EksService([cluster]), counter=RequestCounter())
-    url = server.start()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, aws_server: AwsApiServer) -> AwsApiServer:
+    """The bot's AWS environment pointed at the simulator, with the bot's own (test) credentials."""
     for key in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_server.url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_REGION", REGION)
-    yield server
-    server.stop()
+    aws_server.counter.reset()
+    return aws_server
 
 
 def session() -> boto3.session.Session:
@@ -230,10 +235,12 @@ def test_unknown_eks_cluster_and_missing_region_are_named(aws: AwsApiServer, mon
     assert "auth mode eks needs `region`" in err.value.reason
 
 
-def test_description_without_endpoint_is_an_upstream_error(aws: AwsApiServer) -> None:
+def test_description_without_endpoint_or_with_a_bad_ca_is_an_upstream_error(aws: AwsApiServer) -> None:
     tokens = EksTokenSource(session(), "creating", REGION)
     with pytest.raises(UpstreamError, match="no API endpoint or CA yet \\(status CREATING\\)"):
         EksApiAccess.from_description({"status": "CREATING", "certificateAuthority": {}}, tokens)
+    with pytest.raises(UpstreamError, match="CA data is not base64 PEM"):
+        EksApiAccess.from_description({"endpoint": "https://x", "certificateAuthority": {"data": "%%%"}}, tokens)
 
 
 def test_assumed_role_signs_the_token_with_the_roles_credentials(aws: AwsApiServer) -> None:
