@@ -263,7 +263,10 @@ class SimCluster:
     def _set_env(self, env: dict[str, str]) -> None:
         self.env = dict(env)
         self.config = parse_env(self.env)
-        self.revision = objects.revision_hash(objects.aws_node_template(self.env))
+        self.revision = objects.revision_hash(self._aws_node_template())
+
+    def _aws_node_template(self) -> JsonObject:
+        return objects.aws_node_template(self.env, f"{self.scenario.cni_version}-eksbuild.1")
 
     def _config_for_start(self, node: SimNode) -> AwsNodeConfig:
         previous = node.group.previous_env
@@ -676,7 +679,7 @@ class SimCluster:
             annotations["eks.amazonaws.com/managed-by"] = "eks"
         ds = objects.daemonset(
             "aws-node",
-            objects.aws_node_template(self.env),
+            self._aws_node_template(),
             created=self.now - timedelta(days=30),
             desired=desired,
             ready=ready,
@@ -738,7 +741,7 @@ class SimCluster:
         return objects.cninode(node.name, features, node.uid, node.created + timedelta(minutes=1))
 
     def _aws_node_pod(self, node: SimNode) -> JsonObject:
-        template = objects.aws_node_template(self.env if node.aws_node_revision == self.revision else self.env)
+        template = self._aws_node_template()
         spec = template["spec"]
         spec["nodeName"] = node.name
         started = node.aws_node_started or node.created
@@ -842,6 +845,19 @@ class SimCluster:
 
     def _aws_node_events(self, node: SimNode) -> list[JsonObject]:
         out = []
+        if node.trunk_eni:
+            out.append(
+                objects.core_event(
+                    namespace_name="default",
+                    involved=objects.involved("Node", node.name, "", node.uid),
+                    reason="NodeTrunkInitiated",
+                    message="The node has trunk interface initialized successfully",
+                    component="vpc-resource-controller",
+                    event_type="Normal",
+                    first=node.created + timedelta(minutes=1),
+                    last=node.created + timedelta(minutes=1),
+                )
+            )
         ref = objects.involved("Pod", node.aws_node_pod, "kube-system", node.aws_node_uid)
         for event in node.ipamd.events:
             out.append(
