@@ -9,6 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from starlette.applications import Starlette
 
+from bot.changes.jobs import register_change_jobs
 from bot.clusters import ClusterDirectory
 from bot.config import Settings, redact_url
 from bot.runner import CommandRunner
@@ -57,4 +58,5 @@ def build_cnibot(
     bolt = None
     if settings.slack_signing_secret is not None:
         bolt = build_bolt_app(services, runner, client=slack_client)
+    register_change_jobs(services, bolt.client if bolt is not None else slack_client)
     return Cnibot(services=services, runner=runner, bolt=bolt, web=build_web_app(services.engine, bolt))

@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "current", "downgrade"])
     db.add_argument("revision", nargs="?", help="target revision (default head / base)")
 
+    audit = sub.add_parser("audit", help="the audit of change requests")
+    audit.add_argument("action", choices=["export"])
+    audit.add_argument("--since", required=True, help="7d, 24h, 2w or an ISO date/time (UTC)")
+    audit.add_argument("--output", "-o", help="file to write (default: standard output)")
+
     sub.add_parser("sim", help="run the simulated EKS cluster (see cnibot sim --help)", add_help=False)
     sub.add_parser("demo", help="the simulated cluster, the bot, and a /cni prompt", add_help=False)
     return p
@@ -65,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ask(args)
         if args.cmd == "db":
             return _db(args)
+        if args.cmd == "audit":
+            return _audit(args)
     except ConfigError as exc:
         print("cnibot: invalid settings:", file=sys.stderr)
         for line in exc.problems:
@@ -188,6 +195,30 @@ def _db(args: argparse.Namespace) -> int:
         state = "current" if current == head else "behind"
         print(f"{where}: schema at {current or 'empty'}, head {head} ({state})")
         return 0 if current == head else 1
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """`cnibot audit export --since 7d`: every change transition since then, as JSON lines."""
+    from datetime import UTC, datetime
+
+    from bot.changes.audit import export_audit, parse_since
+    from storage.changes import ChangeRepository
+    from storage.db import make_engine, make_session_factory
+
+    settings = _settings(quiet=True)
+    try:
+        since = parse_since(args.since, datetime.now(UTC))
+    except ValueError as exc:
+        print(f"cnibot audit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    repo = ChangeRepository(make_session_factory(make_engine(settings.database_url)))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            count = export_audit(repo, since, out)
+        print(f"{count} audit events since {since:%Y-%m-%d %H:%M} UTC written to {args.output}", file=sys.stderr)
+    else:
+        export_audit(repo, since, sys.stdout)
     return 0
 
 

@@ -22,7 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 
 from bot import metrics
-from bot.render.diagnosis import REQUEST_CHANGE_ACTION, request_command
+from bot.changes.interactions import register_change_interactions
 from bot.render.doc import render_blocks
 from bot.runner import CommandRunner, new_correlation_id
 from bot.services import Services
@@ -133,18 +133,8 @@ def build_bolt_app(
 
     app.command("/cni")(ack=ack_cni, lazy=[work_cni])
 
-    def request_change(ack: Ack, body: dict[str, Any]) -> None:
-        # Until the approval flow exists, the button hands back the exact command that requests the change.
-        ack()
-        action: dict[str, Any] = next(iter(body.get("actions") or []), {})
-        try:
-            text = f"To request this change, send:\n`{request_command(str(action.get('value') or ''))}`"
-        except ValueError:
-            text = ":warning: This button's change could not be read; run `/cni why-pending` again."
-        if body.get("response_url"):
-            delivery.respond(str(body["response_url"]), {"text": text, "response_type": "ephemeral"})
-
-    app.action(REQUEST_CHANGE_ACTION)(request_change)
+    # Approve/Reject clicks and the why-pending "Request this change" form.
+    register_change_interactions(app, services, delivery)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from commands import capacity, config, history, node, subnets, why_pending
+from commands import capacity, changes, config, custom_networking, eniconfig, history, node, subnets, why_pending
+from commands import set as set_env
 from commands.registry import Registry
 
 
@@ -15,5 +16,9 @@ def build_registry() -> Registry:
             capacity.SUBCOMMAND,
             config.SUBCOMMAND,
             history.SUBCOMMAND,
+            *set_env.SUBCOMMANDS,
+            eniconfig.SUBCOMMAND,
+            custom_networking.SUBCOMMAND,
+            *changes.SUBCOMMANDS,
         ]
     )

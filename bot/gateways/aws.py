@@ -291,6 +291,19 @@ class AwsGateway:
 
         return self._eks_addon.get((cluster, addon), load)
 
+    # --- VPC CIDR blocks: where custom networking finds its pod subnets -----------------------------
+    def vpc_secondary_cidrs(self, vpc_id: str) -> list[str]:
+        """The VPC's associated IPv4 CIDR blocks other than its primary one (e.g. 100.64.0.0/16)."""
+        resp = self._call("ec2:DescribeVpcs", self._ec2.describe_vpcs, VpcIds=[vpc_id])
+        out: list[str] = []
+        for vpc in resp.get("Vpcs") or []:
+            primary = vpc.get("CidrBlock")
+            for block in vpc.get("CidrBlockAssociationSet") or []:
+                state = (block.get("CidrBlockState") or {}).get("State")
+                if block.get("CidrBlock") != primary and state == "associated":
+                    out.append(str(block["CidrBlock"]))
+        return out
+
     # --- EKS add-on writes: only to apply approved changes ------------------------------------------
     def update_addon(
         self, cluster: str, configuration_values: str, *, request_token: str, addon: str = "vpc-cni"

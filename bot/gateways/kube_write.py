@@ -197,27 +197,33 @@ class KubeWriter:
         data = self._call("kube:CREATE selfsubjectaccessreviews", self.authz.create_self_subject_access_review, review)
         return bool(((data or {}).get("status") or {}).get("allowed"))
 
-    # --- plumbing -----------------------------------------------------------------------------------
-    def _call(self, api: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
-        try:
-            resp = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
-            data = json.loads(resp.data) if resp.data else None
-        except ApiException as exc:
-            if exc.status == 404 and missing_ok:
-                metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
-                return None
-            metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            reason = _message(exc)
-            if exc.status == 409:
-                raise WriteConflict(api, reason, code="409") from exc
-            raise UpstreamError(api, reason, code=str(exc.status), throttled=exc.status == 429) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            timeout = isinstance(exc, urllib3.exceptions.TimeoutError)
-            reason = "timed out" if timeout else f"unreachable ({type(exc).__name__})"
-            raise UpstreamError(api, reason, code="timeout" if timeout else "unreachable") from exc
-        metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
-        return data
+    def _call(self, api: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return kube_json(api, fn, *args, timeout=self.timeout, **kwargs)
+
+
+def kube_json(
+    api: str, fn: Callable[..., Any], *args: Any, timeout: float = 15.0, missing_ok: bool = False, **kwargs: Any
+) -> Any:
+    """Call a kubernetes client method for raw JSON; failures become UpstreamError (409: WriteConflict)."""
+    try:
+        resp = fn(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
+        data = json.loads(resp.data) if resp.data else None
+    except ApiException as exc:
+        if exc.status == 404 and missing_ok:
+            metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
+            return None
+        metrics.UPSTREAM_CALLS.labels(api, "error").inc()
+        reason = _message(exc)
+        if exc.status == 409:
+            raise WriteConflict(api, reason, code="409") from exc
+        raise UpstreamError(api, reason, code=str(exc.status), throttled=exc.status == 429) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        metrics.UPSTREAM_CALLS.labels(api, "error").inc()
+        timed_out = isinstance(exc, urllib3.exceptions.TimeoutError)
+        reason = "timed out" if timed_out else f"unreachable ({type(exc).__name__})"
+        raise UpstreamError(api, reason, code="timeout" if timed_out else "unreachable") from exc
+    metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
+    return data
 
 
 def _message(exc: ApiException) -> str:

@@ -1,0 +1,50 @@
+"""Custom networking's last step: which nodes still take pod addresses from the old subnets.
+
+Only ENIs created after the change use the ENIConfig subnet, so a node has moved over when every pod ENI it
+has (device index > 0 on card 0) sits in its ENIConfig's subnet. Until then it must be replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.changes.impact import vpc_of
+from bot.changes.state import read_state
+from bot.domain.changes import EniConfigState
+from bot.domain.cni_settings import EffectiveSettings, effective_settings
+from bot.domain.eniconfig import resolve_eniconfig_name
+from bot.domain.facts import EniFact, NodeFact
+from bot.gateways.connections import ClusterConnection
+
+_POD_ENI_TYPES = {"interface", ""}
+
+
+def nodes_not_migrated(
+    nodes: Sequence[NodeFact],
+    enis: Sequence[EniFact],
+    eniconfigs: Mapping[str, EniConfigState | None],
+    settings: EffectiveSettings,
+) -> list[str]:
+    """Names of the nodes whose pod ENIs are not (all) in the subnet of their ENIConfig."""
+    pod_enis: dict[str, list[EniFact]] = {}
+    for eni in enis:
+        on_card_0 = eni.network_card == 0 and eni.interface_type in _POD_ENI_TYPES
+        if eni.instance_id and (eni.device_index or 0) > 0 and on_card_0:
+            pod_enis.setdefault(eni.instance_id, []).append(eni)
+    remaining = []
+    for node in nodes:
+        config = eniconfigs.get(resolve_eniconfig_name(node.labels, node.annotations, settings).name)
+        mine = pod_enis.get(node.instance_id or "", [])
+        if config is None or not mine or any(eni.subnet_id != config.subnet for eni in mine):
+            remaining.append(node.name)
+    return sorted(remaining)
+
+
+def nodes_to_replace(conn: ClusterConnection) -> list[str]:
+    """Read the cluster and EC2 now and list the nodes still on the old subnets."""
+    state = read_state(conn)
+    settings = effective_settings(state.aws_node.env if state.aws_node else {})
+    nodes = conn.kube.nodes()
+    aws = conn.aws(next((n.az for n in nodes if n.az), None))
+    enis = aws.vpc_enis(vpc_of(conn))
+    return nodes_not_migrated(nodes, enis, state.eniconfig_states(), settings)

@@ -1,0 +1,252 @@
+"""How change requests read in Slack and the terminal: the approvers' message, thread lines, lists, details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.domain.changes import ChangeKind, Status, Target, describe_duration
+from bot.domain.cni_settings import Risk
+from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table
+from storage.changes import ApprovalEntry, AuditEntry, ChangeRecord
+
+APPROVE_ACTION = "change_approve"
+REJECT_ACTION = "change_reject"
+
+STATUS_ICON = {
+    Status.PENDING: ":large_yellow_circle:",
+    Status.APPROVED: ":large_blue_circle:",
+    Status.APPLYING: ":hourglass:",
+    Status.APPLIED: ":hourglass:",
+    Status.VERIFIED: ":white_check_mark:",
+    Status.FAILED: ":x:",
+    Status.REJECTED: ":no_entry_sign:",
+    Status.EXPIRED: ":clock3:",
+    Status.STALE: ":warning:",
+    Status.ROLLED_BACK: ":leftwards_arrow_with_hook:",
+    Status.REVERTED: ":leftwards_arrow_with_hook:",
+}
+_TARGET_TEXT = {
+    Target.DAEMONSET: "patch of the aws-node DaemonSet",
+    Target.ADDON: "UpdateAddon of the vpc-cni managed add-on",
+    Target.NONE: "ENIConfig writes",
+}
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def in_words(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 3600:
+        return f"{max(seconds // 60, 1)}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d{(seconds % 86400) // 3600}h"
+
+
+def title(record: ChangeRecord) -> str:
+    return f"#{record.id} on `{record.cluster}`: {record.summary}"
+
+
+def status_line(record: ChangeRecord, approvals: Sequence[ApprovalEntry]) -> str:
+    icon = STATUS_ICON[record.status]
+    who = ", ".join(f"<@{a.user_id}>" for a in approvals)
+    if record.status is Status.PENDING:
+        count = f"{len(approvals)}/{record.approvals_needed} approvals"
+        return f"{icon} *Pending*: {count}" + (f" (approved by {who})" if who else "")
+    text = f"{icon} *{record.status.value.replace('-', ' ').capitalize()}*"
+    if who:
+        text += f"; approved by {who}"
+    result = record.detail.get("result")
+    if result:
+        text += f". {result}"
+    return text
+
+
+def request_doc(
+    record: ChangeRecord,
+    approvals: Sequence[ApprovalEntry],
+    now: datetime,
+    *,
+    buttons: bool = True,
+) -> Doc:
+    """The approvers' message: who and why, the exact diff, risk and impact, the status, the buttons."""
+    risk = record.risk
+    doc = Doc(f"{STATUS_ICON[record.status]} Change request {title(record)} ({risk.value} risk)")
+    who = f"<@{record.requester_id}>" if not record.requester_id.startswith("cli:") else record.requester_id
+    doc.add(Para(f"*Requested by* {who}: _{record.reason}_"))
+    if record.kind in (ChangeKind.ROLLBACK, ChangeKind.REVERT) and record.rollback_of:
+        verb = "Rolls back" if record.kind is ChangeKind.ROLLBACK else "Automatically reverts"
+        doc.add(Para(f"{verb} change #{record.rollback_of}."))
+    doc.add(Bullets(record.spec.lines(), limit=30, title="*Diff* (old -> new)"))
+    doc.add(Para(_risk_text(record)))
+    doc.add(*_impact(record.detail))
+    warnings = list(record.detail.get("warnings") or [])
+    if warnings:
+        doc.add(Bullets([f":warning: {w}" for w in warnings], limit=10, title="*Warnings*"))
+    disabled = record.detail.get("apply_disabled")
+    if disabled:
+        doc.add(Para(f":lock: *Apply is disabled here:* {disabled}. Approving records the decision; apply it by hand."))
+    doc.add(Para(status_line(record, approvals)))
+    doc.add(Context(_footer(record, now)))
+    if buttons and record.status is Status.PENDING:
+        doc.add(approval_buttons(record))
+    return doc
+
+
+def approval_buttons(record: ChangeRecord) -> Actions:
+    value = str(record.id)  # the id only: content is always read from the database
+    diff = "\n".join(record.spec.lines()[:8])
+    return Actions(
+        [
+            Button(
+                "Approve",
+                APPROVE_ACTION,
+                value,
+                style="primary",
+                confirm=(f"Approve change #{record.id}?", f"This applies to `{record.cluster}`:\n{diff}"),
+            ),
+            Button(
+                "Reject",
+                REJECT_ACTION,
+                value,
+                style="danger",
+                confirm=(f"Reject change #{record.id}?", "The request is closed and nothing is applied."),
+            ),
+        ]
+    )
+
+
+def _risk_text(record: ChangeRecord) -> str:
+    needed = record.approvals_needed
+    people = "1 approver" if needed == 1 else f"{needed} different approvers"
+    text = f"*Risk:* {record.risk.value}; needs {people}."
+    effect = record.detail.get("effect")
+    if effect:
+        text += f"\n{effect}"
+    if record.detail.get("needs_node_replacement"):
+        text += "\n*Nodes must be replaced* for this to take effect everywhere."
+    elif record.risk is Risk.HIGH and record.detail.get("needs_max_pods"):
+        text += "\n*kubelet max-pods must change* (new launch template or node group)."
+    else:
+        text += "\nNo node replacement needed."
+    if record.duration:
+        text += f"\nTemporary: reverts by itself {describe_duration(record.duration)} after it is applied."
+    return text
+
+
+def _impact(detail: Mapping[str, Any]) -> list[Any]:
+    out: list[Any] = []
+    estimate = detail.get("estimate") or {}
+    if estimate.get("error"):
+        out.append(Para(f"_Impact estimate unavailable: {estimate['error']}_"))
+    rows = [
+        (s["subnet"], s["nodes"], s["now"], s["after"], _delta(s["after"] - s["now"]))
+        for s in estimate.get("subnets") or []
+    ]
+    if rows:
+        out.append(
+            Table(
+                ("subnet", "nodes", "IPs held now", "after", "change"),
+                rows,
+                align="lrrrr",
+                title="*Impact estimate* (warm-pool model, steady state)",
+            )
+        )
+    max_pods = detail.get("max_pods") or []
+    if max_pods:
+        out.append(
+            Table(
+                ("instance type", "nodes", "max pods now", "after"),
+                [(m["instance_type"], m["nodes"], m["now"], m["after"]) for m in max_pods],
+                align="lrrr",
+                title="*Pods per node* (kubelet max-pods to use on the new nodes)",
+            )
+        )
+    subnets = detail.get("pod_subnets") or []
+    if subnets:
+        out.append(
+            Table(
+                ("zone", "ENIConfig subnet", "CIDR", "free IPs"),
+                [(s["zone"], s["subnet"], s["cidr"], s["free"]) for s in subnets],
+                align="lllr",
+                title="*Pod subnets*",
+            )
+        )
+    return out
+
+
+def _delta(n: int) -> str:
+    if n < 0:
+        return f"{-n:,} freed"
+    return f"{n:,} more" if n > 0 else "none"
+
+
+def _footer(record: ChangeRecord, now: datetime) -> str:
+    parts = [f"requested {when(record.created_at)}"]
+    if record.status is Status.PENDING:
+        left = (record.expires_at - now).total_seconds()
+        parts.append(f"expires {when(record.expires_at)} (in {in_words(left)})")
+    if record.base.aws_node is not None:
+        parts.append(f"base: aws-node generation {record.base.aws_node.generation}")
+    parts.append(f"applied by {_TARGET_TEXT[record.target]}")
+    parts.append(f"diff sha256 `{record.diff_hash[:12]}`")
+    return " · ".join(parts)
+
+
+# --- lists and details -----------------------------------------------------------------------------------
+
+
+def changes_doc(records: Sequence[ChangeRecord], now: datetime, *, open_only: bool) -> Doc:
+    what = "open change requests" if open_only else "change requests"
+    if not records:
+        return Doc(f"No {what}.")
+    rows = [
+        (f"#{r.id}", r.status.value, r.cluster, _short(r.summary), _who(r.requester_id), _ago(r.created_at, now))
+        for r in records
+    ]
+    return Doc(f"{len(records)} {what}, newest first:").add(
+        Table(("id", "status", "cluster", "change", "by", "when"), rows, align="llllll", limit=len(rows)),
+        Para("`/cni change ID` shows one with its history."),
+    )
+
+
+def change_doc(
+    record: ChangeRecord, approvals: Sequence[ApprovalEntry], events: Sequence[AuditEntry], now: datetime
+) -> Doc:
+    doc = request_doc(record, approvals, now, buttons=False)
+    nodes = record.detail.get("nodes_to_replace") or []
+    if nodes:
+        doc.add(Bullets([f"`{n}`" for n in nodes], limit=20, title="*Nodes still to replace*"))
+    rows = [(when(e.at), _who(e.actor), e.kind, _event_detail(e)) for e in events]
+    doc.add(Table(("when", "who", "event", "detail"), rows, align="llll", limit=50, title="*History*"))
+    return doc
+
+
+def _event_detail(event: AuditEntry) -> str:
+    detail = event.detail
+    for key in ("message", "reason", "result"):
+        if detail.get(key):
+            return _short(str(detail[key]), 70)
+    if "approvals" in detail:
+        return f"{detail['approvals']}/{detail['needed']}"
+    if "status" in detail:
+        return str(detail["status"])
+    return ""
+
+
+def _who(user: str) -> str:
+    # Tables are code blocks, where a mention would not render: show the id.
+    return user
+
+
+def _short(text: str, width: int = 48) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _ago(then: datetime, now: datetime) -> str:
+    return in_words((now - then).total_seconds()) + " ago"

@@ -1,0 +1,394 @@
+"""The change flow: request, approve or reject (clicks), expire, auto-revert, node tracking.
+
+Every decision is stored first (conditional updates in the database, so replicas and repeated clicks make
+one transition), then told in Slack. Applying lives in `apply.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.changes.drafts import ChangeRefused, Draft, apply_blocker, draft_rollback
+from bot.changes.nodes import nodes_to_replace
+from bot.changes.notify import SlackNotifier, slack_client_from
+from bot.changes.policy import GroupDirectory, rules_for
+from bot.changes.render import request_doc
+from bot.config import ClusterConfig
+from bot.domain.changes import (
+    ChangeKind,
+    Click,
+    Refusal,
+    RequestState,
+    Status,
+    approvals_needed,
+    decide_approval,
+    decide_rejection,
+    expiry_of,
+    rollback_preapproved,
+    spec_hash,
+)
+from bot.errors import NotFound
+from bot.render.doc import Doc
+from bot.services import Services
+from storage.changes import (
+    SYSTEM_ACTOR,
+    ApprovalOutcome,
+    AuditKind,
+    ChangeRecord,
+    ChangeRepository,
+    NewChange,
+)
+from storage.db import make_session_factory
+
+log = logging.getLogger("cnibot.changes")
+
+
+@dataclass(frozen=True)
+class Timings:
+    lock_lease: timedelta = timedelta(minutes=2)  # renewed while a rollout is watched
+    lock_wait: float = 20.0  # seconds an approval waits for another apply on its cluster before the job takes over
+    rollout_timeout: float = 1800.0
+    addon_update_timeout: float = 600.0
+    poll_first: float = 0.1
+    poll_longest: float = 5.0
+
+
+DEFAULT_TIMINGS = Timings()
+
+
+@dataclass(frozen=True)
+class Requester:
+    user_id: str
+    user_name: str | None
+    channel_id: str | None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    record: ChangeRecord
+    posted_in: str | None  # channel of the approval message
+    link: str | None  # permalink of that message when Slack gives one
+
+
+class ChangeService:
+    def __init__(self, services: Services, notifier: SlackNotifier, timings: Timings | None = None) -> None:
+        self.services = services
+        self.notifier = notifier
+        self.timings = timings or DEFAULT_TIMINGS
+        self.repo = ChangeRepository(make_session_factory(services.engine))
+        self.groups = GroupDirectory(notifier.client)
+        self._refresh_lock = threading.Lock()
+
+    @classmethod
+    def for_services(cls, services: Services) -> ChangeService:
+        return cls(services, SlackNotifier(slack_client_from(services.settings)))
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def cluster_of(self, record: ChangeRecord) -> ClusterConfig:
+        cluster = self.services.clusters.get(record.cluster)
+        if cluster is None:
+            raise NotFound(f"Cluster `{record.cluster}` of change #{record.id} is no longer configured.")
+        return cluster
+
+    def get(self, change_id: int) -> ChangeRecord:
+        record = self.repo.get(change_id)
+        if record is None:
+            raise NotFound(f"There is no change #{change_id}.")
+        return record
+
+    # --- requesting ------------------------------------------------------------------------------------
+    def submit(self, draft: Draft, cluster: ClusterConfig, requester: Requester, reason: str) -> Submitted:
+        """Store the request, post it for approval, and (a rollback by an original approver, when the
+        policy allows it) approve it at once."""
+        now = self.now()
+        rules = rules_for(cluster)
+        conn = self.services.connections.get(cluster)
+        detail = {**draft.detail, "apply_disabled": apply_blocker(cluster, conn, draft.spec, draft.target)}
+        record = self.repo.create(
+            NewChange(
+                cluster=cluster.name,
+                kind=draft.kind,
+                requester_id=requester.user_id,
+                requester_name=requester.user_name,
+                reason=reason.strip(),
+                risk=draft.risk,
+                approvals_needed=approvals_needed(draft.risk, rules),
+                spec=draft.spec,
+                diff_hash=spec_hash(draft.spec),
+                base=draft.base,
+                target=draft.target,
+                summary=draft.summary,
+                created_at=now,
+                expires_at=expiry_of(now, rules),
+                detail=detail,
+                duration=draft.duration,
+                rollback_of=draft.rollback_of,
+                origin_channel_id=requester.channel_id,
+            )
+        )
+        channel = cluster.approvals.approvers_channel or requester.channel_id
+        link = None
+        if channel:
+            ts = self.notifier.post(channel, request_doc(record, [], now))
+            if ts:
+                self.repo.set_message(record.id, channel, ts)
+                link = self.notifier.permalink(channel, ts)
+            else:
+                channel = None
+        if draft.kind is ChangeKind.ROLLBACK and draft.rollback_of is not None:
+            original_approvers = {a.user_id for a in self.repo.approvals(draft.rollback_of)}
+            if rollback_preapproved(requester.user_id, original_approvers, rules) and self.repo.transition(
+                record.id,
+                Status.APPROVED,
+                actor=requester.user_id,
+                at=now,
+                event=AuditKind.APPROVED,
+                detail={"preapproved": "requested by an approver of the original change"},
+            ):
+                self.refresh(record.id)
+                self.start_apply(record.id)
+        return Submitted(self.get(record.id), channel, link)
+
+    # --- clicks ----------------------------------------------------------------------------------------
+    def approve(self, change_id: int, user_id: str, response_url: str | None) -> None:
+        """An Approve click, authorised from the clicking user's id (the payload only names the request)."""
+        now = self.now()
+        record = self.repo.get(change_id)
+        if record is None:
+            self._answer(response_url, f"There is no change #{change_id}.")
+            return
+        rules = rules_for(self.cluster_of(record))
+        approvals = self.repo.approvals(change_id)
+        click = Click(user_id, self.groups.groups_of(user_id, rules.usergroups), now)
+        state = RequestState(
+            record.requester_id, record.status, record.expires_at, frozenset(a.user_id for a in approvals)
+        )
+        decision = decide_approval(click, state, rules)
+        if decision.refusal is Refusal.EXPIRED:
+            self.expire(change_id)
+        if not decision.allowed:
+            self._refused(record, user_id, "approve", decision.refusal, decision.message, response_url)
+            return
+        result = self.repo.approve(change_id, user_id, now)
+        if result.outcome is ApprovalOutcome.RECORDED:
+            missing = result.needed - len(result.approvers)
+            self._thread(record, f"<@{user_id}> approved ({len(result.approvers)}/{result.needed}); {missing} more.")
+            self._answer(response_url, f"Approved. Change #{change_id} needs {missing} more approver(s).")
+            self.refresh(change_id)
+        elif result.outcome is ApprovalOutcome.APPROVED:
+            self._thread(record, f"<@{user_id}> approved: change #{change_id} is approved.")
+            self.refresh(change_id)
+            self.start_apply(change_id)
+        else:
+            refusal = Refusal.ALREADY_APPROVED if result.outcome is ApprovalOutcome.ALREADY else Refusal.NOT_PENDING
+            status = result.status.value if result.status else "gone"
+            message = {
+                ApprovalOutcome.ALREADY: "You already approved this; it needs another approver.",
+                ApprovalOutcome.EXPIRED: "This request has expired; ask for the change again.",
+            }.get(result.outcome, f"This request is already {status}.")
+            if result.outcome is ApprovalOutcome.EXPIRED:
+                self.expire(change_id)
+            self._refused(record, user_id, "approve", refusal, message, response_url)
+
+    def reject(self, change_id: int, user_id: str, response_url: str | None) -> None:
+        now = self.now()
+        record = self.repo.get(change_id)
+        if record is None:
+            self._answer(response_url, f"There is no change #{change_id}.")
+            return
+        rules = rules_for(self.cluster_of(record))
+        click = Click(user_id, self.groups.groups_of(user_id, rules.usergroups), now)
+        decision = decide_rejection(click, RequestState(record.requester_id, record.status, record.expires_at), rules)
+        if not decision.allowed:
+            self._refused(record, user_id, "reject", decision.refusal, decision.message, response_url)
+            return
+        withdrawn = user_id == record.requester_id
+        if self.repo.transition(
+            change_id,
+            Status.REJECTED,
+            actor=user_id,
+            at=now,
+            event=AuditKind.REJECTED,
+            detail={"withdrawn": withdrawn},
+        ):
+            verb = "withdrew" if withdrawn else "rejected"
+            self._thread(record, f"<@{user_id}> {verb} change #{change_id}; nothing is applied.")
+            self.refresh(change_id)
+        else:
+            message = f"This request is already {self.get(change_id).status}."
+            self._refused(record, user_id, "reject", Refusal.NOT_PENDING, message, response_url)
+
+    def _refused(
+        self,
+        record: ChangeRecord,
+        user_id: str,
+        action: str,
+        refusal: Refusal | None,
+        message: str,
+        response_url: str | None,
+    ) -> None:
+        self.repo.record(
+            record.id,
+            AuditKind.REFUSED_CLICK,
+            actor=user_id,
+            at=self.now(),
+            detail={"action": action, "refusal": refusal.value if refusal else "", "message": message},
+        )
+        self._answer(response_url, message)
+
+    def _answer(self, response_url: str | None, text: str) -> None:
+        if response_url:
+            self.notifier.respond(response_url, text)
+
+    # --- time-driven ------------------------------------------------------------------------------------
+    def expire(self, change_id: int) -> bool:
+        record = self.repo.get(change_id)
+        if record is None:
+            return False
+        if not self.repo.transition(
+            change_id,
+            Status.EXPIRED,
+            actor=SYSTEM_ACTOR,
+            at=self.now(),
+            event=AuditKind.EXPIRED,
+            only_from={Status.PENDING},
+        ):
+            return False
+        hours = (record.expires_at - record.created_at).total_seconds() / 3600
+        self._thread(record, f"Change #{change_id} expired: not approved within {hours:g}h. Nothing was applied.")
+        self.refresh(change_id)
+        return True
+
+    def expire_due(self) -> int:
+        return sum(self.expire(change_id) for change_id in self.repo.due_expiries(self.now()))
+
+    def revert_due(self) -> int:
+        """`--for` changes whose time is up: one replica claims each and applies its revert."""
+        started = 0
+        for change_id in self.repo.due_reverts(self.now()):
+            started += self._revert(change_id)
+        return started
+
+    def _revert(self, change_id: int) -> bool:
+        original = self.get(change_id)
+        cluster = self.cluster_of(original)
+        conn = self.services.connections.get(cluster)
+        now = self.now()
+        try:
+            draft = draft_rollback(conn, original, automatic=True)
+        except ChangeRefused as refused:
+            if self.repo.skip_revert(change_id, now, refused.message):
+                self._thread(original, f"Change #{change_id} did not revert by itself: {refused.message}")
+            return False
+        new = NewChange(
+            cluster=cluster.name,
+            kind=ChangeKind.REVERT,
+            requester_id=SYSTEM_ACTOR,
+            requester_name=None,
+            reason=f"--for {original.duration} of #{change_id} is up",
+            risk=draft.risk,
+            approvals_needed=0,
+            spec=draft.spec,
+            diff_hash=spec_hash(draft.spec),
+            base=draft.base,
+            target=draft.target,
+            summary=draft.summary,
+            created_at=now,
+            expires_at=now,
+            detail=draft.detail,
+            rollback_of=change_id,
+            status=Status.APPROVED,  # approved together with the original, for that long
+        )
+        revert = self.repo.create_revert(change_id, new, now)
+        if revert is None:
+            return False  # another replica claimed it
+        self._thread(original, f"Time is up for change #{change_id}: reverting it as change #{revert.id}.")
+        self.start_apply(revert.id)
+        return True
+
+    def track_nodes(self) -> None:
+        """Custom networking: re-list the nodes still on the old subnets; stop when none are left."""
+        for record in self.repo.tracking():
+            try:
+                remaining = nodes_to_replace(self.services.connections.get(self.cluster_of(record)))
+            except Exception as exc:
+                log.warning("node tracking of change %s failed: %s", record.id, exc)
+                continue
+            if not remaining:
+                if self.repo.stop_tracking(
+                    record.id, record.version, self.now(), actor=SYSTEM_ACTOR, kind=AuditKind.NODES_REPLACED
+                ):
+                    self.repo.merge_detail(record.id, {"nodes_to_replace": []}, self.now())
+                    self._thread(record, "Every node now takes pod addresses from the ENIConfig subnets. Done.")
+                    self.refresh(record.id)
+            elif remaining != list(record.detail.get("nodes_to_replace") or []):
+                updated = self.repo.merge_detail(
+                    record.id, {"nodes_to_replace": remaining}, self.now(), expected_version=record.version
+                )
+                if updated is not None:
+                    self._thread(record, nodes_left_text(remaining))
+                    self.refresh(record.id)
+
+    # --- applying ------------------------------------------------------------------------------------------
+    def start_apply(self, change_id: int) -> threading.Thread:
+        """Apply in the background: a rollout can take many minutes and must not hold a Slack worker."""
+        from bot.changes.apply import Applier
+
+        thread = threading.Thread(
+            target=Applier(self).run, args=(change_id,), name=f"apply-change-{change_id}", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def apply_waiting(self) -> None:
+        """Approved changes that waited for their cluster's lock, and applies a dead replica left behind."""
+        from bot.changes.apply import Applier
+
+        applier = Applier(self)
+        for record in self.repo.with_status({Status.APPROVED, Status.APPLYING, Status.APPLIED}):
+            if self.repo.lock_holder(record.cluster, self.now()) is None:
+                applier.run(record.id)
+
+    # --- Slack ---------------------------------------------------------------------------------------------
+    def refresh(self, change_id: int) -> None:
+        """Re-render the approval message from the stored state (a later state is never overwritten by an
+        earlier one: re-render until the version read before and after posting agree)."""
+        with self._refresh_lock:
+            for _ in range(3):
+                record = self.repo.get(change_id)
+                if record is None or not record.channel_id or not record.message_ts:
+                    return
+                doc = request_doc(record, self.repo.approvals(change_id), self.now())
+                self.notifier.update(record.channel_id, record.message_ts, doc)
+                again = self.repo.get(change_id)
+                if again is None or again.version == record.version:
+                    return
+
+    def thread(self, record: ChangeRecord, text: str) -> str | None:
+        return self._thread(record, text)
+
+    def _thread(self, record: ChangeRecord, text: str) -> str | None:
+        """A line in the request's thread, naming the requester so they are notified."""
+        fresh = self.repo.get(record.id) or record
+        if not fresh.channel_id or not fresh.message_ts:
+            return None
+        person = not fresh.requester_id.startswith("cli:") and fresh.requester_id != SYSTEM_ACTOR
+        mention = f"<@{fresh.requester_id}> " if person else ""
+        return self.notifier.reply(fresh.channel_id, fresh.message_ts, mention + text)
+
+    def post_doc(self, record: ChangeRecord, doc: Doc) -> None:
+        if record.channel_id and record.message_ts:
+            self.notifier.post(record.channel_id, doc, thread_ts=record.message_ts)
+
+
+def nodes_left_text(nodes: list[str]) -> str:
+    shown = ", ".join(f"`{n}`" for n in nodes[:10]) + (f" and {len(nodes) - 10} more" if len(nodes) > 10 else "")
+    return (
+        f"{len(nodes)} node(s) still take pod addresses from the old subnets; replace them (cordon, drain, "
+        f"terminate): {shown}"
+    )

@@ -1,0 +1,155 @@
+"""What a change is computed against and applied to: aws-node (DaemonSet, and the managed add-on's
+configuration when there is one) and the ENIConfigs, read fresh from the cluster."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from bot.config import ClusterConfig
+from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeSpec, EniConfigState, Target
+from bot.domain.cni_settings import INIT_CONTAINER, KNOBS
+from bot.domain.facts import DaemonSetFact
+from bot.errors import UpstreamError
+from bot.gateways.connections import ClusterConnection
+from bot.gateways.kube_write import EniConfigObject, KubeWriter
+
+
+def eks_name(cluster: ClusterConfig) -> str:
+    return cluster.eks_name or cluster.name
+
+
+def writer_for(conn: ClusterConnection) -> KubeWriter:
+    return KubeWriter(conn.kube.api_client)
+
+
+@dataclass(frozen=True)
+class AwsNodeState:
+    daemonset: DaemonSetFact
+    addon_config: str | None  # the vpc-cni add-on's configuration values ("" = none); None = self-managed
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The aws-node env as a change sees it: the main container's, plus knobs that live only on the
+        init container (DISABLE_TCP_EARLY_DEMUX)."""
+        env = dict(self.daemonset.env)
+        for name, value in self.daemonset.init_env.items():
+            knob = KNOBS.get(name)
+            if knob is not None and knob.container == INIT_CONTAINER:
+                env[name] = value
+        return env
+
+    @property
+    def target(self) -> Target:
+        return Target.DAEMONSET if self.addon_config is None else Target.ADDON
+
+    def revision(self) -> AwsNodeRevision:
+        return AwsNodeRevision(
+            generation=self.daemonset.generation,
+            env=self.env,
+            image=self.daemonset.image,
+            addon_config=self.addon_config,
+        )
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    aws_node: AwsNodeState | None
+    eniconfigs: Mapping[str, EniConfigObject]
+    notes: tuple[str, ...] = field(default=())  # what could not be told, said with the request
+
+    def eniconfig_state(self, name: str) -> EniConfigState | None:
+        found = self.eniconfigs.get(name)
+        return found.state if found else None
+
+    def eniconfig_states(self) -> dict[str, EniConfigState | None]:
+        return {name: obj.state for name, obj in self.eniconfigs.items()}
+
+    def revision(self, spec: ChangeSpec) -> BaseRevision:
+        """The base revision of ``spec``: aws-node when it edits env, and each ENIConfig it edits."""
+        aws_node = self.aws_node.revision() if spec.touches_aws_node and self.aws_node else None
+        return BaseRevision(
+            aws_node=aws_node,
+            eniconfigs={edit.name: self.eniconfig_state(edit.name) for edit in spec.eniconfigs},
+        )
+
+
+def read_state(conn: ClusterConnection, *, aws_node: bool = True, eniconfigs: bool = True) -> ClusterState:
+    """Read what changes are bound to. Kubernetes failures raise UpstreamError: without them nothing is safe
+    to request or apply. The add-on lookup may fail (no EKS permission): the DaemonSet is then the target."""
+    notes: list[str] = []
+    node_state: AwsNodeState | None = None
+    if aws_node:
+        daemonset = conn.kube.aws_node_daemonset()
+        if daemonset is not None:
+            addon_config, note = _addon_config(conn)
+            if note:
+                notes.append(note)
+            node_state = AwsNodeState(daemonset, addon_config)
+    objects = writer_for(conn).eniconfig_objects() if eniconfigs else {}
+    return ClusterState(node_state, objects, tuple(notes))
+
+
+def _addon_config(conn: ClusterConnection) -> tuple[str | None, str | None]:
+    try:
+        addon = conn.aws().eks_addon(eks_name(conn.cluster))
+    except UpstreamError as exc:
+        return None, (
+            f"Could not tell whether vpc-cni is an EKS managed add-on ({exc.api}: {exc.reason}); "
+            "the change patches the aws-node DaemonSet."
+        )
+    if addon is None:
+        return None, None
+    return str(addon.get("configurationValues") or ""), None
+
+
+# --- the managed add-on's configuration values ------------------------------------------------------------
+
+
+class AddonConfigError(ValueError):
+    pass
+
+
+def parse_addon_config(text: str) -> dict[str, Any]:
+    """configurationValues are JSON or YAML; an empty string is no configuration."""
+    if not text.strip():
+        return {}
+    try:
+        values = json.loads(text)
+    except ValueError:
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise AddonConfigError(f"the add-on's configuration values are neither JSON nor YAML: {exc}") from None
+    if not isinstance(values, dict):
+        raise AddonConfigError("the add-on's configuration values are not a mapping")
+    return values
+
+
+def addon_config_with(current: str, updates: Mapping[str, str | None]) -> str:
+    """The configuration values with these env keys set (or removed when None), everything else kept."""
+    values = parse_addon_config(current)
+    env = {str(k): str(v) for k, v in (values.get("env") or {}).items()}
+    for key, value in updates.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    if env:
+        values["env"] = env
+    else:
+        values.pop("env", None)
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
+def container_edits(spec: ChangeSpec) -> dict[str, dict[str, str | None]]:
+    """The env edits per aws-node container (a knob set on both containers is patched on both)."""
+    edits: dict[str, dict[str, str | None]] = {}
+    for change in spec.env:
+        for container in KNOBS[change.key].containers:
+            edits.setdefault(container, {})[change.key] = change.new
+    return edits
