@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from commands import capacity, changes, config, custom_networking, eniconfig, history, node, subnets, why_pending
+from commands import (
+    capacity,
+    changes,
+    config,
+    custom_networking,
+    digest,
+    eniconfig,
+    history,
+    node,
+    subnets,
+    why_pending,
+)
 from commands import set as set_env
 from commands.registry import Registry
 
@@ -20,5 +31,6 @@ def build_registry() -> Registry:
             eniconfig.SUBCOMMAND,
             custom_networking.SUBCOMMAND,
             *changes.SUBCOMMANDS,
+            digest.SUBCOMMAND,
         ]
     )
