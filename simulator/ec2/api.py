@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import bisect
+import itertools
+from collections.abc import Callable
 from typing import TypeVar
 
 from simulator.addresses import cidr_text, int_to_ip, ip_to_int
 from simulator.ec2 import xml
-from simulator.ec2.query import Filter, Page, QueryParams, invalid_filter
+from simulator.ec2.query import Filter, Page, QueryParams, encode_token, invalid_filter
 from simulator.instance_types import INSTANCE_TYPES
 from simulator.model import Ec2Error, Ec2Model, Instance, NetworkInterface, Subnet
 
@@ -69,17 +71,43 @@ class Ec2Api:
                 candidates = indexed if candidates is None else candidates & indexed
             else:
                 predicates.append(_eni_predicate(f))
-        pool: Iterable[NetworkInterface] = (
-            model.enis.values() if candidates is None else (model.enis[i] for i in candidates if i in model.enis)
-        )
-        matched = [(eni.seq, eni) for eni in pool if all(p(eni) for p in predicates)]
-        matched.sort(key=lambda pair: pair[0])
-        items, token = page.cut(matched)
+        items, token = self._eni_page(candidates, predicates, page)
         body = "".join(f"<item>{xml.network_interface(model, eni)}</item>" for eni in items)
         return xml.response(
             "DescribeNetworkInterfaces",
             f"<networkInterfaceSet>{body}</networkInterfaceSet>{xml.next_token(token)}",
         )
+
+    def _eni_page(
+        self,
+        candidates: set[str] | None,
+        predicates: list[Callable[[NetworkInterface], bool]],
+        page: Page,
+    ) -> tuple[list[NetworkInterface], str | None]:
+        """One page of matching ENIs in creation order. Small candidate sets are sorted; otherwise the walk
+        starts at the token's position in the (creation-ordered) ENI table and stops when the page is full."""
+        enis = self.model.enis
+        if candidates is not None and len(candidates) * 8 < len(enis):
+            matched = [enis[i] for i in candidates if i in enis]
+            matched = [e for e in matched if all(p(e) for p in predicates)]
+            matched.sort(key=lambda e: e.seq)
+            return page.cut([(e.seq, e) for e in matched])
+        ordered = list(enis.values())  # dict order is creation order, i.e. ascending seq
+        start = bisect.bisect_right(ordered, page.after, key=lambda e: e.seq) if page.after else 0
+        limit = page.max_results
+        chosen: list[NetworkInterface] = []
+        for eni in itertools.islice(ordered, start, None):
+            if candidates is not None and eni.id not in candidates:
+                continue
+            if predicates and not all(p(eni) for p in predicates):
+                continue
+            chosen.append(eni)
+            if limit is not None and len(chosen) > limit:
+                break
+        if limit is not None and len(chosen) > limit:
+            chosen = chosen[:limit]
+            return chosen, encode_token(chosen[-1].seq)
+        return chosen, None
 
     def _eni_index(self, f: Filter) -> set[str] | None:
         """Candidate ENI ids from an index, or None when the filter needs a predicate."""
