@@ -13,7 +13,7 @@ _BUTTON_VALUE_LIMIT = 2000  # Slack's limit on a button value
 
 # Not a fault: the pod has what it needs from the CNI, or never needs it.
 _BENIGN = {CauseCode.POD_HAS_IP, CauseCode.HOST_NETWORK}
-_ICON = {CauseCode.POD_NOT_FOUND: ":warning:", CauseCode.UNKNOWN: ":grey_question:"}
+_ICON = {CauseCode.POD_NOT_FOUND: ":warning:", CauseCode.UNKNOWN: ":warning:"}
 
 
 def change_button_value(change: ProposedChange, *, cluster: str, pod: str, cause: str) -> str:
@@ -46,7 +46,8 @@ def _reason(pod: str, cause: str) -> str:
 
 def render_diagnosis(diagnosis: Diagnosis, *, elapsed_ms: int | None = None) -> Doc:
     primary = diagnosis.primary
-    doc = Doc(f"{_icon(primary)} *{diagnosis.pod}*: {primary.summary}")
+    headline = primary.summary if diagnosis.pod in primary.summary else f"*{diagnosis.pod}*: {primary.summary}"
+    doc = Doc(f"{_icon(primary)} {headline}")
     doc.add(Context(_context_line(diagnosis, primary)))
     if primary.evidence:
         doc.add(Bullets(primary.evidence, limit=8, title="*Evidence*"))
@@ -102,5 +103,4 @@ def _change_elements(diagnosis: Diagnosis, change: ProposedChange) -> list[Eleme
 
 
 def _other_line(cause: Cause) -> str:
-    proof = f" ({cause.evidence[0]})" if cause.evidence else ""
-    return f"`{cause.code.value}` {cause.confidence:.0%}: {cause.summary}{proof}"
+    return f"`{cause.code.value}` {cause.confidence:.0%}: {cause.summary}"

@@ -242,7 +242,7 @@ def aws_node_not_ready(v: View) -> Cause | None:
             if not container.ready
             else f"aws-node on node {node}: ready, {container.restarts} restarts"
         )
-        said = container.last_terminated_message.strip()
+        said = _first_sentence(container.last_terminated_message)
         if said:
             code = f" (code {container.last_exit_code})" if container.last_exit_code is not None else ""
             line += f"; last exit{code}: {said[:200]}"
@@ -255,7 +255,9 @@ def aws_node_not_ready(v: View) -> Cause | None:
             "network not ready"
         )
     for error in ev.startup_errors:
-        evidence.append(f"aws-node env makes it exit at start (1 of {len(ev.startup_errors)}): {error}")
+        evidence.append(
+            f"aws-node env makes it exit at start (1 of {len(ev.startup_errors)}): {_first_sentence(error)}"
+        )
     fix = _startup_fix(ev.startup_errors)
     remedy = []
     if fix:
@@ -270,7 +272,7 @@ def aws_node_not_ready(v: View) -> Cause | None:
     if missing:
         remedy.insert(0, "Check why the aws-node DaemonSet has no pod on this node (taints, node selector, rollout).")
     confidence = 0.95 if ev.startup_errors and down else 0.85 if down or plugin_not_ready else 0.6
-    why = f": {ev.startup_errors[0].split('. ')[0]}" if ev.startup_errors else ""
+    why = f": {_first_sentence(ev.startup_errors[0])}" if ev.startup_errors else ""
     state = "has no aws-node pod" if missing else "is not ready" if down else "reports its network plugin not ready"
     restarts = f" ({container.restarts} restarts)" if container is not None and container.restarts else ""
     return Cause(
@@ -496,6 +498,10 @@ def _max_pods_fix(v: View) -> list[str]:
         f"Kubelet max-pods {v.max_pods} assumes those ENIs too; {v.instance.instance_type} nodes address "
         f"{v.ip_capacity} pod IPs: set max-pods to {right}."
     ]
+
+
+def _first_sentence(text: str, limit: int = 200) -> str:
+    return text.strip().split(". ")[0][:limit]
 
 
 def _container(v: View, name: str) -> ContainerState | None:

@@ -152,7 +152,7 @@ def _max_pods_by_type(v: View) -> list[str]:
 def _prefix_delegation_hint(v: View) -> list[str]:
     if v.settings.prefix_delegation:
         return []
-    hints = []
+    gains = []
     for itype in sorted({n.instance_type for n in v.ev.nodes or [] if n.instance_type}):
         limits = v.ev.limits_by_type.get(itype)
         if limits is None or not limits.supports_prefix_delegation:
@@ -160,11 +160,13 @@ def _prefix_delegation_hint(v: View) -> list[str]:
         now = max_pods(limits, custom_networking=v.settings.custom_networking)
         with_pd = max_pods(limits, custom_networking=v.settings.custom_networking, prefix_delegation=True)
         if with_pd > now:
-            hints.append(
-                f"Raise pod density with prefix delegation: {itype} goes from {now} to {with_pd} pods "
-                "(ENABLE_PREFIX_DELEGATION=true, then a new node group with the higher max-pods)."
-            )
-    return hints[:2]
+            gains.append(f"{itype} {now} -> {with_pd}")
+    if not gains:
+        return []
+    return [
+        f"Raise pod density with prefix delegation, max-pods {listing(gains, 3)} (ENABLE_PREFIX_DELEGATION=true, "
+        "then new node groups with the higher max-pods)."
+    ]
 
 
 def sgp_branch_capacity_unscheduled(v: View) -> Cause | None:

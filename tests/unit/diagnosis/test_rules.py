@@ -248,7 +248,7 @@ CASES: dict[str, Case] = {
         _too_many_pods,
         CauseCode.MAX_PODS_REACHED,
         ("3 of 3 nodes", "max-pods 29"),
-        ("Add nodes", "from 29 to 110 pods"),
+        ("Add nodes", "m5.large 29 -> 110"),
     ),
     "sgp-unscheduled": Case(
         _pod_eni_unscheduled,
