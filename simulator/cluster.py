@@ -894,7 +894,7 @@ class SimCluster:
             "name": pod.name,
             "namespace": pod.namespace,
             "uid": pod.uid,
-            "labels": dict(spec.labels) or {"app": pod.name},
+            "labels": dict(spec.labels) or {"app": spec.owner or pod.name},
             "creationTimestamp": objects.ts(pod.created),
         }
         if pod.annotations:
