@@ -23,7 +23,7 @@ from bot.domain.diagnosis.subnets import subnet_to_sweep
 from bot.domain.diagnosis.view import View
 from bot.domain.eniconfig import resolve_eniconfig_name
 from bot.domain.evidence import PodEvidence
-from bot.domain.facts import EniFact, PodFact, SubnetFact, Unchecked
+from bot.domain.facts import EniFact, EventFact, PodFact, SubnetFact, Unchecked
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
@@ -94,11 +94,12 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
         node_pods_f = g.later("pods on the node", lambda: kube.pods_on_node(node_name))
         aws_node_f = g.later("aws-node pod on the node", lambda: _first(kube.aws_node_pods(node_name)))
 
-        def aws_node_events() -> list[Any]:
-            awsn = aws_node_f.result()
-            if awsn is None:
-                return []
-            return merge_events(kube.events_for(KUBE_SYSTEM, awsn.name), kube.events_v1_for(KUBE_SYSTEM, awsn.name))
+        def aws_node_events(read: Callable[[str, str], list[EventFact]]) -> Callable[[], list[EventFact]]:
+            def events() -> list[EventFact]:
+                awsn = aws_node_f.result()
+                return read(KUBE_SYSTEM, awsn.name) if awsn is not None else []
+
+            return events
 
         def ipamd_metrics() -> Any:
             awsn = aws_node_f.result()
@@ -106,7 +107,9 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
                 return None
             return parse_ipamd_metrics(kube.ipamd_metrics(awsn.name))
 
-        awsn_events_f = g.later("aws-node events", aws_node_events)
+        # Both event APIs side by side: one after the other would add a round trip to the answer.
+        awsn_events_f = g.later("aws-node events (core/v1)", aws_node_events(kube.events_for))
+        awsn_events_v1_f = g.later("aws-node events (events.k8s.io/v1)", aws_node_events(kube.events_v1_for))
         metrics_f = g.later("ipamd metrics", ipamd_metrics)
 
         node = node_f.result()
@@ -156,9 +159,9 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
         ev.node_enis = enis_f.result() if enis_f else None
         ev.subnets = subnets_f.result()
         ev.instance = types_f.result() if types_f else None
-        # Usually in already: their chains are shorter than node -> ENIs -> subnets.
+        # In already (its chain is shorter than node -> ENIs -> subnets). The metrics are not awaited here:
+        # the pool is judged from EC2 and the node's pods, so the sweep starts without another hop.
         ev.node_pods = node_pods_f.result()
-        ev.metrics = metrics_f.result()
 
         # Stage 3, only when it matters: the subnet the node's next addresses would come from.
         if aws is not None and ev.subnets is not None:
@@ -166,8 +169,9 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
             if target is not None:
                 _sweep(g, aws, *target)
 
+        ev.metrics = metrics_f.result()
         ev.aws_node_pod = aws_node_f.result()
-        ev.aws_node_events = awsn_events_f.result() or []
+        ev.aws_node_events = merge_events(awsn_events_f.result() or [], awsn_events_v1_f.result() or [])
         ev.existing_security_groups = sg_f.result() if sg_f else None
         ev.events = merge_events(events_f.result() or [], events_v1_f.result() or [])
     return ev
