@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.server import wait_all
+from bot.server import DRAIN_SECONDS, wait_all
 from bot.slack_app import correlation_id_for
 from simulator.fake_slack import FakeSlack, sign, slash_command_body
 
@@ -95,7 +95,7 @@ def cnibot_serve(env: dict[str, str], cwd: Path) -> Iterator[ServeProcess]:
         reader.join(5)
 
 
-def _wait_healthy(served: ServeProcess, timeout: float = 30) -> None:
+def _wait_healthy(served: ServeProcess, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if served.proc.poll() is not None:
@@ -194,15 +194,14 @@ def test_sigterm_lets_in_flight_requests_and_acked_work_finish(fake_slack: FakeS
         in_flight.send_rest()
         status, reply = in_flight.read_response()
         assert status == 200, reply
-        assert served.proc.wait(25) == 0
-        stopped = time.monotonic()
+        assert served.proc.wait(40) == 0
 
     deliveries = fake_slack.deliveries(work_path)
     assert len(deliveries) == 2 and deliveries[1].at > signalled  # answered after the retry, during the drain
     assert len(fake_slack.deliveries(slow_path)) == 1  # the in-flight request's work ran too
-    assert stopped - signalled < 15
     events = served.log_events()
-    assert [e["msg"] for e in events if e["msg"].startswith("stopped")] == ["stopped"]
+    (stopped,) = [e for e in events if e["msg"].startswith("stopped")]
+    assert stopped["msg"] == "stopped" and stopped["seconds"] < DRAIN_SECONDS  # all finished within the budget
     handled = [e for e in events if e["msg"] == "command handled"]
     assert len(handled) == 2 and {e["outcome"] for e in handled} == {"ok"}
 
