@@ -59,21 +59,3 @@ class PodEvidence:
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
-
-    def allocation_subnets(self) -> list[SubnetFact]:
-        """Subnets ipamd takes new pod IPs from for this node: the ENIConfig's under custom networking,
-        else the node's ENI subnets plus discovery-tagged subnets of its AZ."""
-        if self.subnets is None:
-            return []
-        if self.settings is not None and self.settings.custom_networking:
-            subnet = self.subnets.get(self.eniconfig.subnet or "") if self.eniconfig else None
-            return [subnet] if subnet else []
-        ids: list[str] = []
-        for eni in self.node_enis or []:
-            if eni.interface_type in ("interface", "") and eni.subnet_id not in ids:
-                ids.append(eni.subnet_id)
-        az = self.node.az if self.node else None
-        for s in self.subnets.values():
-            if s.az == az and s.cni_role == "1" and s.subnet_id not in ids:
-                ids.append(s.subnet_id)
-        return [self.subnets[i] for i in ids if i in self.subnets]

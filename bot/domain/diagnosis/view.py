@@ -182,10 +182,14 @@ class View:
 
     @property
     def eni_room(self) -> bool | None:
-        """Can ipamd attach another ENI (``hasRoomForEni``)? None when the limits or the ENIs are unknown."""
-        if self.eni_limit is None or self.ev.node_enis is None:
-            return None
-        return len(self.card0_enis) + self.trunk_slot_held < self.eni_limit - self.unmanaged_enis
+        """Can ipamd attach another ENI (``hasRoomForEni``)? From EC2, else from ipamd's own gauges; None when
+        neither could be read."""
+        if self.eni_limit is not None and self.ev.node_enis is not None:
+            return len(self.card0_enis) + self.trunk_slot_held < self.eni_limit - self.unmanaged_enis
+        m = self.ev.metrics
+        if m is not None and m.eni_max is not None and m.eni_allocated is not None:
+            return m.eni_allocated < m.eni_max  # awscni_eni_max already leaves out unmanaged ENIs
+        return None
 
     @cached_property
     def ip_capacity(self) -> int | None:
@@ -303,7 +307,10 @@ class View:
         return f"IPs {pool.assigned}/{pool.total} assigned, {pool.free} free{unit} ({pool.source})"
 
     def enis_line(self) -> str | None:
+        m = self.ev.metrics
         if self.ev.node_enis is None:
+            if m is not None and m.eni_allocated is not None and m.eni_max is not None:
+                return f"ENIs {m.eni_allocated}/{m.eni_max} on {self.instance_type} (ipamd metrics)"
             return None
         limit = f"/{self.eni_limit}" if self.eni_limit is not None else ""
         return f"ENIs {len(self.card0_enis)}{limit} on {self.instance_type}"

@@ -11,6 +11,7 @@ import pytest
 from bot.domain.diagnosis import CauseCode, Diagnosis, ProposedChange, diagnose
 from bot.domain.evidence import PodEvidence
 from bot.domain.facts import EniConfigFact, Unchecked
+from bot.domain.ipamd_metrics import IpamdMetrics
 from tests.unit.diagnosis import factories as f
 
 
@@ -466,6 +467,19 @@ def test_non_nitro_prefix_delegation_shrinks_capacity() -> None:
     assert result.primary.code is CauseCode.NODE_IP_CAPACITY
     text = "\n".join(result.primary.evidence)
     assert "not Nitro (xen)" in text and "max-pods 110" in text
+
+
+def test_node_capacity_from_ipamd_gauges_when_ec2_could_not_be_read() -> None:
+    ev = f.evidence(
+        the_node=f.node(capacity_pods=35),
+        pods_with_ip=27,
+        the_metrics=IpamdMetrics(eni_max=3, ip_max=27, eni_allocated=3, total_ips=27, assigned_ips=27),
+    )
+    ev.node_enis = None
+    ev.could_not_check = [Unchecked("the node's ENIs", "ec2:DescribeNetworkInterfaces", "throttled")]
+    result = diagnose(ev, now=f.NOW)
+    assert result.primary.code is CauseCode.NODE_IP_CAPACITY
+    assert "ENIs 3/3 on m5.large (ipamd metrics)" in result.primary.evidence[0]
 
 
 def test_proposed_change_commands() -> None:
