@@ -169,7 +169,7 @@ def _block_of(cidr: str) -> int | None:
     return ip_to_int(cidr.split("/", 1)[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EniUse:
     """One ENI and what its addresses are used for."""
 
@@ -178,22 +178,17 @@ class EniUse:
     node_name: str | None
     pod_addresses: int  # secondary IPs + 16 per /28 prefix: what ipamd can hand to pods
     used_by_pods: int  # its addresses (primary included, for branch ENIs) that pods hold
+    in_pool: bool  # a pod-serving ENI of a node's ipamd pool (default card, managed, type interface)
+    unused: int  # warm pool: pod addresses attached and not used (cooldown IPs included)
 
-    @property
-    def in_pool(self) -> bool:
-        """Part of a node's ipamd pool: a pod-serving ENI on the default card that ipamd manages."""
-        eni = self.eni
-        return (
-            self.holder == HOLDER_NODES
-            and eni.interface_type in POOL_ENI_TYPES
-            and eni.network_card == 0
-            and eni.tags.get(NO_MANAGE_TAG) != "true"
-        )
 
-    @property
-    def unused(self) -> int:
-        """Warm pool: pod addresses attached and not used (cooldown IPs included)."""
-        return max(self.pod_addresses - self.used_by_pods, 0) if self.in_pool else 0
+def _in_pool(eni: EniFact, holder: str) -> bool:
+    return (
+        holder == HOLDER_NODES
+        and eni.interface_type in POOL_ENI_TYPES
+        and eni.network_card == 0
+        and eni.tags.get(NO_MANAGE_TAG) != "true"
+    )
 
 
 class IpLedger:
@@ -201,7 +196,8 @@ class IpLedger:
 
     def __init__(self, enis: Iterable[EniFact], pods: Iterable[PodPlacement], nodes: Iterable[NodeFact]) -> None:
         node_by_instance = {n.instance_id: n.name for n in nodes if n.instance_id}
-        pod_ips = {p.pod_ip for p in pods if p.holds_vpc_ip and p.pod_ip}
+        # Plain attribute tests, not PodPlacement.holds_vpc_ip: this runs over every pod of the cluster.
+        pod_ips = {p.pod_ip for p in pods if p.pod_ip and not p.host_network and p.phase not in TERMINAL_PHASES}
         pods_per_block = Counter(address >> 4 for address in map(ip_to_int, pod_ips) if address is not None)
         self.uses: list[EniUse] = []
         self.by_node: dict[str, list[EniUse]] = defaultdict(list)
@@ -216,13 +212,14 @@ class IpLedger:
                 holder = HOLDER_LEAKED
             else:
                 holder = HOLDER_OTHER
-            used = sum(1 for ip in eni.secondary_ips if ip in pod_ips)
-            used += 1 if eni.primary_ip in pod_ips else 0
+            used = len(pod_ips.intersection(eni.secondary_ips)) + (1 if eni.primary_ip in pod_ips else 0)
             for prefix in eni.prefixes:
                 block = _block_of(prefix)
                 used += pods_per_block.get(block >> 4, 0) if block is not None else 0
             pod_addresses = len(eni.secondary_ips) + IPS_PER_PREFIX * len(eni.prefixes)
-            use = EniUse(eni, holder, node_name, pod_addresses, used)
+            in_pool = _in_pool(eni, holder)
+            unused = max(pod_addresses - used, 0) if in_pool else 0
+            use = EniUse(eni, holder, node_name, pod_addresses, used, in_pool, unused)
             self.uses.append(use)
             self.by_subnet[eni.subnet_id].append(use)
             if node_name is not None:
@@ -314,6 +311,28 @@ def _eni_sort_key(use: EniUse) -> tuple[int, int, str]:
     return (eni.network_card, eni.device_index if eni.device_index is not None else 1 << 16, eni.eni_id)
 
 
+@dataclass(slots=True)
+class PodCounts:
+    """A node's active pods, counted in one pass over the cluster's pods."""
+
+    total: int = 0
+    host_network: int = 0
+    with_ip: int = 0  # a VPC IP from ipamd
+    branch_eni: int = 0  # an IP of its own branch ENI (security groups for pods)
+    waiting_for_ip: int = 0
+
+    def add(self, pod: PodPlacement) -> None:
+        self.total += 1
+        if pod.host_network:
+            self.host_network += 1
+        elif not pod.pod_ip:
+            self.waiting_for_ip += 1
+        elif pod.branch_eni:
+            self.branch_eni += 1
+        else:
+            self.with_ip += 1
+
+
 class StateModel:
     """Per-node and per-subnet views of one snapshot. Derived values are computed once and shared."""
 
@@ -324,10 +343,10 @@ class StateModel:
         self.ledger = IpLedger(snapshot.enis or [], snapshot.pods or [], snapshot.nodes or [])
         self.eniconfigs = {c.name: c for c in snapshot.eniconfigs or []}
         self._blocks: dict[str, BlockReport | None] = {}
-        self.pods_by_node: dict[str, list[PodPlacement]] = defaultdict(list)
+        self.pod_counts: dict[str, PodCounts] = defaultdict(PodCounts)
         for pod in snapshot.pods or []:
-            if pod.node_name and pod.active:
-                self.pods_by_node[pod.node_name].append(pod)
+            if pod.node_name and pod.phase not in TERMINAL_PHASES:
+                self.pod_counts[pod.node_name].add(pod)
 
     def prefix_blocks(self, subnet_id: str) -> BlockReport | None:
         """The subnet's aligned /28 blocks (what prefix delegation can still get); None without the ENI sweep."""
@@ -369,7 +388,7 @@ class StateModel:
             )
             for u in uses
         )
-        pods = self.pods_by_node.get(node.name, [])
+        pods = self.pod_counts.get(node.name) or PodCounts()
         unmanaged = sum(
             1 for u in uses if u.eni.tags.get(NO_MANAGE_TAG) == "true" or u.eni.interface_type == "efa-only"
         )
@@ -398,11 +417,11 @@ class StateModel:
             limits=limits,
             enis=rows,
             enis_read=self.snapshot.enis is not None,
-            pods=len(pods),
-            host_network_pods=sum(1 for p in pods if p.host_network),
-            pods_with_ip=sum(1 for p in pods if p.holds_vpc_ip and not p.branch_eni),
-            branch_pods=sum(1 for p in pods if p.holds_vpc_ip and p.branch_eni),
-            waiting_for_ip=sum(1 for p in pods if not p.host_network and not p.pod_ip),
+            pods=pods.total,
+            host_network_pods=pods.host_network,
+            pods_with_ip=pods.with_ip,
+            branch_pods=pods.branch_eni,
+            waiting_for_ip=pods.waiting_for_ip,
             attached_ips=sum(u.pod_addresses for u in pool),
             unused_ips=sum(u.unused for u in pool),
             subnet_addresses=sum(u.eni.address_count for u in uses),

@@ -19,6 +19,7 @@ from bot import metrics
 from bot.domain.facts import EniFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
 from bot.errors import UpstreamError
+from bot.gateways import eni_xml
 from bot.gateways.cache import RateLimiter, TTLCache
 
 log = logging.getLogger("cnibot.aws")
@@ -108,6 +109,7 @@ class AwsGateway:
         self.region = region
         session = session or boto3.session.Session()
         self._ec2 = session.client("ec2", region_name=region, config=client_config())
+        eni_xml.install(self._ec2)  # VPC sweeps of 15,000 ENIs: botocore's generic parser is the bottleneck
         self._eks = session.client("eks", region_name=region, config=client_config())
         self._limiter = RateLimiter(rate, burst)
         self._types: TTLCache[InstanceLimits | None] = TTLCache("instance_types", 24 * 3600)
