@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import urllib3
 from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
 
 from bot import metrics
 from bot.domain.cni_settings import cni_version_from_image
@@ -255,178 +254,177 @@ def eniconfig_from_api(obj: JSON) -> EniConfigFact:
 
 
 class KubeGateway:
-    """Reads for one cluster. Thread-safe (the client's urllib3 pool is); share it across requests."""
+    """Reads for one cluster. Thread-safe (the client's urllib3 pool is); share it across requests.
+
+    Requests go through the client's ApiClient by path (auth, TLS, token refresh and proxies as configured)
+    rather than the generated API classes: those take seconds to build on first use and validate every
+    response into models we do not need.
+    """
 
     def __init__(self, api_client: k8s.ApiClient, *, timeout: float = 10.0) -> None:
         self.api_client = api_client
-        self.core = k8s.CoreV1Api(api_client)
-        self.apps = k8s.AppsV1Api(api_client)
-        self.events_v1 = k8s.EventsV1Api(api_client)
-        self.custom = k8s.CustomObjectsApi(api_client)
         self.timeout = timeout
+        self._core: k8s.CoreV1Api | None = None
+
+    @property
+    def core(self) -> k8s.CoreV1Api:
+        """The generated CoreV1Api, built on first use (slow to build); prefer request()/list_items()."""
+        if self._core is None:
+            self._core = k8s.CoreV1Api(self.api_client)
+        return self._core
 
     # --- plumbing -----------------------------------------------------------------------------------
-    def _json(self, api: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+    def request(
+        self, api: str, path: str, query: dict[str, Any] | None = None, *, missing_ok: bool = False, raw: bool = False
+    ) -> Any:
+        """GET a path; JSON (or text with raw=True); None on 404 when missing_ok. Failures -> UpstreamError."""
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        accept = "*/*" if raw else "application/json"
+        method, url, headers, body, _ = self.api_client.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=params,
+            header_params={"Accept": accept},
+            auth_settings=["BearerToken"],
+        )
         try:
-            resp = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
-            data = json.loads(resp.data) if resp.data else None
-        except ApiException as exc:
-            if exc.status == 404 and missing_ok:
-                metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
-                return None
-            metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            raise UpstreamError(api, _api_reason(exc), code=str(exc.status), throttled=exc.status == 429) from exc
+            resp = self.api_client.call_api(method, url, headers, body, _request_timeout=self.timeout)
+            data = resp.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
             timeout = isinstance(exc, urllib3.exceptions.TimeoutError)
             reason = "timed out" if timeout else f"unreachable ({type(exc).__name__})"
             raise UpstreamError(api, reason, code="timeout" if timeout else "unreachable") from exc
+        if resp.status == 404 and missing_ok:
+            metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
+            return None
+        if resp.status >= 400:
+            metrics.UPSTREAM_CALLS.labels(api, "error").inc()
+            reason = _status_reason(resp.status, resp.reason or "")
+            raise UpstreamError(api, reason, code=str(resp.status), throttled=resp.status == 429)
         metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
-        return data
+        if raw:
+            return bytes(data or b"").decode("utf-8", errors="replace")
+        return json.loads(data) if data else None
 
-    def _list(self, api: str, fn: Callable[..., Any], *args: Any, page: int = 500, **kwargs: Any) -> Iterator[JSON]:
+    def list_items(self, api: str, path: str, query: dict[str, Any] | None = None, page: int = 500) -> Iterator[JSON]:
+        """Every item of a list, following `continue` tokens."""
         token: str | None = None
         while True:
-            extra: dict[str, Any] = {"_continue": token} if token else {}
-            data = self._json(api, fn, *args, limit=page, **kwargs, **extra)
-            yield from data.get("items") or []
-            token = (data.get("metadata") or {}).get("continue")
+            data = self.request(api, path, {**(query or {}), "limit": page, "continue": token})
+            yield from (data or {}).get("items") or []
+            token = ((data or {}).get("metadata") or {}).get("continue")
             if not token:
                 return
 
     # --- pods -----------------------------------------------------------------------------------------
     def read_pod(self, namespace: str, name: str) -> PodFact | None:
-        obj = self._json("kube:GET pods", self.core.read_namespaced_pod, name, namespace, missing_ok=True)
+        obj = self.request("kube:GET pods", f"/api/v1/namespaces/{namespace}/pods/{name}", missing_ok=True)
         return pod_from_api(obj) if obj else None
 
     def pods_named(self, name: str) -> list[PodFact]:
         """Pods with this exact name in any namespace."""
-        items = self._list(
-            "kube:LIST pods", self.core.list_pod_for_all_namespaces, field_selector=f"metadata.name={name}"
-        )
+        items = self.list_items("kube:LIST pods", "/api/v1/pods", {"fieldSelector": f"metadata.name={name}"})
         return [pod_from_api(o) for o in items]
 
     def pod_names(self, namespace: str, limit: int = 2000) -> list[str]:
         names = []
-        for obj in self._list("kube:LIST pods", self.core.list_namespaced_pod, namespace):
+        for obj in self.list_items("kube:LIST pods", f"/api/v1/namespaces/{namespace}/pods"):
             names.append(obj["metadata"]["name"])
             if len(names) >= limit:
                 break
         return names
 
     def pods_on_node(self, node: str) -> list[PodFact]:
-        items = self._list(
-            "kube:LIST pods", self.core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={node}"
-        )
+        items = self.list_items("kube:LIST pods", "/api/v1/pods", {"fieldSelector": f"spec.nodeName={node}"})
         return [pod_from_api(o) for o in items]
 
     def all_pods(self) -> list[PodFact]:
-        return [pod_from_api(o) for o in self._list("kube:LIST pods", self.core.list_pod_for_all_namespaces, page=2000)]
+        return [pod_from_api(o) for o in self.list_items("kube:LIST pods", "/api/v1/pods", page=2000)]
 
     def pod_placements(self) -> list[PodPlacement]:
         """Node and IP of every pod not finished: the light list cluster-wide views read (big pages, few fields
         kept, so 150k pods stay small)."""
-        items = self._list(
+        items = self.list_items(
             "kube:LIST pods",
-            self.core.list_pod_for_all_namespaces,
+            "/api/v1/pods",
+            {"fieldSelector": "status.phase!=Succeeded,status.phase!=Failed"},
             page=2000,
-            field_selector="status.phase!=Succeeded,status.phase!=Failed",
         )
         return [placement_from_api(o) for o in items]
 
     def aws_node_pods(self, node: str | None = None) -> list[PodFact]:
-        kwargs: dict[str, Any] = {"label_selector": "k8s-app=aws-node"}
+        query: dict[str, Any] = {"labelSelector": "k8s-app=aws-node"}
         if node:
-            kwargs["field_selector"] = f"spec.nodeName={node}"
+            query["fieldSelector"] = f"spec.nodeName={node}"
         return [
-            pod_from_api(o) for o in self._list("kube:LIST pods", self.core.list_namespaced_pod, KUBE_SYSTEM, **kwargs)
+            pod_from_api(o) for o in self.list_items("kube:LIST pods", f"/api/v1/namespaces/{KUBE_SYSTEM}/pods", query)
         ]
 
     # --- events ---------------------------------------------------------------------------------------
     def events_for(self, namespace: str, name: str, kind: str = "Pod") -> list[EventFact]:
-        """Every recent event about an object, from both event APIs, newest first."""
-        core = [
-            event_from_core(o)
-            for o in self._list(
-                "kube:LIST events",
-                self.core.list_namespaced_event,
-                namespace,
-                field_selector=f"involvedObject.name={name},involvedObject.kind={kind}",
-            )
-        ]
-        return core
+        """Every recent event about an object (core/v1), newest first after merge_events."""
+        selector = f"involvedObject.name={name},involvedObject.kind={kind}"
+        items = self.list_items(
+            "kube:LIST events", f"/api/v1/namespaces/{namespace}/events", {"fieldSelector": selector}
+        )
+        return [event_from_core(o) for o in items]
 
     def events_v1_for(self, namespace: str, name: str, kind: str = "Pod") -> list[EventFact]:
-        return [
-            event_from_v1(o)
-            for o in self._list(
-                "kube:LIST events.k8s.io",
-                self.events_v1.list_namespaced_event,
-                namespace,
-                field_selector=f"regarding.name={name},regarding.kind={kind}",
-            )
-        ]
+        selector = f"regarding.name={name},regarding.kind={kind}"
+        items = self.list_items(
+            "kube:LIST events.k8s.io",
+            f"/apis/events.k8s.io/v1/namespaces/{namespace}/events",
+            {"fieldSelector": selector},
+        )
+        return [event_from_v1(o) for o in items]
+
+    def all_events(self, field_selector: str | None = None) -> list[EventFact]:
+        """core/v1 events of every namespace matching a field selector (e.g. reason=FailedCreatePodSandBox)."""
+        items = self.list_items("kube:LIST events", "/api/v1/events", {"fieldSelector": field_selector}, page=1000)
+        return [event_from_core(o) for o in items]
 
     # --- nodes ----------------------------------------------------------------------------------------
     def read_node(self, name: str) -> NodeFact | None:
-        obj = self._json("kube:GET nodes", self.core.read_node, name, missing_ok=True)
+        obj = self.request("kube:GET nodes", f"/api/v1/nodes/{name}", missing_ok=True)
         return node_from_api(obj) if obj else None
 
     def nodes(self) -> list[NodeFact]:
-        return [node_from_api(o) for o in self._list("kube:LIST nodes", self.core.list_node)]
+        return [node_from_api(o) for o in self.list_items("kube:LIST nodes", "/api/v1/nodes")]
 
     # --- aws-node, ENIConfig, ipamd metrics ---------------------------------------------------------
     def aws_node_daemonset(self) -> DaemonSetFact | None:
-        obj = self._json(
-            "kube:GET daemonsets", self.apps.read_namespaced_daemon_set, AWS_NODE, KUBE_SYSTEM, missing_ok=True
-        )
+        obj = self.aws_node_daemonset_raw()
         return daemonset_from_api(obj) if obj else None
 
     def aws_node_daemonset_raw(self) -> JSON | None:
-        obj = self._json(
-            "kube:GET daemonsets", self.apps.read_namespaced_daemon_set, AWS_NODE, KUBE_SYSTEM, missing_ok=True
-        )
+        path = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/daemonsets/{AWS_NODE}"
+        obj = self.request("kube:GET daemonsets", path, missing_ok=True)
         return dict(obj) if obj else None
 
     def eniconfigs(self) -> list[EniConfigFact]:
-        data = self._json(
-            "kube:LIST eniconfigs",
-            self.custom.list_cluster_custom_object,
-            "crd.k8s.amazonaws.com",
-            "v1alpha1",
-            "eniconfigs",
-            missing_ok=True,
-        )
+        path = "/apis/crd.k8s.amazonaws.com/v1alpha1/eniconfigs"
         # 404: the CRD is not installed, so no ENIConfigs exist.
-        return [eniconfig_from_api(o) for o in (data or {}).get("items") or []]
+        return [eniconfig_from_api(o) for o in self._list_if_served("kube:LIST eniconfigs", path)]
+
+    def _list_if_served(self, api: str, path: str) -> list[JSON]:
+        data = self.request(api, path, missing_ok=True)
+        return list((data or {}).get("items") or [])
 
     def ipamd_metrics(self, aws_node_pod: str) -> str:
         """ipamd's Prometheus text through the API server's pod proxy, as cni-metrics-helper reads it."""
-        try:
-            resp = self.core.connect_get_namespaced_pod_proxy_with_path(
-                f"{aws_node_pod}:{METRICS_PORT}",
-                KUBE_SYSTEM,
-                "metrics",
-                _preload_content=False,
-                _request_timeout=self.timeout,
-            )
-        except ApiException as exc:
-            metrics.UPSTREAM_CALLS.labels("kube:GET pods/proxy", "error").inc()
-            raise UpstreamError("kube:GET pods/proxy", _api_reason(exc), code=str(exc.status)) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            metrics.UPSTREAM_CALLS.labels("kube:GET pods/proxy", "error").inc()
-            raise UpstreamError("kube:GET pods/proxy", f"unreachable ({type(exc).__name__})") from exc
-        metrics.UPSTREAM_CALLS.labels("kube:GET pods/proxy", "ok").inc()
-        return bytes(resp.data).decode("utf-8", errors="replace")  # type: ignore[attr-defined]
+        path = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods/{aws_node_pod}:{METRICS_PORT}/proxy/metrics"
+        text: str = self.request("kube:GET pods/proxy", path, raw=True)
+        return text
 
 
-def _api_reason(exc: ApiException) -> str:
-    if exc.status == 403:
+def _status_reason(status: int, reason: str) -> str:
+    if status == 403:
         return "forbidden (RBAC)"
-    if exc.status == 401:
+    if status == 401:
         return "unauthorised (credentials)"
-    if exc.status == 429:
+    if status == 429:
         return "throttled by the API server"
-    if exc.status and exc.status >= 500:
-        return f"API server error {exc.status}"
-    return f"HTTP {exc.status}: {exc.reason}"
+    if status >= 500:
+        return f"API server error {status}"
+    return f"HTTP {status}: {reason}"
