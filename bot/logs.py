@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("cnibot_log_context", default={})  # noqa: B039
-_SECRET = re.compile(r"\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+|(://[^:/@\s]+):[^@\s]+@")
+# Slack tokens, EKS bearer tokens (a presigned STS URL: enough to act as the bot), passwords in URLs.
+_SECRET = re.compile(r"\b(xox[abposr]-|xapp-|k8s-aws-v1\.)[A-Za-z0-9_-]+|(://[^:/@\s]+):[^@\s]+@")
 
 
 def _mask(text: str) -> str:

@@ -72,3 +72,12 @@ def test_missing_config_file_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) 
 
 def test_redact_url_hides_passwords() -> None:
     assert redact_url("postgresql+psycopg://bot:hunter2@db:5432/cni") == "postgresql+psycopg://bot:***@db:5432/cni"
+
+
+def test_log_masking_hides_tokens_and_passwords() -> None:
+    from bot.logs import _mask
+
+    line = "t=k8s-aws-v1.aHR0cHM6Ly9zdHM_x-y slack=xoxb-1-abc app=xapp-1-A db=postgresql://u:hunter2@h/db"
+    masked = _mask(line)
+    assert "aHR0cHM6" not in masked and "xoxb-1-abc" not in masked and "hunter2" not in masked
+    assert masked.count("***") == 4
