@@ -198,7 +198,10 @@ class IpLedger:
         node_by_instance = {n.instance_id: n.name for n in nodes if n.instance_id}
         # Plain attribute tests, not PodPlacement.holds_vpc_ip: this runs over every pod of the cluster.
         pod_ips = {p.pod_ip for p in pods if p.pod_ip and not p.host_network and p.phase not in TERMINAL_PHASES}
-        pods_per_block = Counter(address >> 4 for address in map(ip_to_int, pod_ips) if address is not None)
+        enis = list(enis)
+        pods_per_block: Counter[int] = Counter()
+        if any(eni.prefixes for eni in enis):  # prefix delegation: count pod IPs per /28
+            pods_per_block.update(address >> 4 for address in map(ip_to_int, pod_ips) if address is not None)
         self.uses: list[EniUse] = []
         self.by_node: dict[str, list[EniUse]] = defaultdict(list)
         self.by_subnet: dict[str, list[EniUse]] = defaultdict(list)
