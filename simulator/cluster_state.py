@@ -1,0 +1,96 @@
+"""The simulated cluster's per-node and per-pod state, and the CNI texts the kubelet reports."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from simulator import objects
+from simulator.addresses import int_to_ip
+from simulator.ipamd import CUSTOM_NETWORKING_INIT_ERROR, NodeIpamd
+from simulator.model import Instance
+from simulator.scenarios import NodeGroupSpec, PodSpec
+
+GRPC_ERROR = (
+    "add cmd: Error received from AddNetwork gRPC call: rpc error: code = Unavailable desc = connection error: "
+    'desc = "transport: Error while dialing: dial tcp 127.0.0.1:50051: connect: connection refused"'
+)
+NO_IP = "add cmd: failed to assign an IP address to container"
+EVENT_TTL = timedelta(hours=1)  # kube-apiserver --event-ttl default
+
+
+@functools.lru_cache(maxsize=4096)
+def replicaset_name(namespace_name: str, deployment: str) -> str:
+    return f"{deployment}-{objects.name_suffix('rs', namespace_name, deployment, length=10)}"
+
+
+def sandbox_message(pod_key: str, suffix: str) -> str:
+    """The containerd text of a failed CNI ADD, as the kubelet reports it in FailedCreatePodSandBox."""
+    sandbox = objects.digest("sandbox", pod_key)
+    return (
+        "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "
+        f'"{sandbox}": plugin type="aws-cni" name="aws-cni" failed (add): {suffix}'
+    )
+
+
+@dataclass
+class SimNode:
+    name: str
+    group: NodeGroupSpec
+    instance: Instance
+    ipamd: NodeIpamd
+    max_pods: int
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    taints: list[dict[str, str]]
+    cordoned: bool
+    created: datetime
+    uid: str
+    aws_node_pod: str = ""
+    aws_node_uid: str = ""
+    aws_node_revision: str = ""
+    aws_node_started: datetime | None = None
+    kube_proxy_pod: str = ""
+    trunk_eni: str | None = None
+    next_vlan: int = 1
+
+    @property
+    def private_ip(self) -> str:
+        return int_to_ip(self.instance.private_ip)
+
+    @property
+    def cni_config_written(self) -> bool:
+        """The CNI conflist exists once ipamd initialised, or when it failed only after the entrypoint wrote it."""
+        return self.ipamd.started or self.ipamd.startup_error == CUSTOM_NETWORKING_INIT_ERROR
+
+
+@dataclass
+class SimPod:
+    namespace: str
+    name: str
+    spec: PodSpec
+    uid: str
+    created: datetime
+    phase: str = "unscheduled"  # unscheduled | running | failing
+    node: str | None = None
+    ip: str | None = None
+    reason: str = ""  # event reason of the current failure
+    message: str = ""  # event message (or the scheduler's message)
+    attempts: int = 0
+    branch_eni: str | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass
+class Rollout:
+    generation: int
+    revision: str
+    pending: list[str]
+    batch: int
+    interval: float
+    next_at: float
