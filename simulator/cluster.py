@@ -24,7 +24,16 @@ from simulator import objects
 from simulator.addresses import int_to_ip, ip_to_int
 from simulator.awsnode import MANIFEST_ENV, AwsNodeConfig, parse_env, render_metrics
 from simulator.cluster_objects import ClusterObjects
-from simulator.cluster_state import GRPC_ERROR, NO_IP, Rollout, SimNode, SimPod, replicaset_name, sandbox_message
+from simulator.cluster_state import (
+    GRPC_ERROR,
+    NO_IP,
+    Rollout,
+    SimNode,
+    SimPod,
+    pod_spec_from_object,
+    replicaset_name,
+    sandbox_message,
+)
 from simulator.ipamd import (
     CLUSTER_NAME_TAG,
     CREATED_AT_TAG,
@@ -561,8 +570,10 @@ class SimCluster(ClusterObjects):
                 self.begin_rollout(
                     env, generation=int(after.get("metadata", {}).get("generation", self.generation + 1))
                 )
+        elif kind == "Pod":
+            self._pod_over_http(before, after)
         elif kind == "ENIConfig":
-            self.reconverge(eniconfig_changed=True)
+            self.reconverge()
         elif kind == "Node" and after is not None and before is not None:
             node = self.nodes.get(str(name))
             if node is None:
@@ -575,9 +586,32 @@ class SimCluster(ClusterObjects):
                 with self.lock:
                     node.labels = dict(labels)
                     node.annotations = {k: v for k, v in annotations.items() if k not in _KUBELET_ANNOTATIONS}
-                self.reconverge(eniconfig_changed=True)
+                self.reconverge()
 
-    def reconverge(self, *, eniconfig_changed: bool = False) -> None:
+    def _pod_over_http(self, before: JsonObject | None, after: JsonObject | None) -> None:
+        """A pod created over HTTP is scheduled and given network; one deleted over HTTP frees its address."""
+        meta = (after or before or {}).get("metadata") or {}
+        namespace_name, name = meta.get("namespace") or "default", str(meta.get("name", ""))
+        key = f"{namespace_name}/{name}"
+        with self.lock, self.model.lock:
+            if after is None:
+                if key in self.pods:
+                    self.delete_pod(namespace_name, name, in_store=False)
+                return
+            if before is not None or key in self.pods or self._is_daemon_pod(after):
+                return
+            pod = self._new_pod(pod_spec_from_object(after), age=timedelta(0))
+            pod.uid = str(meta.get("uid") or pod.uid)
+            pod.source = after
+            self._place(pod)
+            for obj in self.pod_objects(pod):
+                self.store.put(obj)
+
+    def _is_daemon_pod(self, obj: JsonObject) -> bool:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        return labels.get("k8s-app") in ("aws-node", "kube-proxy")
+
+    def reconverge(self) -> None:
         """Every node's ipamd re-reads its context and runs its pool; pods without network retry."""
         with self.lock, self.model.lock:
             for node in self.nodes.values():
@@ -737,7 +771,7 @@ class SimCluster(ClusterObjects):
                 self.store.put(obj)
             return pod
 
-    def delete_pod(self, namespace_name: str, name: str) -> None:
+    def delete_pod(self, namespace_name: str, name: str, *, in_store: bool = True) -> None:
         """Delete a pod: its IP goes into cooldown, its branch ENI is deleted, capacity is freed."""
         with self.lock, self.model.lock:
             pod = self.pods.pop(f"{namespace_name}/{name}")
@@ -751,7 +785,8 @@ class SimCluster(ClusterObjects):
                 if pod.branch_eni:
                     capacity.pod_eni_used -= 1
                     self.model.delete_network_interface(pod.branch_eni)
-            self.store.delete("v1", "Pod", namespace_name, name)
+            if in_store:
+                self.store.delete("v1", "Pod", namespace_name, name)
 
     def pod(self, key: str) -> SimPod:
         return self.pods[key]

@@ -275,33 +275,8 @@ class ClusterObjects:
         return out
 
     def pod_objects(self, pod: SimPod) -> list[JsonObject]:
-        spec = pod.spec
-        requests = {"cpu": spec.cpu, "memory": spec.memory}
-        limits: dict[str, str] = {}
-        if spec.pod_eni:
-            requests[objects.POD_ENI_RESOURCE] = limits[objects.POD_ENI_RESOURCE] = "1"
-        container = objects.container_spec("app", APP_IMAGE, requests, limits)
-        pod_spec: JsonObject = {"containers": [container]}
-        if spec.host_network:
-            pod_spec["hostNetwork"] = True
-        if spec.node_group:
-            pod_spec["nodeSelector"] = {"eks.amazonaws.com/nodegroup": spec.node_group}
-        if pod.node:
-            pod_spec["nodeName"] = pod.node
-        metadata: JsonObject = {
-            "name": pod.name,
-            "namespace": pod.namespace,
-            "uid": pod.uid,
-            "labels": dict(spec.labels) or {"app": spec.owner or pod.name},
-            "creationTimestamp": objects.ts(pod.created),
-        }
-        if pod.annotations:
-            metadata["annotations"] = {k: v for k, v in pod.annotations.items() if not k.startswith("simulator/")}
-        if spec.owner:
-            rs = replicaset_name(pod.namespace, spec.owner)
-            metadata["generateName"] = f"{rs}-"
-            metadata["ownerReferences"] = [objects.owner_reference("ReplicaSet", rs)]
-            metadata["labels"]["pod-template-hash"] = rs.rsplit("-", 1)[-1]
+        metadata, pod_spec = self._pod_metadata_and_spec(pod)
+        containers: list[JsonObject] = pod_spec["containers"]
         started = pod.created + timedelta(seconds=3)
         status: JsonObject = {"qosClass": "Burstable"}
         node = self.nodes.get(pod.node or "")
@@ -318,8 +293,10 @@ class ClusterObjects:
                 ),
             )
         else:
+            pod_spec["nodeName"] = node.name
             status.update(hostIP=node.private_ip, hostIPs=[{"ip": node.private_ip}], startTime=objects.ts(started))
             if pod.phase == "running":
+                running = started + timedelta(seconds=4)
                 status.update(
                     phase="Running",
                     podIP=pod.ip,
@@ -327,7 +304,7 @@ class ClusterObjects:
                     conditions=objects.pod_conditions(
                         scheduled=True, initialized=True, ready=True, sandbox=True, since=started
                     ),
-                    containerStatuses=[objects.running_status(container, started + timedelta(seconds=4), 0, pod.uid)],
+                    containerStatuses=[objects.running_status(c, running, 0, pod.uid) for c in containers],
                 )
             else:
                 status.update(
@@ -335,16 +312,45 @@ class ClusterObjects:
                     conditions=objects.pod_conditions(
                         scheduled=True, initialized=True, ready=False, sandbox=False, since=started
                     ),
-                    containerStatuses=[objects.creating_status(container)],
+                    containerStatuses=[objects.creating_status(c) for c in containers],
                 )
-        obj = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": metadata,
-            "spec": objects.pod_spec_defaults(pod_spec),
-            "status": status,
-        }
+        obj = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec, "status": status}
         return [obj, *self._pod_events(pod, node)]
+
+    def _pod_metadata_and_spec(self, pod: SimPod) -> tuple[JsonObject, JsonObject]:
+        """A pod created over HTTP keeps its own metadata and spec; scenario pods get a synthetic app container."""
+        annotations = {k: v for k, v in pod.annotations.items() if not k.startswith("simulator/")}
+        if pod.source is not None:
+            own = dict(pod.source.get("metadata") or {})
+            if annotations:
+                own["annotations"] = {**(own.get("annotations") or {}), **annotations}
+            return own, objects.pod_spec_defaults(dict(pod.source.get("spec") or {}))
+        spec = pod.spec
+        requests = {"cpu": spec.cpu, "memory": spec.memory}
+        limits: dict[str, str] = {}
+        if spec.pod_eni:
+            requests[objects.POD_ENI_RESOURCE] = limits[objects.POD_ENI_RESOURCE] = "1"
+        container = objects.container_spec("app", APP_IMAGE, requests, limits)
+        pod_spec: JsonObject = {"containers": [container]}
+        if spec.host_network:
+            pod_spec["hostNetwork"] = True
+        if spec.node_group:
+            pod_spec["nodeSelector"] = {"eks.amazonaws.com/nodegroup": spec.node_group}
+        metadata: JsonObject = {
+            "name": pod.name,
+            "namespace": pod.namespace,
+            "uid": pod.uid,
+            "labels": dict(spec.labels) or {"app": spec.owner or pod.name},
+            "creationTimestamp": objects.ts(pod.created),
+        }
+        if annotations:
+            metadata["annotations"] = annotations
+        if spec.owner:
+            rs = replicaset_name(pod.namespace, spec.owner)
+            metadata["generateName"] = f"{rs}-"
+            metadata["ownerReferences"] = [objects.owner_reference("ReplicaSet", rs)]
+            metadata["labels"]["pod-template-hash"] = rs.rsplit("-", 1)[-1]
+        return metadata, objects.pod_spec_defaults(pod_spec)
 
     def _pod_events(self, pod: SimPod, node: SimNode | None) -> list[JsonObject]:
         ref = objects.involved("Pod", pod.name, pod.namespace, pod.uid)

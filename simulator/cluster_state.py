@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from simulator import objects
 from simulator.addresses import int_to_ip
@@ -80,6 +81,7 @@ class SimPod:
     attempts: int = 0
     branch_eni: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)
+    source: dict[str, Any] | None = None  # the object as a client created it over HTTP
 
     @property
     def key(self) -> str:
@@ -94,3 +96,25 @@ class Rollout:
     batch: int
     interval: float
     next_at: float
+
+
+def pod_spec_from_object(obj: dict[str, Any]) -> PodSpec:
+    """The scheduling-relevant part of a pod a client created: placement, host network, requests, pod-eni."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    containers = spec.get("containers") or [{}]
+    requests = (containers[0].get("resources") or {}).get("requests") or {}
+    limits = (containers[0].get("resources") or {}).get("limits") or {}
+    owners = meta.get("ownerReferences") or []
+    return PodSpec(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace") or "default",
+        node=spec.get("nodeName"),
+        node_group=(spec.get("nodeSelector") or {}).get("eks.amazonaws.com/nodegroup"),
+        cpu=str(requests.get("cpu", "0")),
+        memory=str(requests.get("memory", "0")),
+        host_network=bool(spec.get("hostNetwork")),
+        pod_eni=objects.POD_ENI_RESOURCE in limits or objects.POD_ENI_RESOURCE in requests,
+        owner=owners[0].get("name") if owners else None,
+        labels=dict(meta.get("labels") or {}),
+    )

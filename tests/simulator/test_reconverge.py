@@ -182,3 +182,24 @@ def test_model_api_adds_and_deletes_pods() -> None:
     assert node.instance.subnet.available_ip_count == subnet_free
     assert sim.store.get("v1", "Pod", "shop", "web-5") is None
     assert ip_to_int(cluster.pods["shop/extra"].ip or "0.0.0.0") > 0
+
+
+def test_pods_created_and_deleted_over_http_get_and_free_addresses() -> None:
+    with SimulatedCluster.from_scenario("healthy") as sim:
+        core = client.CoreV1Api(kube(sim))
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "probe", "namespace": "shop", "labels": {"run": "probe"}},
+            "spec": {
+                "containers": [{"name": "probe", "image": "busybox:1.36", "resources": {"requests": {"cpu": "50m"}}}]
+            },
+        }
+        core.create_namespaced_pod("shop", body)
+        pod = core.read_namespaced_pod("probe", "shop")
+        assert pod.status.phase == "Running" and pod.status.pod_ip and pod.spec.node_name
+        assert pod.spec.containers[0].image == "busybox:1.36" and pod.metadata.labels == {"run": "probe"}
+        node = sim.cluster.nodes[pod.spec.node_name]
+        assert ip_to_int(pod.status.pod_ip) in node.ipamd.assigned
+        core.delete_namespaced_pod("probe", "shop")
+        assert "shop/probe" not in sim.cluster.pods and node.ipamd.cooldown_ips() == 1
