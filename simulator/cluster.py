@@ -44,13 +44,17 @@ from simulator.ipamd import (
 )
 from simulator.kube.store import KubeStore
 from simulator.model import Ec2Error, Ec2Model, Instance, NetworkInterface, Subnet
-from simulator.scenarios import NodeGroupSpec, PodSpec, Scenario, ScenarioError
+from simulator.scenarios import ForeignEniSpec, NodeGroupSpec, PodSpec, Scenario, ScenarioError
 from simulator.scheduler import NodeCapacity, PodRequest, parse_cpu, parse_memory, place
 
 log = logging.getLogger(__name__)
 JsonObject = dict[str, Any]
 ENICONFIG_API = "crd.k8s.amazonaws.com/v1alpha1"
 __all__ = ["GRPC_ERROR", "NO_IP", "SimCluster", "SimNode", "SimPod"]
+_CLUSTER_SG_DESCRIPTION = (
+    "EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any "
+    "managed workloads."
+)
 
 
 class SimCluster(ClusterObjects):
@@ -120,61 +124,60 @@ class SimCluster(ClusterObjects):
 
     def _build_vpc(self) -> None:
         sc = self.scenario
-        m = self.model
-        vpc = m.create_vpc(sc.vpc_cidr, tags={"Name": f"eksctl-{sc.cluster_name}-cluster/VPC"})
+        vpc = self.model.create_vpc(sc.vpc_cidr, tags={"Name": f"eksctl-{sc.cluster_name}-cluster/VPC"})
         self.vpc_id = vpc.id
         for cidr in sc.secondary_cidrs:
-            m.associate_vpc_cidr(vpc.id, cidr)
-        for name, description in [
-            (
-                "eks-cluster-sg",
-                "EKS created security group applied to ENI that is attached to EKS Control Plane "
-                "master nodes, as well as any managed workloads.",
-            ),
-            ("nodes", "Communication between all nodes in the cluster"),
-        ] + [(g.name, g.description) for g in sc.security_groups]:
-            sg = m.create_security_group(
-                vpc.id, name if name != "eks-cluster-sg" else f"eks-cluster-sg-{sc.cluster_name}", description
-            )
-            self.security_groups[name] = sg.id
+            self.model.associate_vpc_cidr(vpc.id, cidr)
+        groups = [
+            ("eks-cluster-sg", f"eks-cluster-sg-{sc.cluster_name}", _CLUSTER_SG_DESCRIPTION),
+            ("nodes", f"eksctl-{sc.cluster_name}-nodegroup-sg", "Communication between all nodes in the cluster"),
+        ] + [(g.name, g.name, g.description) for g in sc.security_groups]
+        for key, name, description in groups:
+            self.security_groups[key] = self.model.create_security_group(vpc.id, name, description).id
         for spec in sc.subnets:
-            tags = {"Name": spec.name, **spec.tags}
-            subnet = m.create_subnet(vpc.id, spec.cidr, spec.az, tags=tags)
+            subnet = self.model.create_subnet(vpc.id, spec.cidr, spec.az, tags={"Name": spec.name, **spec.tags})
             self.subnets[spec.name] = subnet
             for res in spec.reservations:
-                m.create_subnet_cidr_reservation(subnet.id, res.cidr, res.type, res.description)
-            for foreign in spec.foreign_enis:
-                for i in range(foreign.count):
-                    ip = None
-                    if foreign.scatter_every:
-                        ip = int_to_ip(subnet.space.base + foreign.scatter_offset + i * foreign.scatter_every)
-                    m.create_network_interface(
-                        subnet.id,
-                        description=foreign.description,
-                        private_ip=ip,
-                        secondary_count=foreign.secondary_ips,
-                        interface_type=foreign.interface_type,
-                        requester_managed=foreign.requester_managed,
-                        requester_id="amazon-elb" if foreign.requester_managed else "",
-                        groups=[self.security_groups["nodes"]],
-                    )
+                self.model.create_subnet_cidr_reservation(subnet.id, res.cidr, res.type, res.description)
+            self._add_foreign_enis(subnet, spec.foreign_enis)
         for leaked in sc.leaked_enis:
-            subnet = self.subnets[leaked.subnet]
             for _ in range(leaked.count):
-                gone = m.new_id("i")  # the terminated instance the ENI belonged to
-                tags = {
-                    INSTANCE_ID_TAG: gone,
-                    CREATED_AT_TAG: (self.now - timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                }
-                tags[CLUSTER_NAME_TAG] = sc.cluster_name
-                tags["eks:eni:owner"] = "amazon-vpc-cni"
-                m.create_network_interface(
+                self._add_leaked_eni(self.subnets[leaked.subnet], leaked.secondary_ips)
+
+    def _add_foreign_enis(self, subnet: Subnet, specs: list[ForeignEniSpec]) -> None:
+        """ENIs of load balancers, Lambda and the like: they hold subnet addresses the CNI cannot use."""
+        for spec in specs:
+            for i in range(spec.count):
+                address = None
+                if spec.scatter_every:
+                    address = int_to_ip(subnet.space.base + spec.scatter_offset + i * spec.scatter_every)
+                self.model.create_network_interface(
                     subnet.id,
-                    description=f"aws-K8S-{gone}",
-                    secondary_count=leaked.secondary_ips,
+                    description=spec.description,
+                    private_ip=address,
+                    secondary_count=spec.secondary_ips,
+                    interface_type=spec.interface_type,
+                    requester_managed=spec.requester_managed,
+                    requester_id="amazon-elb" if spec.requester_managed else "",
                     groups=[self.security_groups["nodes"]],
-                    tags=tags,
                 )
+
+    def _add_leaked_eni(self, subnet: Subnet, secondary_ips: int) -> None:
+        """A CNI ENI left `available` when its node was terminated: tagged as ipamd tagged it, still holding IPs."""
+        gone = self.model.new_id("i")
+        tags = {
+            INSTANCE_ID_TAG: gone,
+            CREATED_AT_TAG: (self.now - timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            CLUSTER_NAME_TAG: self.scenario.cluster_name,
+            "eks:eni:owner": "amazon-vpc-cni",
+        }
+        self.model.create_network_interface(
+            subnet.id,
+            description=f"aws-K8S-{gone}",
+            secondary_count=secondary_ips,
+            groups=[self.security_groups["nodes"]],
+            tags=tags,
+        )
 
     def _initial_env(self) -> dict[str, str]:
         env = {**MANIFEST_ENV, "CLUSTER_NAME": self.scenario.cluster_name, **self.scenario.aws_node_env}
