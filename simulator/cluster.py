@@ -265,7 +265,7 @@ class SimCluster(ClusterObjects):
             taints=[dict(t) for t in group.taints],
             cordoned=group.cordoned,
             created=created,
-            uid=objects._uuid_like("node", instance.id),
+            uid=objects.uuid_like("node", instance.id),
         )
         self.nodes[name] = node
         memory = int(itype.memory_mib * 0.88)
@@ -273,7 +273,7 @@ class SimCluster(ClusterObjects):
             name=name,
             labels=labels,
             max_pods=max_pods,
-            cpu_millis=objects._allocatable_millicpu(itype.vcpus),
+            cpu_millis=objects.allocatable_millicpu(itype.vcpus),
             memory_mib=memory,
             unschedulable=group.cordoned,
             taints=node.taints,
@@ -381,7 +381,7 @@ class SimCluster(ClusterObjects):
         cordoned = False if first and node.group.previous_env is not None else None
         node.ipamd.start(self._context(node, config, cordoned=cordoned))
         node.aws_node_pod = f"aws-node-{objects.name_suffix('aws-node', node.name, self.revision, self.generation)}"
-        node.aws_node_uid = objects._uuid_like("aws-node", node.aws_node_pod)
+        node.aws_node_uid = objects.uuid_like("aws-node", node.aws_node_pod)
         node.aws_node_revision = self.revision
         node.aws_node_started = (
             self.now - timedelta(minutes=2) if self.generation > 1 else node.created + timedelta(seconds=30)

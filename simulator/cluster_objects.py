@@ -215,7 +215,7 @@ class ClusterObjects:
             "metadata": {
                 "name": node.kube_proxy_pod,
                 "namespace": "kube-system",
-                "uid": objects._uuid_like("kube-proxy", node.name),
+                "uid": objects.uuid_like("kube-proxy", node.name),
                 "generateName": "kube-proxy-",
                 "labels": {
                     "k8s-app": "kube-proxy",
@@ -429,7 +429,7 @@ class ClusterObjects:
         for spec in self.scenario.events:
             pod = self.pods.get(spec.pod)
             namespace_name, _, name = spec.pod.partition("/")
-            uid = pod.uid if pod else objects._uuid_like("pod", spec.pod)
+            uid = pod.uid if pod else objects.uuid_like("pod", spec.pod)
             host = pod.node if pod and pod.node and spec.component == "kubelet" else ""
             out.append(
                 objects.core_event(

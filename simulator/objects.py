@@ -101,7 +101,7 @@ def node(
         "pods": str(max_pods),
     }
     allocatable = {
-        "cpu": f"{_allocatable_millicpu(vcpus)}m",
+        "cpu": f"{allocatable_millicpu(vcpus)}m",
         "ephemeral-storage": "76224326324",
         "hugepages-1Gi": "0",
         "hugepages-2Mi": "0",
@@ -148,7 +148,7 @@ def node(
             "images": [],
             "nodeInfo": {
                 "architecture": "amd64",
-                "bootID": _uuid_like("boot", instance_id),
+                "bootID": uuid_like("boot", instance_id),
                 "containerRuntimeVersion": "containerd://1.7.25",
                 "kernelVersion": "6.1.128-136.201.amzn2023.x86_64",
                 "kubeProxyVersion": KUBELET_VERSION,
@@ -156,13 +156,13 @@ def node(
                 "machineID": digest("machine", instance_id, length=32),
                 "operatingSystem": "linux",
                 "osImage": "Amazon Linux 2023.6.20250203",
-                "systemUUID": _uuid_like("ec2", instance_id),
+                "systemUUID": uuid_like("ec2", instance_id),
             },
         },
     }
 
 
-def _allocatable_millicpu(vcpus: int) -> int:
+def allocatable_millicpu(vcpus: int) -> int:
     """EKS AMI kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of cores 3-4, 0.25% above."""
     reserved = 60 + (10 if vcpus >= 2 else 0) + 5 * max(min(vcpus, 4) - 2, 0) + int(2.5 * max(vcpus - 4, 0))
     return vcpus * 1000 - reserved
@@ -192,7 +192,7 @@ def _node_conditions(network_ready: bool, created: datetime, now: datetime) -> l
     return conditions
 
 
-def _uuid_like(*parts: object) -> str:
+def uuid_like(*parts: object) -> str:
     h = digest(*parts, length=32)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
@@ -450,7 +450,7 @@ def owner_reference(kind: str, name: str, api_version: str = "apps/v1") -> JsonO
 
 @functools.lru_cache(maxsize=65536)
 def _owner_uid(kind: str, name: str) -> str:
-    return _uuid_like("owner", kind, name)
+    return uuid_like("owner", kind, name)
 
 
 def container_spec(name: str, image: str, requests: dict[str, str], limits: dict[str, str]) -> JsonObject:
