@@ -258,6 +258,11 @@ class ApprovalResult:
     needed: int = 0
 
 
+_REFUSAL_CODES = {
+    ApprovalOutcome.ALREADY: "already-approved",
+    ApprovalOutcome.NOT_PENDING: "not-pending",
+    ApprovalOutcome.EXPIRED: "expired",
+}
 # Columns a transition may set besides the status.
 _TRANSITION_FIELDS = frozenset({"applied_at", "revert_at", "finished_at", "tracking_nodes", "detail"})
 
@@ -439,6 +444,7 @@ class ChangeRepository:
 
     def approve(self, change_id: int, user_id: str, at: datetime) -> ApprovalResult:
         """Record one person's approval; the approval that reaches the count moves the request to approved.
+        A click that cannot count (already approved, request decided or expired) is recorded as refused.
 
         The first statement updates the request row, which locks it (Postgres) or the database (SQLite)
         until commit: approvals of one request are serialised, so counting them is exact.
@@ -465,11 +471,16 @@ class ChangeRepository:
                 )
             )
             status = Status(row.status)
+            refused: ApprovalOutcome | None = None
             if _rowcount(bumped) != 1:
-                outcome = ApprovalOutcome.EXPIRED if status is Status.PENDING else ApprovalOutcome.NOT_PENDING
-                return ApprovalResult(outcome, status, tuple(approvers), row.approvals_needed)
-            if user_id in approvers:
-                return ApprovalResult(ApprovalOutcome.ALREADY, status, tuple(approvers), row.approvals_needed)
+                refused = ApprovalOutcome.EXPIRED if status is Status.PENDING else ApprovalOutcome.NOT_PENDING
+            elif user_id in approvers:
+                refused = ApprovalOutcome.ALREADY
+            if refused is not None:
+                # Every click leaves a trace: a refused one in the same transaction that refused it.
+                why = {"action": "approve", "refusal": _REFUSAL_CODES[refused], "status": status.value}
+                _add_event(session, row, user_id, AuditKind.REFUSED_CLICK, at, why)
+                return ApprovalResult(refused, status, tuple(approvers), row.approvals_needed)
             session.add(ChangeApprovalRow(change_id=change_id, user_id=user_id, created_at=at))
             approvers.append(user_id)
             final = len(approvers) >= row.approvals_needed

@@ -355,14 +355,20 @@ class Applier:
     # --- outcomes -------------------------------------------------------------------------------------------
     def _stale(self, run: _Run, reasons: list[str]) -> None:
         record = run.record
-        if self._transition(record, Status.STALE, AuditKind.STALE, detail={"reasons": reasons, "message": reasons[0]}):
+        detail = {**record.detail, "stale": reasons, "result": "Nothing was applied."}
+        if self._transition(
+            record,
+            Status.STALE,
+            AuditKind.STALE,
+            detail={"reasons": reasons, "message": reasons[0]},
+            values={"finished_at": self.svc.now(), "detail": detail},
+        ):
             lines = "\n".join(f"• {r}" for r in reasons)
             self.svc.thread(
                 record,
                 f":warning: Change #{record.id} is stale and was not applied: what it was approved against "
                 f"changed.\n{lines}\nRequest it again if it is still wanted.",
             )
-            self.repo.merge_detail(record.id, {"stale": reasons, "result": "Nothing was applied."}, self.svc.now())
             self.svc.refresh(record.id)
 
     def _fail(self, run: _Run, event: AuditKind, message: str, *, written: list[str] | None = None) -> None:

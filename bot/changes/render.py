@@ -42,8 +42,9 @@ def in_words(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 3600:
         return f"{max(seconds // 60, 1)}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    if seconds < 2 * 86400:
+        minutes = (seconds % 3600) // 60
+        return f"{seconds // 3600}h{minutes:02d}m" if minutes else f"{seconds // 3600}h"
     return f"{seconds // 86400}d{(seconds % 86400) // 3600}h"
 
 

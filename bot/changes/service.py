@@ -163,11 +163,9 @@ class ChangeService:
             self._answer(response_url, f"There is no change #{change_id}.")
             return
         rules = rules_for(self.cluster_of(record))
-        approvals = self.repo.approvals(change_id)
         click = Click(user_id, self.groups.groups_of(user_id, rules.usergroups), now)
-        state = RequestState(
-            record.requester_id, record.status, record.expires_at, frozenset(a.user_id for a in approvals)
-        )
+        # Who approved already is checked where it counts: in the approval's transaction.
+        state = RequestState(record.requester_id, record.status, record.expires_at)
         decision = decide_approval(click, state, rules)
         if decision.refusal is Refusal.EXPIRED:
             self.expire(change_id)
@@ -184,16 +182,11 @@ class ChangeService:
             self._thread(record, f"<@{user_id}> approved: change #{change_id} is approved.")
             self.refresh(change_id)
             self.start_apply(change_id)
-        else:
-            refusal = Refusal.ALREADY_APPROVED if result.outcome is ApprovalOutcome.ALREADY else Refusal.NOT_PENDING
-            status = result.status.value if result.status else "gone"
-            message = {
-                ApprovalOutcome.ALREADY: "You already approved this; it needs another approver.",
-                ApprovalOutcome.EXPIRED: "This request has expired; ask for the change again.",
-            }.get(result.outcome, f"This request is already {status}.")
+        else:  # refused, and recorded as such by the repository
             if result.outcome is ApprovalOutcome.EXPIRED:
                 self.expire(change_id)
-            self._refused(record, user_id, "approve", refusal, message, response_url)
+            status = result.status.value if result.status else "gone"
+            self._answer(response_url, _APPROVAL_REFUSED.get(result.outcome, f"This request is already {status}."))
 
     def reject(self, change_id: int, user_id: str, response_url: str | None) -> None:
         now = self.now()
@@ -384,6 +377,13 @@ class ChangeService:
     def post_doc(self, record: ChangeRecord, doc: Doc) -> None:
         if record.channel_id and record.message_ts:
             self.notifier.post(record.channel_id, doc, thread_ts=record.message_ts)
+
+
+_APPROVAL_REFUSED = {
+    ApprovalOutcome.ALREADY: "You already approved this; it needs another approver.",
+    ApprovalOutcome.EXPIRED: "This request has expired; ask for the change again.",
+    ApprovalOutcome.GONE: "This change no longer exists.",
+}
 
 
 def nodes_left_text(nodes: list[str]) -> str:
