@@ -70,6 +70,7 @@ def test_daemonset_patch_fixes_crashing_aws_node_and_rolls_pods() -> None:
 def test_rollout_progresses_over_rollout_seconds() -> None:
     with SimulatedCluster.from_scenario("healthy", rollout_seconds=0.4) as sim:
         apps = client.AppsV1Api(kube(sim))
+        free_before = sim.cluster.subnet_free("private-us-east-2a")
         patch = {
             "spec": {
                 "template": {
@@ -100,6 +101,7 @@ def test_rollout_progresses_over_rollout_seconds() -> None:
         for node in sim.cluster.nodes.values():
             assert node.ipamd.available() <= 3
             assert node.ipamd.total_ips() >= 5
+        assert sim.cluster.subnet_free("private-us-east-2a") > free_before
 
 
 def test_eniconfig_created_over_http_lets_the_new_node_start() -> None:
