@@ -28,7 +28,7 @@ from bot.domain.ipamd_metrics import parse_ipamd_metrics
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection
-from bot.gateways.kube import KUBE_SYSTEM, merge_events
+from bot.gateways.kube import AWS_NODE, KUBE_SYSTEM, merge_events
 
 log = logging.getLogger("cnibot.gather")
 T = TypeVar("T")
@@ -92,7 +92,17 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
         node_name = pod.node_name
         node_f = g.later("node", lambda: kube.read_node(node_name))
         node_pods_f = g.later("pods on the node", lambda: kube.pods_on_node(node_name))
-        aws_node_f = g.later("aws-node pod on the node", lambda: _first(kube.aws_node_pods(node_name)))
+
+        def aws_node_pod() -> PodFact | None:
+            # It is among the node's pods: a call of its own only when that list could not be read.
+            on_node = node_pods_f.result()
+            if on_node is not None:
+                return next(
+                    (p for p in on_node if p.namespace == KUBE_SYSTEM and p.labels.get("k8s-app") == AWS_NODE), None
+                )
+            return _first(kube.aws_node_pods(node_name))
+
+        aws_node_f = g.later("aws-node pod on the node", aws_node_pod)
 
         def aws_node_events(read: Callable[[str, str], list[EventFact]]) -> Callable[[], list[EventFact]]:
             def events() -> list[EventFact]:
