@@ -4,6 +4,8 @@ addresses no pod may use yet (cooldown) and leaked ENIs that make a short subnet
 
 from __future__ import annotations
 
+import math
+
 from bot.domain.capacity import (
     HOST_NETWORK_PODS,
     IPS_PER_PREFIX,
@@ -77,7 +79,9 @@ def warm_target_misconfig(v: View) -> Cause | None:
     ]
     frozen = next((p for p in problems if p.severity is Severity.ERROR), None)
     minimum = v.settings.number("MINIMUM_IP_TARGET")
-    if frozen is not None and v.pool is not None and v.pool.total <= minimum and not v.at_ip_capacity:
+    # With prefix delegation the floor is whole /28s: MINIMUM_IP_TARGET=10 holds one prefix of 16.
+    floor = math.ceil(minimum / IPS_PER_PREFIX) * IPS_PER_PREFIX if v.pd_active else minimum
+    if frozen is not None and v.pool is not None and v.pool.total <= floor and not v.at_ip_capacity:
         return Cause(
             CauseCode.WARM_TARGET_MISCONFIG,
             _boost(v, 0.85),

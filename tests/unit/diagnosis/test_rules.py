@@ -482,6 +482,18 @@ def test_node_capacity_from_ipamd_gauges_when_ec2_could_not_be_read() -> None:
     assert "ENIs 3/3 on m5.large (ipamd metrics)" in result.primary.evidence[0]
 
 
+def test_minimum_ip_target_freezes_whole_prefixes_with_prefix_delegation() -> None:
+    node_enis = [
+        f.eni("eni-0", 0, primary="10.0.32.10", cni=False, prefixes=("10.0.33.0/28",)),
+        f.eni("eni-1", 1, primary="10.0.32.11"),
+    ]
+    env = {"ENABLE_PREFIX_DELEGATION": "true", "MINIMUM_IP_TARGET": "10", "WARM_PREFIX_TARGET": "0"}
+    ev = f.evidence(env=env, node_enis=node_enis, pods_with_ip=16, the_metrics=f.metrics(16, 16))
+    result = diagnose(ev, now=f.NOW)
+    assert result.primary.code is CauseCode.WARM_TARGET_MISCONFIG
+    assert result.primary.change == ProposedChange.aws_node(WARM_IP_TARGET="2")
+
+
 def test_proposed_change_commands() -> None:
     env = ProposedChange.aws_node(WARM_IP_TARGET="2", MINIMUM_IP_TARGET="18")
     assert env.command(reason="why-pending shop/web", cluster="prod") == (
