@@ -108,7 +108,8 @@ def _run(rules: Sequence[Rule], v: View) -> list[Cause]:
 def rank(causes: list[Cause], v: View) -> list[Cause]:
     """Primary causes by confidence (rule order breaks ties), then contributing ones; UNKNOWN if none."""
     demoted = {code for c in causes if not c.contributing for code in CONSEQUENCES.get(c.code, ())}
-    causes = [replace(c, contributing=True) if c.code in demoted else c for c in causes]
+    # A cause with a fix of its own (e.g. aws-node's env) is not a mere consequence of another.
+    causes = [replace(c, contributing=True) if c.code in demoted and c.change is None else c for c in causes]
     order = {code: i for i, code in enumerate(c.code for c in causes)}
 
     def key(c: Cause) -> tuple[float, int]:

@@ -305,11 +305,15 @@ def _transient_restart(v: View, failures: int) -> Cause:
 
 
 def _aws_node_init_failed(v: View) -> bool:
+    """aws-node is down on the node for want of pod ENIs: it says so, or it fails with nothing else to blame
+    (its env passes start-up validation)."""
     container = _container(v, "aws-node")
     if container is None or container.ready:
         return False
-    text = container.last_terminated_message + container.waiting_message
-    return CUSTOM_NETWORKING_INIT_FAILURE in text or container.restarts > 0 or bool(container.waiting_reason)
+    said = container.last_terminated_message + container.waiting_message
+    if CUSTOM_NETWORKING_INIT_FAILURE in said:
+        return True
+    return not said.strip() and not v.ev.startup_errors and (container.restarts > 0 or bool(container.waiting_reason))
 
 
 def _aws_node_down_line(v: View) -> str:

@@ -7,7 +7,6 @@ the next addresses would come from follow ipamd (cni-reference sections 1, 4 and
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -280,23 +279,6 @@ class View:
             total = self.pool.total if self.pool else 0
             return max(min(max(warm_ip, minimum - total, 1), room), 1)
         return max(room, 1)  # WARM_ENI_TARGET mode fills the ENI
-
-    # --- cluster pods (read only when a subnet is short) ----------------------------------------------------
-    def pods_by_node_in(self, subnet: SubnetFact) -> dict[str, int]:
-        """Pods holding an address of ``subnet``, per node."""
-        network = ipaddress.ip_network(subnet.cidr, strict=False)
-        counts: dict[str, int] = {}
-        for pod in self.ev.all_pods or []:
-            if pod.host_network or not pod.pod_ip or pod.phase in _FINISHED:
-                continue
-            try:
-                inside = ipaddress.ip_address(pod.pod_ip) in network
-            except ValueError:
-                continue
-            if inside:
-                key = pod.node_name or ""
-                counts[key] = counts.get(key, 0) + 1
-        return counts
 
     # --- sentences every rule reuses -----------------------------------------------------------------------
     def pool_line(self) -> str:

@@ -494,6 +494,19 @@ def test_minimum_ip_target_freezes_whole_prefixes_with_prefix_delegation() -> No
     assert result.primary.change == ProposedChange.aws_node(WARM_IP_TARGET="2")
 
 
+def test_a_crash_with_its_own_cause_is_not_blamed_on_the_missing_eniconfig() -> None:
+    env = {**_custom_networking_env(), "IP_COOLDOWN_PERIOD": "-5"}
+    ev = f.evidence(env=env, eniconfigs=_eniconfigs("us-east-2a"), the_metrics=None)
+    ev.aws_node_pod = f.aws_node(
+        ready=False, restarts=3, waiting="CrashLoopBackOff", last_message="IP_COOLDOWN_PERIOD MUST be a valid ..."
+    )
+    result = diagnose(ev, now=f.NOW)
+    by_code = {c.code: c for c in result.causes}
+    crash = by_code[CauseCode.AWS_NODE_NOT_READY]
+    assert not crash.contributing and crash.change == ProposedChange.aws_node(IP_COOLDOWN_PERIOD="30")
+    assert CauseCode.ENICONFIG_MISSING in by_code
+
+
 def test_proposed_change_commands() -> None:
     env = ProposedChange.aws_node(WARM_IP_TARGET="2", MINIMUM_IP_TARGET="18")
     assert env.command(reason="why-pending shop/web", cluster="prod") == (
