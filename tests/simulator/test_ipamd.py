@@ -184,3 +184,20 @@ def test_invalid_env_crashes_aws_node(env: dict[str, str], message: str) -> None
 
 def test_removing_enable_ipv4_crashes_aws_node() -> None:
     assert "both disabled" in (parse_env({"ENABLE_IPv6": "false"}).startup_error or "")
+
+
+def test_prefix_delegation_falls_back_to_secondary_ips_on_xen() -> None:
+    ipamd = start_node("t2.medium", {"ENABLE_PREFIX_DELEGATION": "true", "WARM_PREFIX_TARGET": "1"})
+    run_pods(ipamd, 3)
+    # secondary-IP mode with WARM_ENI_TARGET=1: 3 pods leave 2 of 5 spare, so a second ENI joins
+    assert ipamd.metrics.total_ipv4_prefixes == 0 and ipamd.total_ips() == 10
+
+
+def test_max_eni_caps_the_pool() -> None:
+    ipamd = start_node("m5.large", {"MAX_ENI": "2"})
+    for i in range(20):
+        if ipamd.assign(f"default/p{i}") is None:
+            ipamd.converge()
+            ipamd.assign(f"default/p{i}")
+    assert len(ipamd.attached_enis()) == 2 and ipamd.total_ips() == 18
+    assert ipamd.metrics.eni_max == 2 and ipamd.metrics.ip_max == 18
