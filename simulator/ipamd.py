@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from simulator.addresses import PREFIX_SIZE
 from simulator.awsnode import AwsNodeConfig, IpamdMetrics
 from simulator.instance_types import InstanceType
-from simulator.model import Ec2Error, Ec2Model, NetworkInterface, Subnet
+from simulator.model import Ec2Error, Ec2Model, NetworkInterface
 
 CNI_ROLE_TAG = "kubernetes.io/role/cni"
 INSTANCE_ID_TAG = "node.k8s.amazonaws.com/instance_id"
@@ -360,7 +360,7 @@ class NodeIpamd:
         target = self._new_eni_placement()
         if target is None:
             return False
-        subnet, groups = target
+        subnet_id, groups = target
         config = self._ctx().config
         created_at = self.model.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
         tags = {INSTANCE_ID_TAG: self.instance_id, CREATED_AT_TAG: created_at}
@@ -371,7 +371,7 @@ class NodeIpamd:
         try:
             self._call("CreateNetworkInterface")
             eni = self.model.create_network_interface(
-                subnet.id,
+                subnet_id,
                 description=f"aws-K8S-{self.instance_id}",
                 groups=groups,
                 secondary_count=0 if prefix_mode else count,
@@ -382,7 +382,7 @@ class NodeIpamd:
             self._record_error("CreateNetworkInterface", err, "increaseIPPoolAllocENI")
             self.last_error = (
                 f"Failed to increase pool size due to not able to allocate ENI AllocENI: failed to create ENI: "
-                f"Failed to CreateNetworkInterface for subnet {subnet.id}: {err}"
+                f"Failed to CreateNetworkInterface for subnet {subnet_id}: {err}"
             )
             return False
         try:
@@ -401,7 +401,7 @@ class NodeIpamd:
             return False
         return True
 
-    def _new_eni_placement(self) -> tuple[Subnet, list[str]] | None:
+    def _new_eni_placement(self) -> tuple[str, list[str]] | None:
         """Subnet and security groups for a new ENI: ENIConfig, else subnet discovery, else the node subnet."""
         ctx = self._ctx()
         config = ctx.config
@@ -416,22 +416,18 @@ class NodeIpamd:
                     f'eniconfigs.crd.k8s.amazonaws.com "{ctx.eniconfig_name}" not found'
                 )
                 return None
-            subnet = self.model.subnets.get(str(spec.get("subnet", "")))
-            if subnet is None:
-                self.metrics.count_ipamd_error("increaseIPPoolAllocENI")
-                self.last_error = f"Failed to CreateNetworkInterface: subnet {spec.get('subnet')} not found"
-                return None
+            # A wrong subnet id is EC2's to refuse (InvalidSubnetID.NotFound), as it is for ipamd.
             spec_groups = spec.get("securityGroups")
             groups = [str(g) for g in spec_groups] if isinstance(spec_groups, list) else []
-            return subnet, groups or list(primary.groups)
+            return str(spec.get("subnet", "")), groups or list(primary.groups)
         if not config.subnet_discovery:
-            return instance.subnet, list(primary.groups)
+            return instance.subnet.id, list(primary.groups)
         try:
             self._call("DescribeSubnets")
         except Ec2Error as err:
             # ipamd falls back to the node's subnet when it cannot list subnets
             self._record_error("DescribeSubnets", err, "")
-            return instance.subnet, list(primary.groups)
+            return instance.subnet.id, list(primary.groups)
         candidates = [
             s
             for s in self.model.subnets.values()
@@ -448,7 +444,7 @@ class NodeIpamd:
             self.metrics.count_ipamd_error("increaseIPPoolAllocENI")
             return None
         best = max(candidates, key=lambda s: (s.available_ip_count, s.id == instance.subnet.id))
-        return best, list(primary.groups)
+        return best.id, list(primary.groups)
 
     def _shrink(self) -> bool:
         """Give back surplus IPs, prefixes or whole ENIs. True if something was released."""
