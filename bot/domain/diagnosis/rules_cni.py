@@ -227,7 +227,7 @@ def aws_node_not_ready(v: View) -> Cause | None:
     down = missing or (container is not None and not container.ready)
     if not (down or plugin_not_ready or ev.startup_errors or unreachable or not_ready_events):
         return None
-    if not down and not plugin_not_ready and not ev.startup_errors and ev.aws_node_pod is not None:
+    if not down and not plugin_not_ready and not ev.startup_errors:
         return _transient_restart(v, unreachable + not_ready_events)
 
     evidence: list[str] = []
@@ -271,8 +271,21 @@ def aws_node_not_ready(v: View) -> Cause | None:
     ]
     if missing:
         remedy.insert(0, "Check why the aws-node DaemonSet has no pod on this node (taints, node selector, rollout).")
-    confidence = 0.95 if ev.startup_errors and down else 0.85 if down or plugin_not_ready else 0.6
     why = f": {_first_sentence(ev.startup_errors[0])}" if ev.startup_errors else ""
+    change = ProposedChange.aws_node(**fix) if fix else None
+    if not down and not plugin_not_ready:
+        # This node still runs an aws-node from before the env went bad; every restart or new node will not.
+        return Cause(
+            CauseCode.AWS_NODE_NOT_READY,
+            0.4,
+            f"aws-node's DaemonSet env makes new aws-node pods exit at start{why}; node {node} still runs one "
+            "from before, but any restart or new node will not.",
+            tuple(evidence),
+            tuple(remedy),
+            contributing=True,
+            change=change,
+        )
+    confidence = 0.95 if ev.startup_errors and down else 0.85
     state = "has no aws-node pod" if missing else "is not ready" if down else "reports its network plugin not ready"
     restarts = f" ({container.restarts} restarts)" if container is not None and container.restarts else ""
     return Cause(
@@ -281,21 +294,23 @@ def aws_node_not_ready(v: View) -> Cause | None:
         f"aws-node on node {node} {state}{restarts}{why}, so no pod there can get an IP.",
         tuple(evidence),
         tuple(remedy),
-        change=ProposedChange.aws_node(**fix) if fix else None,
+        change=change,
     )
 
 
 def _transient_restart(v: View, failures: int) -> Cause:
+    """ipamd was unreachable for earlier attempts; aws-node is ready now, or its state could not be read."""
     container = _container(v, "aws-node")
     restarts = container.restarts if container else 0
+    now = "it is ready now" if container is not None else "its state now could not be read"
     return Cause(
         CauseCode.AWS_NODE_NOT_READY,
-        0.45,
-        f"aws-node on node {_node(v)} was unreachable for {plural(failures, 'pod sandbox attempt')} "
-        f"({restarts} restarts); it is ready now and the kubelet retries.",
+        0.45 if container is not None else 0.6,
+        f"aws-node on node {_node(v)} was unreachable for {plural(failures, 'pod sandbox attempt')}; {now} and "
+        "the kubelet retries.",
         (
             f"{plural(failures, 'sandbox failure')}: ipamd unreachable (Error received from AddNetwork gRPC call)",
-            f"aws-node: ready, {restarts} restarts",
+            f"aws-node: ready, {restarts} restarts" if container is not None else "aws-node pod: 0 read",
         ),
         (
             "Usually transient (aws-node restarted or rolled out); the pod gets an IP on the next retry.",

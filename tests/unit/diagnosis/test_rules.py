@@ -507,6 +507,27 @@ def test_a_crash_with_its_own_cause_is_not_blamed_on_the_missing_eniconfig() -> 
     assert CauseCode.ENICONFIG_MISSING in by_code
 
 
+def test_a_bad_env_not_yet_rolled_out_only_contributes() -> None:
+    ev = f.evidence(env={"IP_COOLDOWN_PERIOD": "-5"})  # aws-node on the node is the old, ready one
+    result = diagnose(ev, now=f.NOW)
+    latent = next(c for c in result.causes if c.code is CauseCode.AWS_NODE_NOT_READY)
+    assert latent.contributing and "any restart or new node will not" in latent.summary
+    assert result.primary.code is not CauseCode.AWS_NODE_NOT_READY
+
+
+def test_ipamd_unreachable_during_a_restart_is_transient() -> None:
+    message = "add cmd: Error received from AddNetwork gRPC call: rpc error: code = Unavailable"
+    ev = f.evidence(
+        pods_with_ip=10,
+        the_metrics=f.metrics(18, 10),
+        events=[f.event("FailedCreatePodSandBox", message, count=3)],
+        aws_node_pod=f.aws_node(ready=True, restarts=1),
+    )
+    result = diagnose(ev, now=f.NOW)
+    assert result.primary.code is CauseCode.AWS_NODE_NOT_READY
+    assert result.primary.confidence < 0.5 and "3 pod sandbox attempts" in result.primary.summary
+
+
 def test_proposed_change_commands() -> None:
     env = ProposedChange.aws_node(WARM_IP_TARGET="2", MINIMUM_IP_TARGET="18")
     assert env.command(reason="why-pending shop/web", cluster="prod") == (
