@@ -7,6 +7,7 @@ from typing import Any
 
 from simulator import objects
 from simulator.awsnode import AwsNodeConfig
+from simulator.awsnode_logs import aws_node_log
 from simulator.cluster_state import EVENT_TTL, SimNode, SimPod, replicaset_name
 from simulator.kube.store import KubeStore
 from simulator.model import Subnet
@@ -171,6 +172,7 @@ class ClusterObjects:
             },
         )
         ready = ipamd.ready
+        log = aws_node_log(ipamd, self.env, started)
         return {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -202,6 +204,9 @@ class ClusterObjects:
                 "containerStatuses": statuses,
                 "initContainerStatuses": [init_status],
             },
+            # Served by the API server's log subresource, never in the object itself.
+            "_log": {"aws-node": log, "aws-eks-nodeagent": "", "aws-vpc-cni-init": ""},
+            "_previous_log": {"aws-node": log} if not ready else {},
         }
 
     def _kube_proxy_pod(self, node: SimNode) -> JsonObject:

@@ -205,3 +205,17 @@ def test_pods_created_and_deleted_over_http_get_and_free_addresses() -> None:
         assert ip_to_int(pod.status.pod_ip) in node.ipamd.assigned
         core.delete_namespaced_pod("probe", "shop")
         assert "shop/probe" not in sim.cluster.pods and node.ipamd.cooldown_ips() == 1
+
+
+def test_aws_node_logs_show_the_startup_failure() -> None:
+    with SimulatedCluster.from_scenario("aws-node-not-ready") as sim:
+        core = client.CoreV1Api(kube(sim))
+        name = sim.cluster.node_by_group("ng-general").aws_node_pod
+        text = core.read_namespaced_pod_log(name, "kube-system", container="aws-node", previous=True)
+        last = json.loads(text.splitlines()[-1])
+        assert last["level"] == "error" and last["msg"].startswith("Setting WARM_PREFIX_TARGET = 0 is not supported")
+    with SimulatedCluster.from_scenario("healthy") as sim:
+        core = client.CoreV1Api(kube(sim))
+        name = next(iter(sim.cluster.nodes.values())).aws_node_pod
+        text = core.read_namespaced_pod_log(name, "kube-system", container="aws-node")
+        assert "Successfully copied CNI plugin binary and config file." in text
