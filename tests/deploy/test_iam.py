@@ -12,18 +12,16 @@ IAM_DIR = Path(__file__).resolve().parents[2] / "deploy" / "iam"
 READ_ACTIONS = {
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
-    "ec2:DescribeInstances",
     "ec2:DescribeInstanceTypes",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeVpcs",
     "ec2:GetSubnetCidrReservations",
     "eks:DescribeCluster",
     "eks:DescribeAddon",
-    "eks:DescribeAddonConfiguration",
 }
 WRITE_ACTIONS = {"eks:UpdateAddon", "eks:DescribeUpdate"}
 # Actions with no resource-level permissions: IAM accepts only "*" for them.
-NEEDS_STAR = {action for action in READ_ACTIONS if action.startswith("ec2:")} | {"eks:DescribeAddonConfiguration"}
+NEEDS_STAR = {action for action in READ_ACTIONS if action.startswith("ec2:")}
 
 PLACEHOLDERS = {
     "AWS_REGION": "us-east-2",
