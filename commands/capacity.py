@@ -35,7 +35,11 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))
     view = capacity_view(StateModel(snapshot), proposed)
-    data = {**capacity_data(view), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    data = {
+        **capacity_data(view),
+        "could_not_check": unchecked_data(snapshot.could_not_check),
+        "read_seconds": snapshot.seconds,
+    }
     return CommandResult(
         "capacity",
         capacity_doc(view, cluster.name, snapshot.could_not_check),

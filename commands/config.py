@@ -39,7 +39,11 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         approved_env=baseline[0] if baseline else None,
         approved_at=baseline[1] if baseline else None,
     )
-    data = {**config_data(view), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    data = {
+        **config_data(view),
+        "could_not_check": unchecked_data(snapshot.could_not_check),
+        "read_seconds": snapshot.seconds,
+    }
     return CommandResult(
         "config",
         config_doc(view, show_all=args.all, ip_knobs=IP_KNOBS, unchecked=snapshot.could_not_check),

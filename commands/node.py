@@ -25,7 +25,11 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         raise NotFound(_not_found_message(args.node, match.candidates))
     snapshot = gather_node(conn, match.node)
     report = node_report(StateModel(snapshot), match.node.name)
-    data = {**node_data(report), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    data = {
+        **node_data(report),
+        "could_not_check": unchecked_data(snapshot.could_not_check),
+        "read_seconds": snapshot.seconds,
+    }
     return CommandResult(
         "node",
         node_doc(report, snapshot.could_not_check),

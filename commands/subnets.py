@@ -26,7 +26,11 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     if az and zones and az not in zones:
         raise UsageError(f"No zone `{az[:32]}` in this cluster; its zones: {', '.join(zones)}.", USAGE)
     views = subnet_views(model, az)
-    data = {**subnets_data(views), "could_not_check": unchecked_data(snapshot.could_not_check)}
+    data = {
+        **subnets_data(views),
+        "could_not_check": unchecked_data(snapshot.could_not_check),
+        "read_seconds": snapshot.seconds,
+    }
     return CommandResult(
         "subnets",
         subnets_doc(views, az, snapshot.could_not_check),

@@ -149,6 +149,7 @@ class ClusterSnapshot:
     existing_security_groups: set[str] | None = None
     checked: list[str] = field(default_factory=list)
     could_not_check: list[Unchecked] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # how long each read took (logs and benchmarks)
 
     @property
     def settings(self) -> EffectiveSettings | None:

@@ -16,6 +16,7 @@ A failing read is noted under "could not check" and the rest goes on.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class _Reads:
 
     def attempt(self, what: str, fn: Callable[[], T]) -> T | None:
         """Run one read; on failure note what could not be checked and carry on with None."""
+        started = time.perf_counter()
         try:
             value = fn()
         except UpstreamError as exc:
@@ -62,6 +64,8 @@ class _Reads:
             log.exception("gathering %s failed", what)
             self.snapshot.could_not_check.append(Unchecked(what, "cnibot", f"internal error ({type(exc).__name__})"))
             return None
+        finally:
+            self.snapshot.seconds[what] = round(time.perf_counter() - started, 3)
         self.snapshot.checked.append(what)
         return value
 

@@ -1,0 +1,249 @@
+"""Benchmark /cni capacity and /cni subnets on generated simulator clusters: wall time, the bot's peak memory,
+and the EC2 and Kubernetes calls the simulator served.
+
+    python bench/state_commands.py                         # 500 and 5,000 nodes x 20 pods
+    python bench/state_commands.py --nodes 500 --commands capacity
+
+The simulator runs in its own process (a 5,000-node cluster holds ~1 GB), so the bot process's peak RSS is the
+bot's alone. Each command runs in a fresh bot process whose AWS and Kubernetes clients are built before the
+clock starts (a serving bot has them) and whose caches are cold (the worst case for the API budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"seconds": 10.0, "peak_mb": 500.0, "ec2_calls": 30}  # at 5,000 nodes (issue #5)
+
+
+# --- the simulator process --------------------------------------------------------------------------------
+
+
+def serve_simulator(nodes: int, pods_per_node: int, seed: int) -> int:
+    """Build and serve a generated cluster; answer "reset", "counts" and "quit" on stdin, one JSON line each."""
+    from simulator.generator import generate
+    from simulator.runner import SimulatedCluster
+
+    started = time.perf_counter()
+    sim = SimulatedCluster(generate(nodes, pods_per_node, seed=seed), seed=seed).start()
+    ready = {
+        "env": sim.env(),
+        "cluster": sim.cluster_name,
+        "region": sim.region,
+        "build_seconds": round(time.perf_counter() - started, 1),
+        "enis": len(sim.model.enis),
+        "pods": len(sim.cluster.pods),
+    }
+    print(json.dumps(ready), flush=True)
+    try:
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "reset":
+                sim.counter.reset()
+                print("{}", flush=True)
+            elif command == "counts":
+                print(json.dumps(sim.counter.snapshot()), flush=True)
+            elif command == "quit":
+                break
+    finally:
+        sim.stop()
+    return 0
+
+
+# --- the bot process --------------------------------------------------------------------------------------
+
+
+def ask_once(text: str) -> int:
+    """Run one /cni command as the bot does, print a JSON line of figures."""
+    from bot.app import build_runner, build_services
+    from bot.config import ClusterAuth, ClusterConfig, load_settings
+    from bot.logs import configure_logging
+    from bot.runner import new_correlation_id
+    from commands.base import CommandContext
+
+    configure_logging("ERROR", "text")
+    cluster = ClusterConfig(
+        name=os.environ["BENCH_CLUSTER"],
+        region=os.environ["AWS_REGION"],
+        auth=ClusterAuth(mode="kubeconfig", kubeconfig=os.environ["KUBECONFIG"]),
+    )
+    workdir = tempfile.mkdtemp(prefix="cnibot-bench-")
+    services = build_services(load_settings(database_url=f"sqlite:///{workdir}/cnibot.db", clusters=[cluster]))
+    connection = services.connections.get(cluster)
+    _ = connection.kube, connection.aws()  # clients a serving bot already has; no API call yet
+    runner = build_runner()
+    ctx = CommandContext(
+        services=services, user_id="bench", correlation_id=new_correlation_id(), source="cli", now=services.clock()
+    )
+    before_mb = _peak_mb()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = runner.execute(text, ctx)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu, 2),
+                "slowest_reads": sorted(result.data.get("read_seconds", {}).items(), key=lambda kv: -kv[1])[:4],
+                "peak_mb": round(_peak_mb()),
+                "before_mb": round(before_mb),
+                "outcome": result.outcome,
+                "summary": result.doc.summary,
+            }
+        ),
+        flush=True,
+    )
+    return 0
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the driver -------------------------------------------------------------------------------------------
+
+
+def _child(*args: str, env: dict[str, str] | None = None, stdin: int | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def _reply(stream: IO[str] | None) -> dict[str, Any]:
+    assert stream is not None
+    line = stream.readline()
+    if not line:
+        raise RuntimeError("the simulator process ended early")
+    loaded: dict[str, Any] = json.loads(line)
+    return loaded
+
+
+def measure(nodes: int, pods_per_node: int, seed: int, commands: list[str]) -> list[dict[str, Any]]:
+    sim = _child("--serve", str(nodes), str(pods_per_node), str(seed), stdin=subprocess.PIPE)
+    assert sim.stdin is not None
+    try:
+        ready = _reply(sim.stdout)
+        print(
+            f"  {nodes:,} nodes: simulator built in {ready['build_seconds']} s "
+            f"({ready['enis']:,} ENIs, {ready['pods']:,} pods)",
+            file=sys.stderr,
+        )
+        env = {**os.environ, **ready["env"], "BENCH_CLUSTER": ready["cluster"]}
+        rows = []
+        for command in commands:
+            sim.stdin.write("reset\n")
+            sim.stdin.flush()
+            _reply(sim.stdout)
+            bot = _child("--ask", command, env=env)
+            out, _ = bot.communicate(timeout=600)
+            figures = json.loads(out.strip().splitlines()[-1])
+            sim.stdin.write("counts\n")
+            sim.stdin.flush()
+            counts = _reply(sim.stdout)
+            rows.append(
+                {
+                    "nodes": nodes,
+                    "enis": ready["enis"],
+                    "pods": ready["pods"],
+                    "command": command,
+                    **figures,
+                    "ec2_calls": sum(n for k, n in counts.items() if k.startswith("ec2:")),
+                    "eks_calls": sum(n for k, n in counts.items() if k.startswith("eks:")),
+                    "kube_calls": sum(n for k, n in counts.items() if k.startswith("kube:")),
+                    "calls": counts,
+                }
+            )
+        sim.stdin.write("quit\n")
+        sim.stdin.flush()
+        sim.wait(timeout=60)
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    headers = ("nodes", "ENIs", "pods", "command", "wall s", "bot CPU s", "peak MB", "EC2", "EKS", "K8s", "outcome")
+    cells = [
+        (
+            f"{r['nodes']:,}",
+            f"{r['enis']:,}",
+            f"{r['pods']:,}",
+            r["command"],
+            f"{r['seconds']:.2f}",
+            f"{r['cpu_seconds']:.2f}",
+            f"{r['peak_mb']:,}",
+            str(r["ec2_calls"]),
+            str(r["eks_calls"]),
+            str(r["kube_calls"]),
+            r["outcome"],
+        )
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in cells:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    print()
+    for r in rows:
+        detail = ", ".join(f"{k} {n}" for k, n in r["calls"].items())
+        print(f"{r['nodes']:,} nodes, {r['command']}: {detail}")
+        print(f"  answer: {r['summary']}")
+        print("  slowest reads: " + ", ".join(f"{what} {sec:.2f} s" for what, sec in r["slowest_reads"]))
+    big = [r for r in rows if r["nodes"] >= 5000]
+    if big:
+        print()
+        for r in big:
+            verdict = (
+                r["seconds"] < TARGETS["seconds"]
+                and r["peak_mb"] < TARGETS["peak_mb"]
+                and r["ec2_calls"] <= TARGETS["ec2_calls"]
+            )
+            print(
+                f"targets at 5,000 nodes ({r['command']}): < {TARGETS['seconds']:.0f} s, "
+                f"< {TARGETS['peak_mb']:.0f} MB, <= {TARGETS['ec2_calls']} EC2 calls: {'met' if verdict else 'NOT met'}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, nargs="+", default=[500, 5000])
+    parser.add_argument("--pods-per-node", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--commands", nargs="+", default=["capacity", "subnets"])
+    parser.add_argument(
+        "--serve", nargs=3, type=int, metavar=("NODES", "PODS_PER_NODE", "SEED"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--ask", metavar="TEXT", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    args = parser.parse_args(argv)
+    if args.serve:
+        return serve_simulator(*args.serve)
+    if args.ask:
+        return ask_once(args.ask)
+    rows = [row for nodes in args.nodes for row in measure(nodes, args.pods_per_node, args.seed, args.commands)]
+    print_table(rows)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
