@@ -568,11 +568,12 @@ class SimCluster(ClusterObjects):
         kind = obj.get("kind")
         name = obj.get("metadata", {}).get("name")
         if kind == "DaemonSet" and name == "aws-node" and after is not None:
+            # Any change of the pod template rolls the pods (e.g. `kubectl rollout restart`), not only env edits.
             env = objects.env_from_daemonset(after)
-            if env != self.env:
-                self.begin_rollout(
-                    env, generation=int(after.get("metadata", {}).get("generation", self.generation + 1))
-                )
+            template_changed = (before or {}).get("spec", {}).get("template") != after.get("spec", {}).get("template")
+            if env != self.env or template_changed:
+                generation = int(after.get("metadata", {}).get("generation", self.generation + 1))
+                self.begin_rollout(env, generation, after.get("spec", {}).get("template"))
         elif kind == "Pod":
             self._pod_over_http(before, after)
         elif kind == "ENIConfig":
@@ -628,10 +629,14 @@ class SimCluster(ClusterObjects):
             self.retry_failing_pods()
             self._rewrite_all()
 
-    def begin_rollout(self, env: dict[str, str], generation: int | None = None) -> None:
+    def begin_rollout(
+        self, env: dict[str, str], generation: int | None = None, template: JsonObject | None = None
+    ) -> None:
         """The DaemonSet template changed: a new revision rolls node by node (10% at a time)."""
         with self.lock:
             self._set_env(env)
+            if template is not None:  # the revision hashes the template as written, annotations included
+                self.revision = objects.revision_hash(template)
             self.generation = generation or self.generation + 1
             names = list(self.nodes)
             batch = max(1, math.ceil(len(names) * 0.1))

@@ -219,3 +219,27 @@ def test_aws_node_logs_show_the_startup_failure() -> None:
         name = next(iter(sim.cluster.nodes.values())).aws_node_pod
         text = core.read_namespaced_pod_log(name, "kube-system", container="aws-node")
         assert "Successfully copied CNI plugin binary and config file." in text
+
+
+def test_rollout_restart_replaces_every_aws_node_pod() -> None:
+    with SimulatedCluster.from_scenario("healthy") as sim:
+        api = kube(sim)
+        core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+        selector = "k8s-app=aws-node"
+        before = {
+            p.metadata.name: p.metadata.labels["controller-revision-hash"]
+            for p in core.list_namespaced_pod("kube-system", label_selector=selector).items
+        }
+        restart = {
+            "spec": {
+                "template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-28T04:00:00Z"}}}
+            }
+        }
+        apps.patch_namespaced_daemon_set("aws-node", "kube-system", restart)
+        after = {
+            p.metadata.name: p.metadata.labels["controller-revision-hash"]
+            for p in core.list_namespaced_pod("kube-system", label_selector=selector).items
+        }
+        assert set(after).isdisjoint(before) and len(after) == 3
+        assert set(after.values()).isdisjoint(set(before.values()))
+        assert all(p.status.phase == "Running" for p in core.list_namespaced_pod("shop").items)
