@@ -121,7 +121,8 @@ class Applier:
                 return False
             if not told:
                 holder = self.repo.lock_holder(cluster.name, self.svc.now())
-                if holder is not None and holder != record.id:
+                if holder is not None and holder != record.id and record.detail.get("waiting_for") != holder:
+                    self.repo.merge_detail(record.id, {"waiting_for": holder}, self.svc.now())
                     self.svc.thread(record, f"Waiting for change #{holder} to finish on `{cluster.name}`.")
                 told = True
             time.sleep(0.5)
@@ -136,7 +137,8 @@ class Applier:
             self._fail(run, AuditKind.APPLY_FAILED, f"cannot write: {blocker}")
             return
         try:
-            state = read_state(run.conn, aws_node=record.spec.touches_aws_node, eniconfigs=bool(record.spec.eniconfigs))
+            touches = {"aws_node": record.spec.touches_aws_node, "eniconfigs": bool(record.spec.eniconfigs)}
+            state = read_state(run.conn, fresh=True, **touches)
             self._check_not_stale(record, state)
             failures_before = ip_failure_counts(run.conn.kube)
             self._write(run, state)
@@ -216,7 +218,7 @@ class Applier:
                 stored = writer_for(run.conn).patch_aws_node_env(edits, resource_version)
             except WriteConflict:
                 # Something wrote aws-node since we read it: a status update is fine, a spec edit is not.
-                fresh = read_state(run.conn, eniconfigs=False)
+                fresh = read_state(run.conn, eniconfigs=False, fresh=True)
                 self._check_not_stale(record, fresh)
                 assert fresh.aws_node is not None
                 resource_version = fresh.aws_node.daemonset.resource_version
@@ -265,6 +267,7 @@ class Applier:
                 timeout=self.timings.rollout_timeout,
                 backoff=self._backoff(),
                 on_progress=lambda progress: self._progress(run, progress),
+                heartbeat=lambda: self._renew(run),
             )
             if not result.done:
                 self._fail(run, AuditKind.ROLLOUT_FAILED, f"aws-node rollout {result.message}")
@@ -308,8 +311,10 @@ class Applier:
             self.svc.thread(record, nodes_left_text(remaining))
         self.svc.refresh(record.id)
 
-    def _progress(self, run: _Run, progress: Progress) -> None:
+    def _renew(self, run: _Run) -> None:
         self.repo.renew_lock(run.cluster.name, run.owner, self.svc.now(), self.timings.lock_lease)
+
+    def _progress(self, run: _Run, progress: Progress) -> None:
         record = run.record
         text = f":hourglass: Rolling out change #{record.id}: {progress.text()}."
         if not record.channel_id or not record.message_ts:

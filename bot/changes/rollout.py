@@ -75,16 +75,19 @@ def watch_rollout(
     timeout: float,
     backoff: Backoff,
     on_progress: Callable[[Progress], None],
+    heartbeat: Callable[[], None] = lambda: None,
     clock: Callable[[], float] = time.monotonic,
 ) -> RolloutResult:
     """Wait until every aws-node pod runs the new template (and is ready), or ``timeout`` seconds pass.
 
     ``generation`` None (the managed add-on path): EKS writes the DaemonSet itself, so first wait until its
-    env shows the change, then watch that generation.
+    env shows the change, then watch that generation. ``heartbeat`` runs on every poll (the apply lock's lease
+    is renewed there, so a slow rollout is never taken for a dead replica).
     """
     deadline = clock() + timeout
     last: Progress | None = None
     while True:
+        heartbeat()
         ds = kube.aws_node_daemonset()
         if ds is None:
             return RolloutResult(False, last, "the aws-node DaemonSet disappeared")

@@ -31,7 +31,6 @@ from bot.domain.changes import (
     spec_hash,
 )
 from bot.errors import NotFound
-from bot.render.doc import Doc
 from bot.services import Services
 from storage.changes import (
     SYSTEM_ACTOR,
@@ -175,11 +174,11 @@ class ChangeService:
         result = self.repo.approve(change_id, user_id, now)
         if result.outcome is ApprovalOutcome.RECORDED:
             missing = result.needed - len(result.approvers)
-            self._thread(record, f"<@{user_id}> approved ({len(result.approvers)}/{result.needed}); {missing} more.")
+            self.thread(record, f"<@{user_id}> approved ({len(result.approvers)}/{result.needed}); {missing} more.")
             self._answer(response_url, f"Approved. Change #{change_id} needs {missing} more approver(s).")
             self.refresh(change_id)
         elif result.outcome is ApprovalOutcome.APPROVED:
-            self._thread(record, f"<@{user_id}> approved: change #{change_id} is approved.")
+            self.thread(record, f"<@{user_id}> approved: change #{change_id} is approved.")
             self.refresh(change_id)
             self.start_apply(change_id)
         else:  # refused, and recorded as such by the repository
@@ -210,7 +209,7 @@ class ChangeService:
             detail={"withdrawn": withdrawn},
         ):
             verb = "withdrew" if withdrawn else "rejected"
-            self._thread(record, f"<@{user_id}> {verb} change #{change_id}; nothing is applied.")
+            self.thread(record, f"<@{user_id}> {verb} change #{change_id}; nothing is applied.")
             self.refresh(change_id)
         else:
             message = f"This request is already {self.get(change_id).status}."
@@ -253,7 +252,7 @@ class ChangeService:
         ):
             return False
         hours = (record.expires_at - record.created_at).total_seconds() / 3600
-        self._thread(record, f"Change #{change_id} expired: not approved within {hours:g}h. Nothing was applied.")
+        self.thread(record, f"Change #{change_id} expired: not approved within {hours:g}h. Nothing was applied.")
         self.refresh(change_id)
         return True
 
@@ -276,7 +275,7 @@ class ChangeService:
             draft = draft_rollback(conn, original, automatic=True)
         except ChangeRefused as refused:
             if self.repo.skip_revert(change_id, now, refused.message):
-                self._thread(original, f"Change #{change_id} did not revert by itself: {refused.message}")
+                self.thread(original, f"Change #{change_id} did not revert by itself: {refused.message}")
             return False
         new = NewChange(
             cluster=cluster.name,
@@ -300,7 +299,7 @@ class ChangeService:
         revert = self.repo.create_revert(change_id, new, now)
         if revert is None:
             return False  # another replica claimed it
-        self._thread(original, f"Time is up for change #{change_id}: reverting it as change #{revert.id}.")
+        self.thread(original, f"Time is up for change #{change_id}: reverting it as change #{revert.id}.")
         self.start_apply(revert.id)
         return True
 
@@ -317,14 +316,14 @@ class ChangeService:
                     record.id, record.version, self.now(), actor=SYSTEM_ACTOR, kind=AuditKind.NODES_REPLACED
                 ):
                     self.repo.merge_detail(record.id, {"nodes_to_replace": []}, self.now())
-                    self._thread(record, "Every node now takes pod addresses from the ENIConfig subnets. Done.")
+                    self.thread(record, "Every node now takes pod addresses from the ENIConfig subnets. Done.")
                     self.refresh(record.id)
             elif remaining != list(record.detail.get("nodes_to_replace") or []):
                 updated = self.repo.merge_detail(
                     record.id, {"nodes_to_replace": remaining}, self.now(), expected_version=record.version
                 )
                 if updated is not None:
-                    self._thread(record, nodes_left_text(remaining))
+                    self.thread(record, nodes_left_text(remaining))
                     self.refresh(record.id)
 
     # --- applying ------------------------------------------------------------------------------------------
@@ -339,13 +338,16 @@ class ChangeService:
         return thread
 
     def apply_waiting(self) -> None:
-        """Approved changes that waited for their cluster's lock, and applies a dead replica left behind."""
-        from bot.changes.apply import Applier
-
-        applier = Applier(self)
-        for record in self.repo.with_status({Status.APPROVED, Status.APPLYING, Status.APPLIED}):
-            if self.repo.lock_holder(record.cluster, self.now()) is None:
-                applier.run(record.id)
+        """Approved changes that waited for their cluster's lock, and applies a dead replica left behind
+        (its lease ran out). Several replicas may start the same one: the lock and the claim let one through."""
+        waiting = self.repo.with_status({Status.APPROVED, Status.APPLYING, Status.APPLIED})
+        # One per cluster and tick (only one can hold the lock): unfinished work first, then the oldest.
+        first: dict[str, ChangeRecord] = {}
+        for record in sorted(waiting, key=lambda r: (r.status is Status.APPROVED, r.id)):
+            first.setdefault(record.cluster, record)
+        for cluster, record in first.items():
+            if self.repo.lock_holder(cluster, self.now()) is None:
+                self.start_apply(record.id)
 
     # --- Slack ---------------------------------------------------------------------------------------------
     def refresh(self, change_id: int) -> None:
@@ -363,9 +365,6 @@ class ChangeService:
                     return
 
     def thread(self, record: ChangeRecord, text: str) -> str | None:
-        return self._thread(record, text)
-
-    def _thread(self, record: ChangeRecord, text: str) -> str | None:
         """A line in the request's thread, naming the requester so they are notified."""
         fresh = self.repo.get(record.id) or record
         if not fresh.channel_id or not fresh.message_ts:
@@ -373,10 +372,6 @@ class ChangeService:
         person = not fresh.requester_id.startswith("cli:") and fresh.requester_id != SYSTEM_ACTOR
         mention = f"<@{fresh.requester_id}> " if person else ""
         return self.notifier.reply(fresh.channel_id, fresh.message_ts, mention + text)
-
-    def post_doc(self, record: ChangeRecord, doc: Doc) -> None:
-        if record.channel_id and record.message_ts:
-            self.notifier.post(record.channel_id, doc, thread_ts=record.message_ts)
 
 
 _APPROVAL_REFUSED = {

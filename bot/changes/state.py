@@ -78,15 +78,18 @@ class ClusterState:
         )
 
 
-def read_state(conn: ClusterConnection, *, aws_node: bool = True, eniconfigs: bool = True) -> ClusterState:
+def read_state(
+    conn: ClusterConnection, *, aws_node: bool = True, eniconfigs: bool = True, fresh: bool = False
+) -> ClusterState:
     """Read what changes are bound to. Kubernetes failures raise UpstreamError: without them nothing is safe
-    to request or apply. The add-on lookup may fail (no EKS permission): the DaemonSet is then the target."""
+    to request or apply. The add-on lookup may fail (no EKS permission): the DaemonSet is then the target.
+    ``fresh`` skips the add-on cache (before applying)."""
     notes: list[str] = []
     node_state: AwsNodeState | None = None
     if aws_node:
         daemonset = conn.kube.aws_node_daemonset()
         if daemonset is not None:
-            addon_config, note = _addon_config(conn)
+            addon_config, note = _addon_config(conn, fresh)
             if note:
                 notes.append(note)
             node_state = AwsNodeState(daemonset, addon_config)
@@ -94,9 +97,11 @@ def read_state(conn: ClusterConnection, *, aws_node: bool = True, eniconfigs: bo
     return ClusterState(node_state, objects, tuple(notes))
 
 
-def _addon_config(conn: ClusterConnection) -> tuple[str | None, str | None]:
+def _addon_config(conn: ClusterConnection, fresh: bool) -> tuple[str | None, str | None]:
     try:
-        addon = conn.aws().eks_addon(eks_name(conn.cluster))
+        aws = conn.aws()
+        name = eks_name(conn.cluster)
+        addon = aws.eks_addon_fresh(name) if fresh else aws.eks_addon(name)
     except UpstreamError as exc:
         return None, (
             f"Could not tell whether vpc-cni is an EKS managed add-on ({exc.api}: {exc.reason}); "

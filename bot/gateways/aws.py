@@ -306,6 +306,11 @@ class AwsGateway:
                     out.append(str(block["CidrBlock"]))
         return out
 
+    def eks_addon_fresh(self, cluster: str, addon: str = "vpc-cni") -> dict[str, Any] | None:
+        """The add-on as EKS has it now (not cached): what an approved change is checked against."""
+        self._eks_addon.invalidate((cluster, addon))
+        return self.eks_addon(cluster, addon)
+
     # --- EKS add-on writes: only to apply approved changes ------------------------------------------
     def update_addon(
         self, cluster: str, configuration_values: str, *, request_token: str, addon: str = "vpc-cni"

@@ -408,6 +408,66 @@ def test_for_duration_reverts_by_itself(make_bot: Callable[..., SimBot]) -> None
     assert kinds[-1] == "auto-reverted"
 
 
+def test_one_apply_at_a_time_per_cluster(make_bot: Callable[..., SimBot]) -> None:
+    sb = make_bot(SimulatedCluster.from_scenario("healthy", rollout_seconds=1.5))
+    first, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "first"')
+    second, _ = request(sb, 'set MINIMUM_IP_TARGET=10 --reason "second"')
+    click(sb, first, "U0BOB")
+    wait_status(sb, first, {Status.APPLIED})
+    click(sb, second, "U0CAROL")
+    wait_thread(sb.bot.slack, f"Waiting for change #{first} to finish on `demo`")
+    assert wait_status(sb, first, FINAL).status is Status.VERIFIED
+    # The second was approved against the spec the first one changed: it must not be applied blindly.
+    later = wait_status(sb, second, FINAL)
+    assert later.status is Status.STALE
+    assert later.detail["stale"] == ["aws-node `WARM_IP_TARGET` changed meanwhile: _unset_ -> `5`"]
+    svc = service(sb)
+    verified_at = next(e.at for e in svc.repo.events(first) if e.kind == "verified")
+    applying_at = next(e.at for e in svc.repo.events(second) if e.kind == "applying")
+    assert applying_at >= verified_at
+    assert cnibot_patches(sb.sim) == 1
+
+
+def test_work_left_by_a_dead_replica_is_finished_or_flagged(make_bot: Callable[..., SimBot]) -> None:
+    from storage.changes import AuditKind
+
+    sb = make_bot()
+    svc = service(sb)
+    now = sb.bot.cnibot.services.clock()
+    writing, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "replica dies while writing"')
+    watching, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "replica dies while watching"')
+    # A replica approved both, claimed them and died: one while writing, one after writing (its patch is in).
+    steps = [(Status.APPROVED, AuditKind.APPROVED), (Status.APPLYING, AuditKind.APPLYING)]
+    for change_id in (writing, watching):
+        for target, event in steps:
+            assert svc.repo.transition(change_id, target, actor="U0BOB", at=now, event=event)
+    assert svc.repo.transition(watching, Status.APPLIED, actor="cnibot", at=now, event=AuditKind.APPLIED)
+    api = k8s_config.new_client_from_config(config_file=str(sb.sim.kubeconfig_path))
+    try:
+        k8s.AppsV1Api(api).patch_namespaced_daemon_set(
+            "aws-node",
+            "kube-system",
+            {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "containers": [{"name": "aws-node", "env": [{"name": "WARM_IP_TARGET", "value": "5"}]}]
+                        }
+                    }
+                }
+            },
+            field_manager="cnibot",
+        )
+    finally:
+        api.close()
+    svc.apply_waiting()  # the lease of the dead replica has run out: no lock is held
+    failed = wait_status(sb, writing, FINAL)
+    assert failed.status is Status.FAILED and "stopped in the middle" in failed.detail["result"]
+    wait_for(lambda: svc.repo.lock_holder("demo", svc.now()) is None, what="the lock to be released")
+    svc.apply_waiting()  # the next tick: one cluster, one apply at a time
+    assert wait_status(sb, watching, FINAL).status is Status.VERIFIED
+
+
 def test_read_only_install_accepts_requests_and_never_writes(make_bot: Callable[..., SimBot]) -> None:
     sb = make_bot(write_enabled=False)
     change_id, answer = request(sb, 'set WARM_IP_TARGET=5 --reason "read only"')
