@@ -93,7 +93,10 @@ class NodeIpamd:
         with self.model.lock:
             self.context = context
             config = context.config
-            self.metrics.action_inprogress.clear()
+            # A new ipamd process: Prometheus counters start from zero again.
+            self.metrics = IpamdMetrics()
+            self._limits_version = (-1, 0)
+            self.last_error = ""
             if config.startup_error:
                 return self._crash(config.startup_error)
             self._release_other_mode_leftovers()
