@@ -425,7 +425,7 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
 def apply_blocker(cluster: ClusterConfig, conn: ClusterConnection, spec: ChangeSpec, target: Target) -> str | None:
     """Why this install cannot apply the change (None: it can, as far as RBAC says)."""
     if not cluster.write_enabled:
-        return f"writes are off for cluster `{cluster.name}` (`write_enabled: false`)"
+        return f"writes are off for cluster `{cluster.name}` (write_enabled: false)"
     needed: list[Permission] = []
     if spec.touches_aws_node and target is Target.DAEMONSET:
         needed.append(PATCH_AWS_NODE)

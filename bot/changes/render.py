@@ -206,10 +206,18 @@ def changes_doc(records: Sequence[ChangeRecord], now: datetime, *, open_only: bo
     if not records:
         return Doc(f"No {what}.")
     rows = [
-        (f"#{r.id}", r.status.value, r.cluster, _short(r.summary), _who(r.requester_id), _ago(r.created_at, now))
+        (
+            f"#{r.id}",
+            r.status.value,
+            r.cluster,
+            _short(r.summary.replace("`", "")),
+            r.requester_id,
+            _ago(r.created_at, now),
+        )
         for r in records
     ]
-    return Doc(f"{len(records)} {what}, newest first:").add(
+    count = f"1 {what.removesuffix('s')}" if len(records) == 1 else f"{len(records)} {what}"
+    return Doc(f"{count}, newest first:").add(
         Table(("id", "status", "cluster", "change", "by", "when"), rows, align="llllll", limit=len(rows)),
         Para("`/cni change ID` shows one with its history."),
     )
@@ -222,7 +230,8 @@ def change_doc(
     nodes = record.detail.get("nodes_to_replace") or []
     if nodes:
         doc.add(Bullets([f"`{n}`" for n in nodes], limit=20, title="*Nodes still to replace*"))
-    rows = [(when(e.at), _who(e.actor), e.kind, _event_detail(e)) for e in events]
+    # Tables are code blocks, where a mention would not render: they show user ids.
+    rows = [(when(e.at), e.actor, e.kind, _event_detail(e)) for e in events]
     doc.add(Table(("when", "who", "event", "detail"), rows, align="llll", limit=50, title="*History*"))
     return doc
 
@@ -239,15 +248,11 @@ def _event_detail(event: AuditEntry) -> str:
     return ""
 
 
-def _who(user: str) -> str:
-    # Tables are code blocks, where a mention would not render: show the id.
-    return user
-
-
 def _short(text: str, width: int = 48) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _ago(then: datetime, now: datetime) -> str:
-    return in_words((now - then).total_seconds()) + " ago"
+    seconds = (now - then).total_seconds()
+    return "just now" if seconds < 60 else in_words(seconds) + " ago"

@@ -70,7 +70,7 @@ def submitted_doc(submitted: Submitted) -> Doc:
         doc.add(Bullets([f":warning: {w}" for w in warnings], limit=10, title="*Warnings*"))
     disabled = record.detail.get("apply_disabled")
     if disabled:
-        doc.add(Para(f":lock: Apply is disabled here ({disabled}): once approved, it must be applied by hand."))
+        doc.add(Para(f":lock: Apply is disabled here: {disabled}. Once approved, it must be applied by hand."))
     if record.status.value == "pending":
         doc.add(Context(f"Expires {when(record.expires_at)} if not approved · `/cni change {record.id}` shows it"))
     return doc

@@ -240,6 +240,8 @@ def test_happy_path_request_approve_apply_verify(
     make_bot: Callable[..., SimBot], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sb = make_bot()
+    jobs = {"changes:expire", "changes:auto-revert", "changes:apply-waiting", "changes:track-nodes"}
+    assert jobs <= set(sb.bot.cnibot.services.scheduler.job_ids())
     free_before = free_ips(sb.sim)
     change_id, answer = request(sb, 'set WARM_IP_TARGET=5 MINIMUM_IP_TARGET=10 --reason "too many warm IPs"')
     assert "Posted for approval in <#C0APPROVE>; it needs 1 approver" in answer
@@ -471,7 +473,7 @@ def test_work_left_by_a_dead_replica_is_finished_or_flagged(make_bot: Callable[.
 def test_read_only_install_accepts_requests_and_never_writes(make_bot: Callable[..., SimBot]) -> None:
     sb = make_bot(write_enabled=False)
     change_id, answer = request(sb, 'set WARM_IP_TARGET=5 --reason "read only"')
-    assert "Apply is disabled here (writes are off for cluster `demo` (`write_enabled: false`))" in answer
+    assert "Apply is disabled here: writes are off for cluster `demo` (write_enabled: false)" in answer
     assert "Apply is disabled here" in text_of(approval_message(sb.bot.slack, change_id).args)
     click(sb, change_id, "U0BOB")
     wait_event(sb, change_id, "apply-disabled")
