@@ -148,6 +148,9 @@ def _impact(detail: Mapping[str, Any]) -> list[Any]:
         (s["subnet"], s["nodes"], s["now"], s["after"], _delta(s["after"] - s["now"]))
         for s in estimate.get("subnets") or []
     ]
+    unknown = estimate.get("unknown_types") or []
+    if unknown:
+        out.append(Para(f"_Not estimated for nodes of instance types {', '.join(unknown)} (limits unknown)._"))
     if rows:
         out.append(
             Table(

@@ -26,6 +26,7 @@ from bot.domain.changes import (
     approvals_needed,
     decide_approval,
     decide_rejection,
+    describe_duration,
     expiry_of,
     rollback_preapproved,
     spec_hash,
@@ -79,7 +80,6 @@ class ChangeService:
         self.timings = timings or DEFAULT_TIMINGS
         self.repo = ChangeRepository(make_session_factory(services.engine))
         self.groups = GroupDirectory(notifier.client)
-        self._refresh_lock = threading.Lock()
 
     @classmethod
     def for_services(cls, services: Services) -> ChangeService:
@@ -282,7 +282,7 @@ class ChangeService:
             kind=ChangeKind.REVERT,
             requester_id=SYSTEM_ACTOR,
             requester_name=None,
-            reason=f"--for {original.duration} of #{change_id} is up",
+            reason=f"the --for {describe_duration(original.duration or timedelta())} of #{change_id} is up",
             risk=draft.risk,
             approvals_needed=0,
             spec=draft.spec,
@@ -299,6 +299,11 @@ class ChangeService:
         revert = self.repo.create_revert(change_id, new, now)
         if revert is None:
             return False  # another replica claimed it
+        channel = cluster.approvals.approvers_channel or original.channel_id
+        if channel:  # the revert reports in its own thread, like any change
+            ts = self.notifier.post(channel, request_doc(revert, [], now))
+            if ts:
+                self.repo.set_message(revert.id, channel, ts)
         self.thread(original, f"Time is up for change #{change_id}: reverting it as change #{revert.id}.")
         self.start_apply(revert.id)
         return True
@@ -351,18 +356,18 @@ class ChangeService:
 
     # --- Slack ---------------------------------------------------------------------------------------------
     def refresh(self, change_id: int) -> None:
-        """Re-render the approval message from the stored state (a later state is never overwritten by an
-        earlier one: re-render until the version read before and after posting agree)."""
-        with self._refresh_lock:
-            for _ in range(3):
-                record = self.repo.get(change_id)
-                if record is None or not record.channel_id or not record.message_ts:
-                    return
-                doc = request_doc(record, self.repo.approvals(change_id), self.now())
-                self.notifier.update(record.channel_id, record.message_ts, doc)
-                again = self.repo.get(change_id)
-                if again is None or again.version == record.version:
-                    return
+        """Re-render the approval message from the stored state. Two refreshes may race (threads, replicas):
+        each re-renders until the version it rendered is still the stored one after posting, so the last
+        message posted always shows the latest state."""
+        for _ in range(3):
+            record = self.repo.get(change_id)
+            if record is None or not record.channel_id or not record.message_ts:
+                return
+            doc = request_doc(record, self.repo.approvals(change_id), self.now())
+            self.notifier.update(record.channel_id, record.message_ts, doc)
+            again = self.repo.get(change_id)
+            if again is None or again.version == record.version:
+                return
 
     def thread(self, record: ChangeRecord, text: str) -> str | None:
         """A line in the request's thread, naming the requester so they are notified."""

@@ -404,6 +404,8 @@ def test_for_duration_reverts_by_itself(make_bot: Callable[..., SimBot]) -> None
     revert = service(sb).repo.recent(limit=1)[0]
     assert revert.kind.value == "revert" and revert.rollback_of == change_id
     assert wait_status(sb, revert.id, FINAL).status is Status.VERIFIED
+    assert "Automatically reverts change #" in text_of(approval_message(sb.bot.slack, revert.id).args)
+    wait_thread(sb.bot.slack, f"Change #{revert.id} verified")
     assert "WARM_IP_TARGET" not in aws_node_env(sb)
     wait_thread(sb.bot.slack, "Time is up for change")
     kinds = [e.kind for e in service(sb).repo.events(change_id)]
