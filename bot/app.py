@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from bot.changes.jobs import register_change_jobs
 from bot.clusters import ClusterDirectory
 from bot.config import Settings, redact_url
+from bot.digests.service import install_digests
 from bot.runner import CommandRunner
 from bot.services import Services
 from bot.slack_app import build_bolt_app
@@ -59,4 +60,5 @@ def build_cnibot(
     if settings.slack_signing_secret is not None:
         bolt = build_bolt_app(services, runner, client=slack_client)
     register_change_jobs(services, bolt.client if bolt is not None else slack_client)
+    install_digests(services, bolt.client if bolt is not None else slack_client)
     return Cnibot(services=services, runner=runner, bolt=bolt, web=build_web_app(services.engine, bolt))

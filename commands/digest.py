@@ -12,7 +12,7 @@ from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_te
 from bot.digests.service import Sampling, Stores
 from bot.digests.sources import sources_for
 from bot.errors import UsageError
-from bot.render.doc import Doc, Para, Table
+from bot.render.doc import Context, Doc, Para, Table
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from storage.digests import Subscription
 
@@ -157,10 +157,12 @@ def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         raise UsageError(f"unexpected `{' '.join(args.words)[:40]}`", USAGE)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     stores = Stores.of(ctx.services.engine)
-    Sampling(ctx.services, stores.samples).ensure_recent(cluster.name)
+    problem = Sampling(ctx.services, stores.samples).ensure_recent(cluster.name)
     builder = DigestBuilder(stores.samples, sources_for(ctx.services.engine))
     digest = builder.build(cluster.name, ctx.now, since=None)
     doc = digest_doc(digest, preview=True)
+    if problem:
+        doc.add(Context(f":warning: Could not take a fresh sample ({problem}); this preview uses the stored ones."))
     data = {
         "level": digest.level.value,
         "headline": digest.headline,
@@ -178,10 +180,10 @@ def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
             for o in digest.subnets
         ],
         "recommendations": [r.code for r in digest.recommendations],
+        "sample_problem": problem,
     }
-    return CommandResult(
-        "digest", doc, data=data, cluster=cluster.name, outcome="partial" if digest.could_not_check else "ok"
-    )
+    partial = bool(digest.could_not_check or problem)
+    return CommandResult("digest", doc, data=data, cluster=cluster.name, outcome="partial" if partial else "ok")
 
 
 # --- shared ------------------------------------------------------------------------------------------------

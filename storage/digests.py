@@ -22,7 +22,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -32,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.digests.model import (
     CapacitySample,
@@ -45,7 +44,7 @@ from bot.digests.model import (
 from bot.digests.thinning import ThinningPolicy, plan_thinning
 from bot.domain.instance_limits import InstanceLimits
 from storage.db import session_scope
-from storage.models import NAMING_CONVENTION, Base, utcnow
+from storage.models import Base, utcnow
 
 log = logging.getLogger("cnibot.storage.digests")
 
@@ -63,15 +62,10 @@ SAMPLE_FAILED = "failed"
 _CHUNK = 500  # ids per IN (...) clause
 
 
-class DigestBase(DeclarativeBase):  # WIP: own metadata until migration 0004 can land (after 0003)
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = Base.type_annotation_map
-
-
 # --- tables ------------------------------------------------------------------------------------------------
 
 
-class DigestSubscriptionRow(DigestBase):
+class DigestSubscriptionRow(Base):
     __tablename__ = "digest_subscriptions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -86,7 +80,7 @@ class DigestSubscriptionRow(DigestBase):
     __table_args__ = (UniqueConstraint("cluster", "channel"),)
 
 
-class DigestClaimRow(DigestBase):
+class DigestClaimRow(Base):
     __tablename__ = "digest_claims"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -109,7 +103,7 @@ class DigestClaimRow(DigestBase):
     )
 
 
-class CapacitySampleRow(DigestBase):
+class CapacitySampleRow(Base):
     __tablename__ = "capacity_samples"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,7 +124,7 @@ class CapacitySampleRow(DigestBase):
     )
 
 
-class SubnetSampleRow(DigestBase):
+class SubnetSampleRow(Base):
     __tablename__ = "capacity_subnet_samples"
 
     sample_id: Mapped[int] = mapped_column(ForeignKey("capacity_samples.id", ondelete="CASCADE"), primary_key=True)

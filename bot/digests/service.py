@@ -29,7 +29,7 @@ from bot.digests.observe import take_sample
 from bot.digests.poster import DigestPoster, RunResult
 from bot.digests.schedule import schedule_from_text
 from bot.digests.slack import DigestSender, SlackDigestSender
-from bot.digests.sources import DigestSources, NoSources
+from bot.digests.sources import DigestSources, NoSources, sources_for
 from bot.errors import UpstreamError
 from bot.services import Services
 from storage.db import make_session_factory
@@ -79,31 +79,37 @@ class Sampling:
 
     def sample(self, cluster_name: str) -> CapacitySample | None:
         """Sample the cluster for the current slot unless another replica has. None when not sampled here."""
+        return self.try_sample(cluster_name)[0]
+
+    def try_sample(self, cluster_name: str) -> tuple[CapacitySample | None, str | None]:
+        """(the sample, None), or (None, why not) when it failed; (None, None) when another replica has the slot."""
         cluster = self.services.clusters.get(cluster_name)
         if cluster is None:
             log.warning("digest subscriptions name cluster %s, which is not configured", cluster_name)
-            return None
+            return None, f"cluster {cluster_name} is not configured"
         now = self.services.clock()
         slot = _slot(now, self.interval)
         previous = self.samples.latest_taken_at(cluster_name)
         sample_id = self.samples.claim_slot(cluster=cluster_name, slot=slot, replica=self.replica, now=now)
         if sample_id is None:
-            return None
+            return None, None
         try:
             sample = self._sampler(cluster, now, previous or now - self.interval)
         except Exception as exc:
             log.warning("capacity sample of %s failed: %s", cluster_name, exc, exc_info=not _expected(exc))
             self.samples.fail(sample_id, f"{type(exc).__name__}: {exc}")
-            return None
+            return None, str(exc) if _expected(exc) else f"internal error ({type(exc).__name__})"
         self.samples.store(sample_id, sample)
         self._housekeeping(cluster_name, now)
-        return sample
+        return sample, None
 
-    def ensure_recent(self, cluster_name: str) -> None:
-        """Sample now when the newest sample is older than one interval (`/cni digest now` on a new cluster)."""
+    def ensure_recent(self, cluster_name: str) -> str | None:
+        """Sample now when the newest sample is older than one interval (`/cni digest now` on a new cluster).
+        Returns why sampling failed, if it did."""
         latest = self.samples.latest_taken_at(cluster_name)
-        if latest is None or self.services.clock() - latest > self.interval:
-            self.sample(cluster_name)
+        if latest is not None and self.services.clock() - latest <= self.interval:
+            return None
+        return self.try_sample(cluster_name)[1]
 
     def _housekeeping(self, cluster_name: str, now: datetime) -> None:
         dropped = self.samples.thin(cluster_name, now=now)
@@ -176,9 +182,11 @@ class DigestJobs:
         return [s for s in taken if s is not None]
 
 
-def install_digests(services: Services, client: WebClient, *, sources: DigestSources | None = None) -> DigestJobs:
-    """The one call of the composition root: digest jobs posting through `client`."""
-    jobs = DigestJobs(services, SlackDigestSender(client), sources=sources)
+def install_digests(services: Services, client: WebClient | None) -> DigestJobs | None:
+    """The one call of the composition root: digest jobs posting through `client` (none without Slack)."""
+    if client is None:
+        return None
+    jobs = DigestJobs(services, SlackDigestSender(client), sources=sources_for(services.engine))
     jobs.install()
     return jobs
 

@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 
 from bot.digests.content import ApprovedSettings, PendingChange
 from bot.digests.model import FailedPod
+from bot.domain.changes import Status
 from bot.domain.diagnosis.model import CauseCode
+from storage.changes import ChangeRepository
 from storage.db import make_session_factory
 from storage.diagnoses import DiagnosisRepository
 
@@ -53,11 +55,17 @@ NOT_IP_FAILURES = frozenset(
 MAX_DIAGNOSES = 500
 
 
-class StoredSources(NoSources):
-    """Reads what why-pending stored; approvals are added when their records exist."""
+# Changes whose writes went into the cluster and were not undone by a failure: the newest of them touching
+# aws-node left the env the cluster should be running (a rollback is itself such a change).
+APPLIED = frozenset({Status.APPLIED, Status.VERIFIED, Status.ROLLED_BACK, Status.REVERTED})
 
-    def __init__(self, diagnoses: DiagnosisRepository) -> None:
+
+class StoredSources:
+    """Reads what why-pending and the change workflow stored."""
+
+    def __init__(self, diagnoses: DiagnosisRepository, changes: ChangeRepository) -> None:
         self._diagnoses = diagnoses
+        self._changes = changes
 
     def diagnosed_failures(self, cluster: str, *, since: datetime, until: datetime) -> list[FailedPod]:
         entries = self._diagnoses.recent(cluster=cluster, since=since, limit=MAX_DIAGNOSES)
@@ -74,7 +82,32 @@ class StoredSources(NoSources):
             if e.created_at <= until and e.primary_code not in NOT_IP_FAILURES
         ]
 
+    def approved_settings(self, cluster: str) -> ApprovedSettings | None:
+        applied = [
+            c
+            for c in self._changes.with_status(APPLIED, cluster=cluster)
+            if c.spec.touches_aws_node and c.base.aws_node is not None and c.applied_at is not None
+        ]
+        if not applied:
+            return None
+        last = max(applied, key=lambda c: (c.applied_at, c.id))
+        assert last.base.aws_node is not None
+        env = dict(last.base.aws_node.env)
+        for key, value in last.spec.env_updates().items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return ApprovedSettings(env, change_id=str(last.id), approved_at=last.applied_at)
+
+    def pending_changes(self, cluster: str) -> list[PendingChange]:
+        return [
+            PendingChange(str(c.id), c.summary, c.requester_id, c.created_at)
+            for c in self._changes.with_status({Status.PENDING}, cluster=cluster)
+        ]
+
 
 def sources_for(engine: Engine) -> DigestSources:
-    """The why-pending and approval records of this deployment."""
-    return StoredSources(DiagnosisRepository(make_session_factory(engine)))
+    """The why-pending and change records of this deployment."""
+    sessions = make_session_factory(engine)
+    return StoredSources(DiagnosisRepository(sessions), ChangeRepository(sessions))

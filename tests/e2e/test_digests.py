@@ -22,7 +22,7 @@ from bot.digests.service import DigestJobs, Stores, post_job_id
 from bot.digests.slack import SlackDigestSender
 from bot.render.doc import plain
 from simulator.fake_slack import FakeSlack
-from storage.digests import POSTED, DigestBase
+from storage.digests import POSTED
 from tests.support.simbot import sim_bot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -66,7 +66,6 @@ def test_subscribe_list_preview_and_unsubscribe_over_slack(
     monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, sqlite_url: str
 ) -> None:
     with sim_bot("healthy", monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url) as sb:
-        DigestBase.metadata.create_all(sb.bot.cnibot.services.engine)
         name = sb.sim.cluster_name
 
         subscribed = blocks_text(sb.ask("digest subscribe weekly mon 08:00 --tz Europe/Berlin"))
@@ -100,7 +99,6 @@ def test_a_subnet_draining_at_a_known_rate_is_forecast_and_posted_with_its_chart
 ) -> None:
     with sim_bot("healthy", monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url) as sb:
         services = sb.bot.cnibot.services
-        DigestBase.metadata.create_all(services.engine)
         clock = Clock(datetime.now(UTC).replace(second=0, microsecond=0))
         services.clock = clock
         sender = SlackDigestSender(WebClient(token="xoxb-test-token", base_url=fake_slack.api_url))
@@ -159,7 +157,6 @@ def two_replicas(pg_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator
         bot = build_cnibot(settings)
         bots.append(bot)
         bot.services.clock = clock
-        DigestBase.metadata.create_all(bot.services.engine)
         sender = SlackDigestSender(WebClient(token="xoxb-test-token", base_url=fake_slack.api_url))
         replicas.append(DigestJobs(bot.services, sender, replica=name))
     try:

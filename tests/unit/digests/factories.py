@@ -13,8 +13,10 @@ from sqlalchemy import Engine
 
 from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain.instance_limits import InstanceLimits
+from storage import load_all_models
 from storage.db import make_engine, make_session_factory
-from storage.digests import DigestBase, DigestRepository, SampleRepository
+from storage.digests import DigestRepository, SampleRepository
+from storage.models import Base
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 M5_LARGE = InstanceLimits("m5.large", max_enis=3, ipv4_per_eni=10, hypervisor="nitro", vcpus=2, branch_enis=9)
@@ -92,7 +94,8 @@ def draining_history(
 @contextmanager
 def digest_db(tmp_path: Path) -> Iterator[tuple[Engine, DigestRepository, SampleRepository]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'digests.db'}")
-    DigestBase.metadata.create_all(engine)
+    load_all_models()
+    Base.metadata.create_all(engine)
     sessions = make_session_factory(engine)
     try:
         yield engine, DigestRepository(sessions), SampleRepository(sessions)

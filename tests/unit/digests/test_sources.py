@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.digests.sources import sources_for
+from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeKind, ChangeSpec, Status, Target, spec_hash
+from bot.domain.cni_settings import EnvChange, Risk
+from storage import load_all_models
+from storage.changes import AuditKind, ChangeRepository, NewChange
 from storage.db import make_engine, make_session_factory
 from storage.diagnoses import DiagnosisRepository
 from storage.models import Base, DiagnosisRecord
@@ -34,4 +38,60 @@ def test_only_diagnoses_of_pods_without_an_ip_in_the_window_count(tmp_path: Path
         )
     found = sources_for(engine).diagnosed_failures("prod", since=NOW - timedelta(days=1), until=NOW)
     assert [(f.ref, f.cause, f.source) for f in found] == [("shop/web-1", "SUBNET_EXHAUSTED", "diagnosis")]
+    engine.dispose()
+
+
+def _change(changes: ChangeRepository, env: dict[str, str | None], base_env: dict[str, str], at: datetime) -> int:
+    spec = ChangeSpec(env=tuple(EnvChange(k, base_env.get(k), v) for k, v in env.items()))
+    record = changes.create(
+        NewChange(
+            cluster="prod",
+            kind=ChangeKind.SET,
+            requester_id="U0ALICE",
+            requester_name="alice",
+            reason="digest test",
+            risk=Risk.LOW,
+            approvals_needed=1,
+            spec=spec,
+            diff_hash=spec_hash(spec),
+            base=BaseRevision(aws_node=AwsNodeRevision(generation=1, env=base_env)),
+            target=Target.DAEMONSET,
+            summary=", ".join(f"{k}={v}" for k, v in env.items()),
+            created_at=at,
+            expires_at=at + timedelta(days=1),
+        )
+    )
+    return record.id
+
+
+def _apply(changes: ChangeRepository, change_id: int, at: datetime) -> None:
+    for status, kind in [
+        (Status.APPROVED, AuditKind.APPROVED),
+        (Status.APPLYING, AuditKind.APPLYING),
+        (Status.APPLIED, AuditKind.APPLIED),
+    ]:
+        values = {"applied_at": at} if status == Status.APPLIED else None
+        assert changes.transition(change_id, status, actor="U0BOB", at=at, event=kind, values=values)
+
+
+def test_the_newest_applied_change_is_the_approved_env_and_pending_ones_are_listed(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    load_all_models()
+    Base.metadata.create_all(engine)
+    changes = ChangeRepository(make_session_factory(engine))
+    running = {"WARM_ENI_TARGET": "1", "WARM_IP_TARGET": "2"}
+    first = _change(changes, {"WARM_IP_TARGET": "5"}, running, NOW - timedelta(days=3))
+    _apply(changes, first, NOW - timedelta(days=3))
+    second = _change(changes, {"WARM_IP_TARGET": None, "MINIMUM_IP_TARGET": "10"}, running, NOW - timedelta(days=1))
+    _apply(changes, second, NOW - timedelta(days=1))
+    waiting = _change(changes, {"WARM_ENI_TARGET": "0"}, running, NOW)
+
+    sources = sources_for(engine)
+    approved = sources.approved_settings("prod")
+    assert approved is not None
+    assert (approved.env, approved.change_id) == ({"WARM_ENI_TARGET": "1", "MINIMUM_IP_TARGET": "10"}, str(second))
+    assert [(p.change_id, p.summary, p.requested_by) for p in sources.pending_changes("prod")] == [
+        (str(waiting), "WARM_ENI_TARGET=0", "U0ALICE")
+    ]
+    assert sources.approved_settings("dev") is None
     engine.dispose()
