@@ -93,9 +93,10 @@ class AwsApiServer:
         return rule
 
     def _ec2(self, action: str, params: dict[str, str]) -> tuple[int, str, bytes, bool]:
-        rule = self._gate(
-            "ec2", action, {"params": {k: v for k, v in params.items() if k not in ("Action", "Version")}}
-        )
+        recorded = {k: v for k, v in params.items() if k not in ("Action", "Version")}
+        # Filters also parsed, for budget assertions such as "every sweep was filtered by vpc-id".
+        filters = {f.name: f.values for f in QueryParams(recorded).filters()}
+        rule = self._gate("ec2", action, {"params": recorded, "filters": filters})
         content = "text/xml;charset=UTF-8"
         if rule is not None and rule.hang > 0:
             return 0, content, b"", True

@@ -206,6 +206,7 @@ def test_faults_and_counter(env: Env) -> None:
     _, _, detail = env.counter.calls("ec2")[-1]
     params = detail["params"]
     assert isinstance(params, dict) and params["Filter.1.Name"] == "vpc-id" and params["MaxResults"] == "1000"
+    assert detail["filters"] == {"vpc-id": [env.vpc.id]}
     env.faults.clear()
 
 
