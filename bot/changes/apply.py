@@ -377,7 +377,7 @@ class Applier:
             self.svc.refresh(record.id)
 
     def _fail(self, run: _Run, event: AuditKind, message: str, *, written: list[str] | None = None) -> None:
-        record = run.record
+        record = self.repo.get(run.record.id) or run.record  # keep what was merged into detail meanwhile
         written = written if written is not None else run.written
         detail = {"message": message, "written": written}
         if self._transition(

@@ -472,6 +472,22 @@ def test_work_left_by_a_dead_replica_is_finished_or_flagged(make_bot: Callable[.
     assert wait_status(sb, watching, FINAL).status is Status.VERIFIED
 
 
+def test_rollout_that_never_gets_ready_fails_and_says_how_to_undo(
+    make_bot: Callable[..., SimBot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.changes import service as service_module
+
+    monkeypatch.setattr(service_module, "DEFAULT_TIMINGS", service_module.Timings(rollout_timeout=1.0))
+    sb = make_bot("aws-node-not-ready")  # aws-node already crash-loops on a bad prefix-delegation setting
+    change_id, answer = request(sb, 'set IP_COOLDOWN_PERIOD=20 --reason "shorter cooldown"')
+    assert "aws-node already fails to start with the current settings" in answer
+    click(sb, change_id, "U0BOB")
+    failed = wait_status(sb, change_id, FINAL)
+    assert failed.status is Status.FAILED and "aws-node rollout timed out after 1s" in failed.detail["result"]
+    wait_thread(sb.bot.slack, f"Change #{change_id} failed", f"`/cni rollback {change_id}` restores the previous state")
+    assert [e.kind for e in service(sb).repo.events(change_id)][-1] == "rollout-failed"
+
+
 def test_read_only_install_accepts_requests_and_never_writes(make_bot: Callable[..., SimBot]) -> None:
     sb = make_bot(write_enabled=False)
     change_id, answer = request(sb, 'set WARM_IP_TARGET=5 --reason "read only"')
