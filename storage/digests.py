@@ -53,6 +53,7 @@ CLAIMED = "claimed"
 POSTED = "posted"
 FAILED = "failed"  # Slack refused the post: nothing was posted, so it may be retried within the grace window
 SKIPPED = "skipped"  # claimed, then found not worth posting (e.g. no sample at all)
+UNCERTAIN = "uncertain"  # the post may or may not have gone out (a timeout): never retried
 
 # Sample states.
 PENDING = "pending"

@@ -25,11 +25,10 @@ from bot.digests.render import digest_doc
 from bot.digests.schedule import Schedule, schedule_from_text
 from bot.digests.slack import DigestSender, Posted, PostError
 from bot.render.doc import render_blocks
-from storage.digests import FAILED, POSTED, SKIPPED, Claim, DigestRepository, Subscription
+from storage.digests import FAILED, POSTED, SKIPPED, UNCERTAIN, Claim, DigestRepository, Subscription
 
 log = logging.getLogger("cnibot.digests")
 
-UNCERTAIN = "uncertain"  # claim status: the post may or may not have gone out; never retried
 MAX_ATTEMPTS = 3
 ON_TIME = timedelta(minutes=5)  # later than this after the scheduled instant counts as a late post
 

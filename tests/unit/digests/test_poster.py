@@ -20,12 +20,11 @@ from bot.digests.poster import (
     POSTED_NOW,
     SKIPPED_NOW,
     TOO_LATE,
-    UNCERTAIN,
     DigestPoster,
 )
 from bot.digests.slack import Posted, PostError
 from bot.digests.sources import NoSources
-from storage.digests import FAILED, POSTED, DigestRepository, SampleRepository
+from storage.digests import FAILED, POSTED, UNCERTAIN, DigestRepository, SampleRepository
 from tests.unit.digests.factories import NOW, digest_db, draining_history, sample, store_all, subscription
 
 
