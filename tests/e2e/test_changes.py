@@ -116,7 +116,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "c
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def wait_status(sb: SimBot, change_id: int, statuses: set[Status], timeout: float = 20.0) -> ChangeRecord:
@@ -295,6 +295,8 @@ def test_refusals_before_anything_is_posted(make_bot: Callable[..., SimBot]) -> 
     subnet_b = next(s.id for s in sb.sim.cluster.subnets.values() if s.az == "us-east-2b")
     wrong_az = ask(sb, f'eniconfig set us-east-2a subnet={subnet_b} --reason "pods subnet"')
     assert "an ENI cannot be attached across zones" in wrong_az
+    no_cidr = ask(sb, 'custom-networking enable --reason "pods on 100.64"')
+    assert "Zone us-east-2a has nodes but no subnet in a secondary CIDR" in no_cidr
     assert "No change requests" in ask(sb, "changes")
     assert sb.bot.slack.api_calls("chat.postMessage") == []
 
