@@ -52,8 +52,8 @@ def render_diagnosis(diagnosis: Diagnosis, *, elapsed_ms: int | None = None) -> 
     if primary.evidence:
         doc.add(Bullets(primary.evidence, limit=8, title="*Evidence*"))
     if primary.remedy:
-        steps = [f"{i}. {step}" for i, step in enumerate(primary.remedy, 1)]
-        doc.add(Bullets(steps, limit=6, title="*Fix*" if primary.code not in _BENIGN else "*Next*"))
+        title = "*Fix*" if primary.code not in _BENIGN else "*Next*"
+        doc.add(Para("\n".join([title, *(f"{i}. {step}" for i, step in enumerate(primary.remedy, 1))])))
     if primary.change is not None:
         doc.add(*_change_elements(diagnosis, primary.change))
     others = [c for c in diagnosis.causes[1:] if not c.contributing]

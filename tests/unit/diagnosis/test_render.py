@@ -33,7 +33,7 @@ def test_blocks_carry_verdict_numbers_fix_button_and_unchecked() -> None:
     text = json.dumps(blocks)
     assert blocks[0]["text"]["text"].startswith(":red_circle: *shop/web-7d9f*: Subnet subnet-0a1")
     assert "cause `SUBNET_EXHAUSTED`" in text and "confidence 93%" in text
-    assert "0 free of 251" in text and "1. Shrink the warm pools." in text
+    assert "0 free of 251" in text and "\\n1. Shrink the warm pools.\\n2. Tag" in text
     assert "`LEAKED_ENIS` 60%" in text and "*Contributing*" in text
     assert "ipamd metrics: `kube:GET pods/proxy` forbidden (RBAC)" in text
     assert "2 facts read in 240 ms" in text
