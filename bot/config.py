@@ -40,6 +40,8 @@ class ApprovalPolicy(_Strict):
     users: tuple[str, ...] = ()
     usergroups: tuple[str, ...] = ()
     allow_self_approval: bool = False
+    # Let the approvers of an applied change roll it back at once, without a new approval round.
+    original_approvers_may_roll_back: bool = False
     high_risk_approvals: int = Field(default=2, ge=1, le=5)
     expire_hours: float = Field(default=24, gt=0, le=24 * 14)
 

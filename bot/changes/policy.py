@@ -27,8 +27,7 @@ def rules_for(cluster: ClusterConfig) -> ApprovalRules:
         allow_self_approval=policy.allow_self_approval,
         high_risk_approvals=policy.high_risk_approvals,
         expire_after=timedelta(hours=policy.expire_hours),
-        # A per-cluster switch the settings may carry ("original approvers may roll back at once").
-        original_approvers_may_roll_back=bool(getattr(policy, "original_approvers_may_roll_back", False)),
+        original_approvers_may_roll_back=policy.original_approvers_may_roll_back,
     )
 
 
