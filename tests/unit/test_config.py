@@ -44,7 +44,8 @@ def test_yaml_clusters_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert shown["slack_bot_token"] == "***" and "xoxb-123" not in str(shown)
 
 
-def test_zero_config_has_one_implicit_cluster() -> None:
+def test_zero_config_has_one_implicit_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     directory = ClusterDirectory(load_settings())
     assert directory.names == ["default"]
     assert directory.resolve(None, "C0ANY").name == "default"
@@ -81,3 +82,36 @@ def test_log_masking_hides_tokens_and_passwords() -> None:
     masked = _mask(line)
     assert "aHR0cHM6" not in masked and "xoxb-1-abc" not in masked and "hunter2" not in masked
     assert masked.count("***") == 4
+
+
+def _kubeconfig(tmp_path: Path, cluster: str, context: str = "ctx") -> str:
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        f"apiVersion: v1\nkind: Config\ncurrent-context: {context}\n"
+        f"contexts:\n- name: {context}\n  context: {{cluster: '{cluster}', user: u}}\n"
+        f"clusters:\n- name: '{cluster}'\n  cluster: {{server: 'https://127.0.0.1:6443'}}\n"
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "cluster_ref, name, region, eks_name",
+    [
+        ("arn:aws:eks:us-east-2:111122223333:cluster/Prod_East", "prod-east", "us-east-2", "Prod_East"),
+        ("shop.eu-west-1.eksctl.io", "shop", "eu-west-1", "shop"),
+        ("kind-local", "ctx", None, None),
+    ],
+)
+def test_zero_config_names_the_cluster_after_the_kubeconfig(
+    tmp_path: Path, cluster_ref: str, name: str, region: str | None, eks_name: str | None
+) -> None:
+    from bot.clusters import implicit_cluster
+
+    found = implicit_cluster(_kubeconfig(tmp_path, cluster_ref))
+    assert (found.name, found.region, found.eks_name) == (name, region, eks_name)
+
+
+def test_zero_config_without_a_kubeconfig_is_default(tmp_path: Path) -> None:
+    from bot.clusters import implicit_cluster
+
+    assert implicit_cluster(str(tmp_path / "missing")).name == "default"
