@@ -12,10 +12,13 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from bot.config import ClusterConfig
+from bot.domain.facts import NodeFact
+from bot.domain.state import PodPlacement
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
-from bot.gateways.kube import KubeGateway
+from bot.gateways.kube import ACTIVE_PODS, KubeGateway, active_placement_from_api, node_from_api
+from bot.gateways.reflector import Reflector
 
 # Parallel gathering opens several connections to the API server at once.
 KUBE_POOL = 32
@@ -50,6 +53,9 @@ class ClusterConnection:
         self._kube: KubeGateway | None = None
         self._aws: dict[str, AwsGateway] = {}
         self._session: boto3.session.Session | None = None
+        self._reflector_lock = threading.Lock()
+        self._pods: Reflector[PodPlacement] | None = None
+        self._nodes: Reflector[NodeFact] | None = None
         # Discovered once: the VPC does not change under a cluster.
         self.vpc_id: str | None = cluster.vpc_id
 
@@ -63,6 +69,37 @@ class ClusterConnection:
             if self._kube is None:
                 self._kube = KubeGateway(kube_api_client(self.cluster, self.eks_access))
             return self._kube
+
+    @property
+    def pods(self) -> Reflector[PodPlacement]:
+        """Node and IP of every pod that still counts, kept current by a watch (for cluster-wide views)."""
+        with self._reflector_lock:
+            if self._pods is None:
+                self._pods = Reflector(
+                    self.kube,
+                    resource="pods",
+                    path="/api/v1/pods",
+                    convert=active_placement_from_api,
+                    query={"fieldSelector": ACTIVE_PODS},
+                )
+            return self._pods
+
+    @property
+    def nodes(self) -> Reflector[NodeFact]:
+        """Every node, kept current by a watch (for cluster-wide views)."""
+        with self._reflector_lock:
+            if self._nodes is None:
+                self._nodes = Reflector(
+                    self.kube, resource="nodes", path="/api/v1/nodes", convert=node_from_api, page=500
+                )
+            return self._nodes
+
+    def close(self) -> None:
+        """Stop the watches (at shutdown)."""
+        with self._reflector_lock:
+            for reflector in (self._pods, self._nodes):
+                if reflector is not None:
+                    reflector.stop()
 
     def default_region(self) -> str | None:
         return (
@@ -120,3 +157,8 @@ class Connections:
             if conn is None:
                 conn = self._by_name[cluster.name] = ClusterConnection(cluster)
             return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._by_name.values():
+                conn.close()

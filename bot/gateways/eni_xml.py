@@ -8,6 +8,7 @@ page it cannot read is left to botocore unchanged.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -43,40 +44,71 @@ def parse_network_interfaces(body: bytes) -> list[dict[str, Any]] | None:
     found = root.find(f"{ns}networkInterfaceSet")
     if found is None:
         return None
-    return [_eni(item, ns) for item in found.findall(f"{ns}item")]
+    tags = _tags(ns)
+    return [_eni(item, tags) for item in found]
 
 
-def _eni(item: ET.Element, ns: str) -> dict[str, Any]:
-    def text(element: ET.Element, name: str) -> str | None:
-        return element.findtext(f"{ns}{name}")
+@functools.lru_cache(maxsize=4)
+def _tags(ns: str) -> dict[str, str]:
+    """Qualified tag names (with the namespace), built once: C-level findtext on plain tags is fast."""
+    names = (
+        *("privateIpAddress", "primary", "ipv4Prefix", "key", "value", "groupId"),
+        *("instanceId", "deviceIndex", "networkCardIndex", "status"),
+    )
+    return {name: f"{ns}{name}" for name in names} | {"": ns}
 
+
+# Scalar children of an ENI <item>, by local name -> boto3 key. One pass over the children, not a search each.
+_SCALARS = {
+    "networkInterfaceId": "NetworkInterfaceId",
+    "subnetId": "SubnetId",
+    "vpcId": "VpcId",
+    "availabilityZone": "AvailabilityZone",
+    "status": "Status",
+    "interfaceType": "InterfaceType",
+    "description": "Description",
+    "privateIpAddress": "PrivateIpAddress",
+}
+
+
+def _eni(item: ET.Element, tags: dict[str, str]) -> dict[str, Any]:
+    strip = len(tags[""])
     eni: dict[str, Any] = {
-        "NetworkInterfaceId": text(item, "networkInterfaceId"),
-        "SubnetId": text(item, "subnetId") or "",
-        "VpcId": text(item, "vpcId") or "",
-        "AvailabilityZone": text(item, "availabilityZone") or "",
-        "Status": text(item, "status") or "",
-        "InterfaceType": text(item, "interfaceType") or "interface",
-        "Description": text(item, "description") or "",
-        "PrivateIpAddress": text(item, "privateIpAddress"),
-        "RequesterManaged": text(item, "requesterManaged") == "true",
-        "PrivateIpAddresses": [
-            {"PrivateIpAddress": text(a, "privateIpAddress"), "Primary": text(a, "primary") == "true"}
-            for a in item.iterfind(f"{ns}privateIpAddressesSet/{ns}item")
-        ],
-        "Ipv4Prefixes": [{"Ipv4Prefix": text(p, "ipv4Prefix")} for p in item.iterfind(f"{ns}ipv4PrefixSet/{ns}item")],
-        "TagSet": [
-            {"Key": text(t, "key"), "Value": text(t, "value") or ""} for t in item.iterfind(f"{ns}tagSet/{ns}item")
-        ],
-        "Groups": [{"GroupId": text(g, "groupId")} for g in item.iterfind(f"{ns}groupSet/{ns}item")],
+        "SubnetId": "",
+        "VpcId": "",
+        "AvailabilityZone": "",
+        "Status": "",
+        "InterfaceType": "interface",
+        "Description": "",
+        "RequesterManaged": False,
+        "PrivateIpAddresses": [],
+        "Ipv4Prefixes": [],
+        "TagSet": [],
+        "Groups": [],
     }
-    attachment = item.find(f"{ns}attachment")
-    if attachment is not None:
-        device, card = text(attachment, "deviceIndex"), text(attachment, "networkCardIndex")
-        eni["Attachment"] = {
-            "InstanceId": text(attachment, "instanceId"),
-            "DeviceIndex": int(device) if device else None,
-            "NetworkCardIndex": int(card) if card else 0,
-            "Status": text(attachment, "status"),
-        }
+    for child in item:
+        name = child.tag[strip:]
+        if name in _SCALARS:
+            eni[_SCALARS[name]] = child.text or ""
+        elif name == "requesterManaged":
+            eni["RequesterManaged"] = child.text == "true"
+        elif name == "privateIpAddressesSet":
+            address, primary = tags["privateIpAddress"], tags["primary"]
+            eni["PrivateIpAddresses"] = [
+                {"PrivateIpAddress": e.findtext(address), "Primary": e.findtext(primary) == "true"} for e in child
+            ]
+        elif name == "ipv4PrefixSet":
+            eni["Ipv4Prefixes"] = [{"Ipv4Prefix": e.findtext(tags["ipv4Prefix"])} for e in child]
+        elif name == "tagSet":
+            eni["TagSet"] = [{"Key": e.findtext(tags["key"]), "Value": e.findtext(tags["value"]) or ""} for e in child]
+        elif name == "groupSet":
+            eni["Groups"] = [{"GroupId": e.findtext(tags["groupId"])} for e in child]
+        elif name == "attachment":
+            device, card = child.findtext(tags["deviceIndex"]), child.findtext(tags["networkCardIndex"])
+            eni["Attachment"] = {
+                "InstanceId": child.findtext(tags["instanceId"]),
+                "DeviceIndex": int(device) if device else None,
+                "NetworkCardIndex": int(card) if card else 0,
+                "Status": child.findtext(tags["status"]),
+            }
     return eni

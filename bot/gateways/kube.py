@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -32,9 +32,11 @@ METRICS_PORT = 61678
 POD_ENI = "vpc.amazonaws.com/pod-eni"
 JSON = dict[str, Any]
 _JSON = "application/json"
+ACTIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"  # pods kubelet still counts
 # A list's continue token in the first bytes of the page: the API server writes ListMeta before the items.
 _CONTINUE_IN_HEAD = re.compile(rb'"metadata":\s*\{[^{}]*?"continue":\s*"((?:[^"\\]|\\.)*)"')
 _HEAD_BYTES = 4096
+_WATCH_CHUNK = 64 * 1024
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -106,6 +108,12 @@ def placement_from_api(obj: JSON) -> PodPlacement:
 def _requests_pod_eni(container: JSON) -> bool:
     resources = container.get("resources") or {}
     return POD_ENI in (resources.get("requests") or {}) or POD_ENI in (resources.get("limits") or {})
+
+
+def active_placement_from_api(obj: JSON) -> PodPlacement | None:
+    """The placement of a pod that still counts (not Succeeded or Failed), else None."""
+    placement = placement_from_api(obj)
+    return placement if placement.active else None
 
 
 def node_from_api(obj: JSON) -> NodeFact:
@@ -334,9 +342,17 @@ class KubeGateway:
     def list_items_prefetched(
         self, api: str, path: str, query: dict[str, Any] | None = None, page: int = 500
     ) -> Iterator[JSON]:
-        """list_items for big lists: the next page is requested while this one is parsed, so the API server's
-        time and ours overlap. The continue token is read from the head of the raw page (the API server writes
-        the list metadata before the items); when it is not there, the parsed page gives it."""
+        """list_items for big lists, a page ahead (see list_pages)."""
+        for items, _ in self.list_pages(api, path, query, page):
+            yield from items
+
+    def list_pages(
+        self, api: str, path: str, query: dict[str, Any] | None = None, page: int = 500
+    ) -> Iterator[tuple[list[JSON], str]]:
+        """(items, the list's resourceVersion) page by page. The next page is requested while this one is
+        parsed, so the API server's time and ours overlap. The continue token is read from the head of the raw
+        page (the API server writes the list metadata before the items); when it is not there, the parsed page
+        gives it."""
 
         def fetch(token: str | None) -> bytes:
             return self._get(api, path, {**(query or {}), "limit": page, "continue": token}, accept=_JSON) or b""
@@ -349,10 +365,47 @@ class KubeGateway:
                 token: str | None = json.loads(b'"' + head.group(1) + b'"') if head else None
                 pending = fetcher.submit(fetch, token) if token else None
                 data = json.loads(raw) if raw else {}
-                late = None if head else (data.get("metadata") or {}).get("continue")
-                if late:
-                    pending = fetcher.submit(fetch, late)
-                yield from data.get("items") or []
+                metadata = data.get("metadata") or {}
+                if not head and metadata.get("continue"):
+                    pending = fetcher.submit(fetch, metadata["continue"])
+                yield data.get("items") or [], str(metadata.get("resourceVersion") or "")
+
+    def watch(self, api: str, path: str, query: dict[str, Any], *, seconds: int = 240) -> Iterator[JSON]:
+        """The events of a WATCH ({"type", "object"}) as they arrive; the server ends it after `seconds`.
+        An ERROR event (e.g. 410 Expired) raises WatchExpired or UpstreamError."""
+        params = [(k, v) for k, v in {**query, "watch": "true", "timeoutSeconds": seconds}.items() if v is not None]
+        method, url, headers, body, _ = self.api_client.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=params,
+            header_params={"Accept": _JSON},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            resp = self.api_client.call_api(method, url, headers, body, _request_timeout=(self.timeout, seconds + 30))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            metrics.UPSTREAM_CALLS.labels(api, "error").inc()
+            raise UpstreamError(api, f"unreachable ({type(exc).__name__})", code="unreachable") from exc
+        if resp.status >= 400:
+            metrics.UPSTREAM_CALLS.labels(api, "error").inc()
+            resp.read()
+            if resp.status == 410:
+                raise WatchExpired(api)
+            raise UpstreamError(api, _status_reason(resp.status, resp.reason or ""), code=str(resp.status))
+        metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
+        try:
+            for line in _lines(resp.response.stream(_WATCH_CHUNK)):
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    if status.get("code") == 410:
+                        raise WatchExpired(api)
+                    raise UpstreamError(api, str(status.get("message") or "watch error"), code=str(status.get("code")))
+                yield event
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise UpstreamError(api, f"watch broken ({type(exc).__name__})", code="unreachable") from exc
+        finally:
+            resp.response.close()  # a watch left mid-stream must not go back to the pool
 
     # --- pods -----------------------------------------------------------------------------------------
     def read_pod(self, namespace: str, name: str) -> PodFact | None:
@@ -385,7 +438,7 @@ class KubeGateway:
         items = self.list_items_prefetched(
             "kube:LIST pods",
             "/api/v1/pods",
-            {"fieldSelector": "status.phase!=Succeeded,status.phase!=Failed"},
+            {"fieldSelector": ACTIVE_PODS},
             page=2000,
         )
         return [placement_from_api(o) for o in items]
@@ -453,6 +506,24 @@ class KubeGateway:
         path = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods/{aws_node_pod}:{METRICS_PORT}/proxy/metrics"
         text: str = self.request("kube:GET pods/proxy", path, raw=True)
         return text
+
+
+class WatchExpired(UpstreamError):
+    """The resourceVersion a watch started from is gone (410): list again."""
+
+    def __init__(self, api: str) -> None:
+        super().__init__(api, "watch expired (410): the list must be read again", code="410")
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Newline-delimited JSON documents out of a chunked stream."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from (line for line in complete if line.strip())
+    if pending.strip():
+        yield pending
 
 
 def _status_reason(status: int, reason: str) -> str:

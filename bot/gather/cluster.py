@@ -79,8 +79,9 @@ def gather_cluster(conn: ClusterConnection, wants: Wants | None = None) -> Clust
     kube = conn.kube
     with ThreadPoolExecutor(max_workers=12, thread_name_prefix="gather-cluster") as pool:
         reads = _Reads(snapshot, pool)
-        nodes_f = reads.later("nodes", kube.nodes)
-        pods_f = reads.later("pods", kube.pod_placements) if wants.pods else None
+        # Nodes and pods come from watch-backed caches: listed on first use, then kept current.
+        nodes_f = reads.later("nodes", conn.nodes.items)
+        pods_f = reads.later("pods", conn.pods.items) if wants.pods else None
         ds_f = reads.later("aws-node DaemonSet", kube.aws_node_daemonset)
         eniconfigs_f = reads.later("ENIConfigs", kube.eniconfigs)
 

@@ -6,9 +6,11 @@ The JSON (CommandResult.data, what `--json` prints) is read through the same run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.runner import new_correlation_id
@@ -43,6 +45,13 @@ def run_json(sb: SimBot, text: str) -> CommandResult:
         now=services.clock(),
     )
     return sb.bot.cnibot.runner.execute(text, ctx)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.1)
 
 
 def blocks_text(answer: dict[str, Any]) -> str:
@@ -164,3 +173,15 @@ def test_what_if_and_bad_arguments(make_sim: Any) -> None:
     assert "not a warm-pool setting" in str(bad.ack) and "Usage" in str(bad.ack)
     zone = sb.ask("subnets --az us-west-1a")
     assert zone["text"].startswith(":warning: No zone `us-west-1a` in this cluster")
+
+
+def test_pods_and_nodes_are_listed_once_then_watched(make_sim: Any) -> None:
+    sb = make_sim("healthy")
+    first = run_json(sb, "capacity").data["total"]
+    assert sb.sim.counter.count("kube", "LIST pods") == 1
+    victim = next(p["metadata"] for p in sb.sim.store.list("v1", "Pod") if p["metadata"]["namespace"] != "kube-system")
+    deleted = httpx.delete(f"{sb.sim.kube_url}/api/v1/namespaces/{victim['namespace']}/pods/{victim['name']}")
+    assert deleted.status_code == 200
+    wait_until(lambda: run_json(sb, "capacity").data["total"]["pods"] == first["pods"] - 1)
+    # Served from the watch: still one LIST of pods and of nodes, however many commands ran.
+    assert sb.sim.counter.count("kube", "LIST pods") == 1 and sb.sim.counter.count("kube", "LIST nodes") == 1
