@@ -53,6 +53,10 @@ class ClusterDirectory:
         self._by_channel = {ch: c.name for c in self._clusters for ch in c.channels}
 
     @property
+    def configs(self) -> list[ClusterConfig]:
+        return list(self._clusters)
+
+    @property
     def names(self) -> list[str]:
         return [c.name for c in self._clusters]
 

@@ -92,6 +92,7 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
         signals.install()
     server = _Server(uvicorn_config(bot.web, settings.host, settings.port))
     bot.services.scheduler.start()
+    threading.Thread(target=_warm_up, args=(bot,), name="warm-up", daemon=True).start()
     try:
         server.run()
     finally:
@@ -109,6 +110,19 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
         os._exit(EXIT_UNFINISHED)
     event(log, "stopped", seconds=elapsed)
     return 0
+
+
+def _warm_up(bot: Cnibot) -> None:
+    """Build each cluster's clients now (botocore loads its models, the Kubernetes client its config: a
+    second or more), so the first /cni command does not pay for it."""
+    for cluster in bot.services.clusters.configs:
+        conn = bot.services.connections.get(cluster)
+        try:
+            conn.kube  # noqa: B018 - building it is the point
+            if conn.default_region():
+                conn.aws()
+        except Exception as exc:  # the command that needs it will report the problem properly
+            log.info("warm-up of cluster %s: %s", cluster.name, exc)
 
 
 def _drain(bot: Cnibot, deadline: float) -> list[str]:
