@@ -86,7 +86,7 @@ class DigestPoster:
         if period < sub.updated_at:
             # Subscribed (or rescheduled) after this instant: its first period is the next one.
             return RunResult(sub.id, period, NOT_DUE)
-        if now - period > self.grace:
+        if now - period > max(self.grace, ON_TIME):  # a grace of 0 still lets the cron job post on time
             return RunResult(sub.id, period, TOO_LATE)
         if catching_up:
             existing = self.digests.claim_for(sub.id, period)

@@ -153,3 +153,11 @@ def test_the_chart_is_a_png_of_the_last_seven_days(rig: Rig) -> None:
     png = free_ips_chart(histories, NOW)
     assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n") and 10_000 < len(png) < 200_000
     assert free_ips_chart(histories, NOW + timedelta(days=30)) is None  # nothing in that window
+
+
+def test_without_grace_the_cron_job_still_posts_on_time(rig: Rig) -> None:
+    rig.poster.settings = DigestSettings(grace_minutes=0)
+    rig.clock.now = NOW + timedelta(minutes=30)
+    assert rig.poster.run(rig.sub, catching_up=True).outcome == TOO_LATE
+    rig.clock.now = NOW + timedelta(seconds=2)
+    assert rig.poster.run(rig.sub).outcome == POSTED_NOW
