@@ -9,11 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from bot.domain.facts import DaemonSetFact
 from bot.gateways.kube import KubeGateway
-from bot.gateways.kube_write import kube_json
 
 SANDBOX_FAILED = "FailedCreatePodSandBox"
 # The CNI's "no IP" answers (cni-reference 3.1): what a bad warm-pool or ENIConfig change produces.
@@ -109,24 +107,13 @@ def watch_rollout(
 def ip_failure_counts(kube: KubeGateway) -> dict[str, int]:
     """Sandbox failures for lack of an IP, by event uid -> count (new uids or higher counts = new failures)."""
     counts: dict[str, int] = {}
-    token: str | None = None
-    while True:
-        extra: dict[str, Any] = {"_continue": token} if token else {}
-        data = kube_json(
-            "kube:LIST events",
-            kube.core.list_event_for_all_namespaces,
-            field_selector=f"reason={SANDBOX_FAILED}",
-            limit=500,
-            **extra,
-        )
-        for item in (data or {}).get("items") or []:
-            message = str(item.get("message") or "")
-            if any(text in message for text in IP_FAILURES):
-                uid = str((item.get("metadata") or {}).get("uid") or "")
-                counts[uid] = int(item.get("count") or (item.get("series") or {}).get("count") or 1)
-        token = ((data or {}).get("metadata") or {}).get("continue")
-        if not token:
-            return counts
+    items = kube.list_items("kube:LIST events", "/api/v1/events", {"fieldSelector": f"reason={SANDBOX_FAILED}"})
+    for item in items:
+        message = str(item.get("message") or "")
+        if any(text in message for text in IP_FAILURES):
+            uid = str((item.get("metadata") or {}).get("uid") or "")
+            counts[uid] = int(item.get("count") or (item.get("series") or {}).get("count") or 1)
+    return counts
 
 
 def verify(
