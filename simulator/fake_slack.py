@@ -191,8 +191,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     args = json.loads(raw or b"{}")
                 except ValueError:
                     args = {"_raw": raw.decode(errors="replace")}
-            elif "form" in ctype:
-                args = dict(parse_qsl(raw.decode()))
+            elif "x-www-form-urlencoded" in ctype:
+                args = dict(parse_qsl(raw.decode("utf-8", errors="replace")))
+            elif "multipart" in ctype:
+                # Binary uploads (files_upload_v2 sends the file as multipart form data): keep the size only.
+                args = {"_bytes": len(raw), "_multipart": True}
             else:
                 args = {"_bytes": len(raw)}
             method = self.path[len("/api/") :].split("?")[0] if self.path.startswith("/api/") else ""

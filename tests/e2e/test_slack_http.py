@@ -15,7 +15,7 @@ from bot.render.doc import Doc
 from commands import build_registry
 from commands.base import CommandContext, CommandResult, Subcommand
 from commands.registry import Registry
-from simulator.fake_slack import slash_command_body
+from simulator.fake_slack import FakeSlack, slash_command_body
 from tests.support.bot import RunningBot
 
 
@@ -162,3 +162,13 @@ def test_readyz_fails_when_the_schema_is_behind(bot: RunningBot) -> None:
     migrate.downgrade(bot.cnibot.services.engine, "base")
     ready = httpx.get(f"{bot.url}/readyz")
     assert ready.status_code == 503 and "behind" in ready.json()["schema"]
+
+
+def test_fake_slack_takes_binary_uploads_as_the_sdk_sends_them(fake_slack: FakeSlack) -> None:
+    from slack_sdk import WebClient
+
+    client = WebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    png = b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary"
+    assert client.files_upload_v2(content=png, filename="chart.png", channel="C0OPS")["ok"]
+    upload = fake_slack.deliveries("/upload/")
+    assert len(upload) == 1 and fake_slack.api_calls("files.completeUploadExternal")

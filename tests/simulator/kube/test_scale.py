@@ -91,7 +91,8 @@ def big_store() -> tuple[KubeStore, dict[str, float]]:
 def test_bulk_load_is_fast_and_small(big_store: tuple[KubeStore, dict[str, float]]) -> None:
     store, figures = big_store
     print(f"bulk_load {PODS} pods + {NODES} nodes: {figures['load_seconds']:.2f}s, +{figures['rss_mb']:.0f} MB")
-    assert figures["load_seconds"] < 10
+    # Guards against a regression in kind (a busy 2-core CI machine measured 9 s; quiet ~3 s), not figures.
+    assert figures["load_seconds"] < 30
     assert figures["rss_mb"] < 1024
     assert len(store.list("v1", "Node", copy=False)) == NODES
 

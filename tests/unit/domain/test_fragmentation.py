@@ -96,4 +96,5 @@ def test_slash_16_with_60k_addresses_is_fast(run: int) -> None:
     elapsed = time.perf_counter() - started
     assert report.total_blocks == 4096
     assert report.free + report.fragmented + report.full + report.reserved + report.prefix_allocated + 2 == 4096
-    assert elapsed < 0.1, f"{elapsed * 1000:.0f} ms"
+    # A guard against quadratic behaviour, not a figure (bench figures come from bench/): ~45 ms when quiet.
+    assert elapsed < 1.0, f"{elapsed * 1000:.0f} ms"
