@@ -42,3 +42,8 @@ def test_http_mode_without_token_rotation() -> None:
 
     assert settings["socket_mode_enabled"] is False
     assert settings["token_rotation_enabled"] is False
+
+
+def test_slash_command_escapes_mentions_so_user_and_channel_ids_arrive() -> None:
+    # /cni history --user @x and /cni digest subscribe #channel parse <@U..> and <#C..>.
+    assert manifest()["features"]["slash_commands"][0]["should_escape"] is True
