@@ -91,7 +91,7 @@ NOT_CHECKED = "unknown"
 # --- facts the gatherer adds to bot.domain.facts ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodPlacement:
     """The little of a pod that cluster-wide views need (150k of these must stay small)."""
 

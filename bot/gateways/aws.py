@@ -146,6 +146,19 @@ class AwsGateway:
             if not token:
                 return items
 
+    def _eni_pages(self, **kwargs: Any) -> list[EniFact]:
+        """DescribeNetworkInterfaces, paginated, each page turned into facts as it arrives (so the raw dicts of a
+        15,000-ENI sweep are never all held at once)."""
+        enis: list[EniFact] = []
+        token: str | None = None
+        while True:
+            args = dict(kwargs, MaxResults=PAGE, **({"NextToken": token} if token else {}))
+            page = self._call("ec2:DescribeNetworkInterfaces", self._ec2.describe_network_interfaces, **args)
+            enis.extend(eni_from_api(i) for i in page.get("NetworkInterfaces") or [])
+            token = page.get("NextToken")
+            if not token:
+                return enis
+
     # --- EC2 ------------------------------------------------------------------------------------------
     def instance_limits(self, types: Iterable[str]) -> dict[str, InstanceLimits]:
         """Limits per instance type; one DescribeInstanceTypes for all types not cached yet."""
@@ -168,14 +181,7 @@ class AwsGateway:
 
     def node_enis(self, instance_id: str) -> list[EniFact]:
         def load() -> list[EniFact]:
-            items = self._pages(
-                "ec2:DescribeNetworkInterfaces",
-                "describe_network_interfaces",
-                "NetworkInterfaces",
-                Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}],
-                MaxResults=PAGE,
-            )
-            return [eni_from_api(i) for i in items]
+            return self._eni_pages(Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}])
 
         return self._node_enis.get(instance_id, load)
 
@@ -183,17 +189,12 @@ class AwsGateway:
         """Branch ENIs (security groups for pods) of one node: not attached, so found by the CNI's instance tag."""
 
         def load() -> list[EniFact]:
-            items = self._pages(
-                "ec2:DescribeNetworkInterfaces",
-                "describe_network_interfaces",
-                "NetworkInterfaces",
+            return self._eni_pages(
                 Filters=[
                     {"Name": "interface-type", "Values": ["branch"]},
                     {"Name": f"tag:{CNI_INSTANCE_TAG}", "Values": [instance_id]},
-                ],
-                MaxResults=PAGE,
+                ]
             )
-            return [eni_from_api(i) for i in items]
 
         return self._node_enis.get(("branch", instance_id), load)
 
@@ -214,14 +215,7 @@ class AwsGateway:
         """Every ENI in a subnet (who holds its addresses); one paginated sweep."""
 
         def load() -> list[EniFact]:
-            items = self._pages(
-                "ec2:DescribeNetworkInterfaces",
-                "describe_network_interfaces",
-                "NetworkInterfaces",
-                Filters=[{"Name": "subnet-id", "Values": [subnet_id]}],
-                MaxResults=PAGE,
-            )
-            return [eni_from_api(i) for i in items]
+            return self._eni_pages(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])
 
         return self._subnet_enis.get(subnet_id, load)
 
@@ -229,14 +223,7 @@ class AwsGateway:
         """Every ENI of the VPC: one paginated sweep (the budget rule: one sweep per VPC per query)."""
 
         def load() -> list[EniFact]:
-            items = self._pages(
-                "ec2:DescribeNetworkInterfaces",
-                "describe_network_interfaces",
-                "NetworkInterfaces",
-                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
-                MaxResults=PAGE,
-            )
-            return [eni_from_api(i) for i in items]
+            return self._eni_pages(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
 
         return self._vpc_enis.get(vpc_id, load)
 

@@ -12,6 +12,8 @@ import functools
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from bot.gateways.bulk import gc_paused
+
 OPEN_SET = b"<networkInterfaceSet>"
 CLOSE_SET = b"</networkInterfaceSet>"
 
@@ -27,7 +29,8 @@ def _before_parse(response_dict: dict[str, Any], customized_response_dict: dict[
     start, end = body.find(OPEN_SET), body.rfind(CLOSE_SET)
     if start < 0 or end < start:
         return  # an empty set (<networkInterfaceSet/>) or an unexpected document: botocore's job
-    items = parse_network_interfaces(body)
+    with gc_paused():
+        items = parse_network_interfaces(body)
     if items is None:
         return
     customized_response_dict["NetworkInterfaces"] = items
@@ -51,10 +54,8 @@ def parse_network_interfaces(body: bytes) -> list[dict[str, Any]] | None:
 @functools.lru_cache(maxsize=4)
 def _tags(ns: str) -> dict[str, str]:
     """Qualified tag names (with the namespace), built once: C-level findtext on plain tags is fast."""
-    names = (
-        *("privateIpAddress", "primary", "ipv4Prefix", "key", "value", "groupId"),
-        *("instanceId", "deviceIndex", "networkCardIndex", "status"),
-    )
+    names = ["privateIpAddress", "ipv4Prefix", "key", "value", "groupId", "instanceId", "deviceIndex"]
+    names += ["networkCardIndex", "status"]
     return {name: f"{ns}{name}" for name in names} | {"": ns}
 
 
@@ -73,6 +74,7 @@ _SCALARS = {
 
 def _eni(item: ET.Element, tags: dict[str, str]) -> dict[str, Any]:
     strip = len(tags[""])
+    addresses: list[str | None] = []
     eni: dict[str, Any] = {
         "SubnetId": "",
         "VpcId": "",
@@ -81,7 +83,6 @@ def _eni(item: ET.Element, tags: dict[str, str]) -> dict[str, Any]:
         "InterfaceType": "interface",
         "Description": "",
         "RequesterManaged": False,
-        "PrivateIpAddresses": [],
         "Ipv4Prefixes": [],
         "TagSet": [],
         "Groups": [],
@@ -93,10 +94,7 @@ def _eni(item: ET.Element, tags: dict[str, str]) -> dict[str, Any]:
         elif name == "requesterManaged":
             eni["RequesterManaged"] = child.text == "true"
         elif name == "privateIpAddressesSet":
-            address, primary = tags["privateIpAddress"], tags["primary"]
-            eni["PrivateIpAddresses"] = [
-                {"PrivateIpAddress": e.findtext(address), "Primary": e.findtext(primary) == "true"} for e in child
-            ]
+            addresses = [e.text for e in child.iter(tags["privateIpAddress"])]  # C-level walk of the set
         elif name == "ipv4PrefixSet":
             eni["Ipv4Prefixes"] = [{"Ipv4Prefix": e.findtext(tags["ipv4Prefix"])} for e in child]
         elif name == "tagSet":
@@ -111,4 +109,7 @@ def _eni(item: ET.Element, tags: dict[str, str]) -> dict[str, Any]:
                 "NetworkCardIndex": int(card) if card else 0,
                 "Status": child.findtext(tags["status"]),
             }
+    # The primary address is the ENI's own privateIpAddress (what each entry's <primary> flag repeats).
+    primary = eni.get("PrivateIpAddress")
+    eni["PrivateIpAddresses"] = [{"PrivateIpAddress": a, "Primary": a == primary} for a in addresses]
     return eni

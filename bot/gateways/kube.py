@@ -23,6 +23,7 @@ from bot.domain.cni_settings import cni_version_from_image
 from bot.domain.facts import ContainerState, DaemonSetFact, EniConfigFact, EventFact, NodeFact, PodFact, Taint
 from bot.domain.state import PodPlacement
 from bot.errors import UpstreamError
+from bot.gateways.bulk import gc_paused
 
 log = logging.getLogger("cnibot.kube")
 
@@ -364,7 +365,8 @@ class KubeGateway:
                 head = _CONTINUE_IN_HEAD.search(raw, 0, _HEAD_BYTES)
                 token: str | None = json.loads(b'"' + head.group(1) + b'"') if head else None
                 pending = fetcher.submit(fetch, token) if token else None
-                data = json.loads(raw) if raw else {}
+                with gc_paused():
+                    data = json.loads(raw) if raw else {}
                 metadata = data.get("metadata") or {}
                 if not head and metadata.get("continue"):
                     pending = fetcher.submit(fetch, metadata["continue"])

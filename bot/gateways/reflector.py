@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.errors import UpstreamError
+from bot.gateways.bulk import gc_paused
 
 log = logging.getLogger("cnibot.reflector")
 T = TypeVar("T")
@@ -46,7 +47,7 @@ class Reflector(Generic[T]):
         path: str,
         convert: Callable[[JSON], T | None],  # None = leave the object out (e.g. a finished pod)
         query: dict[str, str] | None = None,  # e.g. a fieldSelector; objects leaving it arrive as DELETED
-        page: int = 2000,
+        page: int = 1000,
         stale_after: float = 30.0,
         idle_after: float = 900.0,
         watch_seconds: int = 240,
@@ -111,10 +112,11 @@ class Reflector(Generic[T]):
             f"kube:LIST {self.resource}", self._path, self._query, self._page
         ):
             version = page_version or version
-            for obj in page:
-                value = self._convert(obj)
-                if value is not None:
-                    items[object_key(obj)] = value
+            with gc_paused():
+                for obj in page:
+                    value = self._convert(obj)
+                    if value is not None:
+                        items[object_key(obj)] = value
         with self._lock:
             self._items, self._version, self._synced, self._broken_since = items, version, True, None
             self._generation += 1
