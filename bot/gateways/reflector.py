@@ -3,8 +3,8 @@ does: cluster-wide views read 100,000 pods from memory instead of listing (and p
 
 The first read lists, page by page, and starts a watch thread from the list's resourceVersion. A watch that
 ends or breaks resumes from the last resourceVersion it saw; an expired one (410) or one broken for longer
-than `stale_after` makes the next read list again, so a read never returns state older than that. The
-thread stops, and the memory is dropped, after `idle_after` seconds without readers.
+than `stale_after` stops, and the next read lists again, so a read never returns state older than that. The
+thread also stops, and the memory is dropped, after `idle_after` seconds without readers.
 """
 
 from __future__ import annotations
@@ -154,9 +154,15 @@ class Reflector(Generic[T]):
                         if generation == self._generation:
                             self._synced = False  # the next read lists again
                     return
-                log.info("watch of %s broken (%s); resuming in %.0f s", self.resource, exc.reason, backoff)
                 with self._lock:
-                    self._broken_since = self._broken_since or self._clock()
+                    if self._broken_since is None:
+                        self._broken_since = self._clock()
+                    if self._too_stale():
+                        # Reads no longer trust this cache: stop; the next read lists and watches again.
+                        self._items, self._synced = {}, False
+                        log.info("watch of %s broken for too long (%s); stopped", self.resource, exc.reason)
+                        return
+                log.info("watch of %s broken (%s); resuming in %.0f s", self.resource, exc.reason, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
 

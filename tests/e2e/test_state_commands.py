@@ -26,11 +26,13 @@ def make_sim(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, sqlite_url:
 
     def make(scenario: str) -> SimBot:
         manager = sim_bot(scenario, monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url)
-        stack.append(manager)
-        return manager.__enter__()
+        sb = manager.__enter__()
+        stack.append((manager, sb))
+        return sb
 
     yield make
-    for manager in reversed(stack):
+    for manager, sb in reversed(stack):
+        sb.bot.cnibot.services.connections.close()  # stop the watches before the simulator goes
         manager.__exit__(None, None, None)
 
 

@@ -104,6 +104,22 @@ def test_a_watch_broken_too_long_is_not_trusted() -> None:
     api.events.put(END)
 
 
+def test_a_watch_that_cannot_resume_gives_up_and_the_next_read_lists() -> None:
+    now = [0.0]
+    api = FakeApi([pod("a", "5")])
+    reflector = make(api, stale_after=30, clock=lambda: now[0])
+    reflector.items()
+    eventually(lambda: len(api.watched_from) == 1)
+    api.events.put(UpstreamError("kube:WATCH pods", "unreachable (ConnectionError)", code="unreachable"))
+    eventually(lambda: reflector._broken_since is not None)
+    now[0] = 40.0
+    api.events.put(UpstreamError("kube:WATCH pods", "unreachable (ConnectionError)", code="unreachable"))
+    eventually(lambda: not reflector.synced and not reflector._items)
+    assert reflector.items() == ["a"] and reflector.lists == 2
+    reflector.stop()
+    api.events.put(END)
+
+
 def test_without_readers_the_watch_stops_and_the_memory_goes() -> None:
     now = [0.0]
     api = FakeApi([pod("a", "5")])
