@@ -638,6 +638,27 @@ class NodeReport:
     eniconfig: EniConfigFact | None  # the one it resolves to (custom networking)
     migration: NodeMigration | None  # custom networking only
     subnets: Mapping[str, SubnetFact]  # of its ENIs and its ENIConfig
+    capacity_notes: tuple[str, ...] = ()  # what shaped the IP capacity (custom networking, PD, trunk, MAX_ENI)
+
+
+def capacity_notes(state: NodeState, settings: EffectiveSettings) -> tuple[str, ...]:
+    """Why the node's pod IP capacity is what it is, in a few words each."""
+    limits = state.limits
+    if limits is None:
+        return ()
+    notes = []
+    if settings.max_eni is not None and settings.max_eni < limits.max_enis:
+        notes.append(f"MAX_ENI={settings.max_eni}")
+    if settings.custom_networking:
+        notes.append("custom networking: the primary ENI serves no pods")
+    if capacity.trunk_slot_reserved(limits, settings.pod_eni):
+        notes.append("security groups for pods: the trunk ENI takes a slot")
+    if settings.prefix_delegation:
+        supported = capacity.prefix_delegation_active(limits, True)
+        notes.append("prefix delegation: 16 IPs per slot" if supported else "not Nitro: no prefix delegation")
+    if state.unmanaged_enis:
+        notes.append(f"{state.unmanaged_enis} unmanaged ENIs")
+    return tuple(notes)
 
 
 def node_report(model: StateModel, name: str) -> NodeReport:
@@ -661,6 +682,7 @@ def node_report(model: StateModel, name: str) -> NodeReport:
         eniconfig=eniconfig,
         migration=model.migration(state) if state.eniconfig else None,
         subnets={i: subnets[i] for i in sorted(wanted) if i in subnets},
+        capacity_notes=capacity_notes(state, model.settings),
     )
 
 
@@ -945,7 +967,8 @@ def _what_if(model: StateModel, nodes: Sequence[NodeState], proposed_env: Mappin
         for n in nodes
     ]
     result = capacity.what_if(usage, model.settings.warm(), proposed, model.snapshot.limits)
-    return WhatIf(tuple(sorted(env.items())), result, chosen_by_bot)
+    ordered = sorted(env.items(), key=lambda kv: WARM_KNOBS.index(kv[0]) if kv[0] in WARM_KNOBS else len(WARM_KNOBS))
+    return WhatIf(tuple(ordered), result, chosen_by_bot)
 
 
 def parse_warm_env(pairs: Sequence[str]) -> dict[str, str]:

@@ -103,9 +103,10 @@ def _limits_line(report: NodeReport) -> str:
     if limits is None:
         return f"*Limits* unknown instance type · max-pods {max_pods}"
     recommended = _optional(state.recommended_max_pods)
+    notes = f" ({'; '.join(report.capacity_notes)})" if report.capacity_notes else ""
     return (
         f"*Limits* {limits.max_enis} ENIs × {limits.ipv4_per_eni} IPv4 each · pod IP capacity "
-        f"{_optional(state.ip_capacity)} · max-pods {max_pods} (formula for this mode: {recommended})"
+        f"{_optional(state.ip_capacity)}{notes} · max-pods {max_pods} (formula for this mode: {recommended})"
     )
 
 

@@ -170,7 +170,7 @@ def test_a_failing_ec2_call_gives_a_partial_answer(make_sim: Any) -> None:
 def test_what_if_and_bad_arguments(make_sim: Any) -> None:
     sb = make_sim("healthy")
     answer = sb.ask("capacity --what-if WARM_IP_TARGET=5 MINIMUM_IP_TARGET=20")
-    assert "What if* MINIMUM_IP_TARGET=20, WARM_IP_TARGET=5" in blocks_text(answer)
+    assert "What if* WARM_IP_TARGET=5, MINIMUM_IP_TARGET=20" in blocks_text(answer)
     bad = sb.bot.slash("capacity --what-if MAX_ENI=1")
     assert "not a warm-pool setting" in str(bad.ack) and "Usage" in str(bad.ack)
     zone = sb.ask("subnets --az us-west-1a")

@@ -52,6 +52,7 @@ def test_node_doc_leads_with_the_answer_and_flags_the_worst_problem() -> None:
     assert first.startswith("ip-10-0-0-4.us-east-2.compute.internal (m5.large, us-east-2a): 1 pods with an IP")
     assert "⚠" in first  # max-pods 29 above the 20 custom networking can address
     assert "eni-0" in text and "max-pods 29 (formula for this mode: 20)" in text
+    assert "pod IP capacity 18 (custom networking: the primary ENI serves no pods)" in text
     data = node_data(report)
     assert data["pod_ip_capacity"] == 18 and data["enis"][0]["used_by_pods"] == 1
     assert {p["code"] for p in data["problems"]} >= {"MAX_PODS_ABOVE_IPS", "NODE_ON_PRIMARY_SUBNET"}
@@ -78,7 +79,7 @@ def test_capacity_doc_and_data_agree() -> None:
     view = capacity_view(_fleet(3))  # each node: 1 pod of 27 addressable IPs, so 26 more
     text = render_text(capacity_doc(view, "prod", []))
     assert text.startswith("Room for 78 more pods in prod before the first limit: ENI/IP limits.")
-    assert "What if MINIMUM_IP_TARGET=1, WARM_IP_TARGET=2 would free" in text
+    assert "What if WARM_IP_TARGET=2, MINIMUM_IP_TARGET=1 would free" in text
     data = capacity_data(view)
     assert data["total"]["more_pods_fit"] == 78 and data["what_if"]["suggested_by_bot"] is True
     json.dumps(data)
