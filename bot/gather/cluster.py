@@ -16,18 +16,18 @@ A failing read is noted under "could not check" and the rest goes on.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.domain.facts import NodeFact, SubnetFact, Unchecked
+from bot.domain.facts import NodeFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
 from bot.domain.state import ClusterSnapshot, ManagedAddon, NodeMatch, PodPlacement, match_node
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection
+from bot.gather.reads import Reads
 
 log = logging.getLogger("cnibot.gather")
 T = TypeVar("T")
@@ -47,30 +47,10 @@ class Wants:
     security_groups: bool = False  # of the ENIConfigs
 
 
-class _Reads:
+class _Reads(Reads):
     def __init__(self, snapshot: ClusterSnapshot, pool: ThreadPoolExecutor) -> None:
+        super().__init__(pool, snapshot.checked, snapshot.could_not_check, snapshot.seconds)
         self.snapshot = snapshot
-        self.pool = pool
-
-    def attempt(self, what: str, fn: Callable[[], T]) -> T | None:
-        """Run one read; on failure note what could not be checked and carry on with None."""
-        started = time.perf_counter()
-        try:
-            value = fn()
-        except UpstreamError as exc:
-            self.snapshot.could_not_check.append(Unchecked(what, exc.api, exc.reason))
-            return None
-        except Exception as exc:  # a bug in one read must not lose the whole answer
-            log.exception("gathering %s failed", what)
-            self.snapshot.could_not_check.append(Unchecked(what, "cnibot", f"internal error ({type(exc).__name__})"))
-            return None
-        finally:
-            self.snapshot.seconds[what] = round(time.perf_counter() - started, 3)
-        self.snapshot.checked.append(what)
-        return value
-
-    def later(self, what: str, fn: Callable[[], T]) -> Future[T | None]:
-        return self.pool.submit(self.attempt, what, fn)
 
 
 def gather_cluster(conn: ClusterConnection, wants: Wants | None = None) -> ClusterSnapshot:

@@ -23,12 +23,12 @@ from bot.domain.diagnosis.subnets import subnet_to_sweep
 from bot.domain.diagnosis.view import View
 from bot.domain.eniconfig import resolve_eniconfig_name
 from bot.domain.evidence import PodEvidence
-from bot.domain.facts import EniFact, EventFact, PodFact, SubnetFact, Unchecked
+from bot.domain.facts import EniFact, EventFact, PodFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
-from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube import AWS_NODE, KUBE_SYSTEM, merge_events
+from bot.gather.reads import Reads
 
 log = logging.getLogger("cnibot.gather")
 T = TypeVar("T")
@@ -37,28 +37,11 @@ T = TypeVar("T")
 NETWORK_VERDICTS = ("Too many pods", POD_ENI_RESOURCE)
 
 
-class _Gatherer:
+class _Gatherer(Reads):
     def __init__(self, conn: ClusterConnection, evidence: PodEvidence, pool: ThreadPoolExecutor) -> None:
+        super().__init__(pool, evidence.checked, evidence.could_not_check)
         self.conn = conn
         self.ev = evidence
-        self.pool = pool
-
-    def attempt(self, what: str, fn: Callable[[], T]) -> T | None:
-        """Run one read; on failure note what could not be checked and carry on with None."""
-        try:
-            value = fn()
-        except UpstreamError as exc:
-            self.ev.could_not_check.append(Unchecked(what, exc.api, exc.reason))
-            return None
-        except Exception as exc:  # a bug in one read must not lose the whole diagnosis
-            log.exception("gathering %s failed", what)
-            self.ev.could_not_check.append(Unchecked(what, "cnibot", f"internal error ({type(exc).__name__})"))
-            return None
-        self.ev.checked.append(what)
-        return value
-
-    def later(self, what: str, fn: Callable[[], T]) -> Future[T | None]:
-        return self.pool.submit(self.attempt, what, fn)
 
 
 def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> PodEvidence:
