@@ -4,25 +4,21 @@ custom networking has got."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
+from bot.digests.sources import sources_for
 from bot.domain.state import IP_KNOBS, StateModel, config_view
 from bot.gather.cluster import Wants, gather_cluster
 from bot.render.state import config_data, config_doc, unchecked_data
 from bot.services import Services
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
-# The seam for drift: (services, cluster name) -> (env of the last approved aws-node change, when it was approved),
-# or None while there is no approved baseline. The approvals work plugs its store in here.
-ApprovedEnvSource = Callable[[Services, str], tuple[Mapping[str, str], datetime | None] | None]
 
-
-def no_approved_baseline(services: Services, cluster: str) -> tuple[Mapping[str, str], datetime | None] | None:
-    return None
-
-
-approved_env_source: ApprovedEnvSource = no_approved_baseline
+def approved_baseline(services: Services, cluster: str) -> tuple[Mapping[str, str], datetime | None] | None:
+    """The aws-node env as the last approved and applied change left it, and when: the baseline for drift."""
+    approved = sources_for(services.engine).approved_settings(cluster)
+    return (approved.env, approved.approved_at) if approved else None
 
 
 def _build(p: CommandParser) -> None:
@@ -33,7 +29,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), wants)
-    baseline = approved_env_source(ctx.services, cluster.name)
+    baseline = approved_baseline(ctx.services, cluster.name)
     view = config_view(
         StateModel(snapshot),
         approved_env=baseline[0] if baseline else None,

@@ -12,7 +12,7 @@ import yaml
 
 from bot.config import ClusterConfig
 from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeSpec, EniConfigState, Target
-from bot.domain.cni_settings import INIT_CONTAINER, KNOBS
+from bot.domain.cni_settings import KNOBS, knob_env
 from bot.domain.facts import DaemonSetFact
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
@@ -36,12 +36,7 @@ class AwsNodeState:
     def env(self) -> dict[str, str]:
         """The aws-node env as a change sees it: the main container's, plus knobs that live only on the
         init container (DISABLE_TCP_EARLY_DEMUX)."""
-        env = dict(self.daemonset.env)
-        for name, value in self.daemonset.init_env.items():
-            knob = KNOBS.get(name)
-            if knob is not None and knob.container == INIT_CONTAINER:
-                env[name] = value
-        return env
+        return knob_env(self.daemonset.env, self.daemonset.init_env)
 
     @property
     def target(self) -> Target:

@@ -519,6 +519,17 @@ def _parse_tags(knob: Knob, raw: str) -> tuple[dict[str, str], str | None]:
     return tags, note
 
 
+def knob_env(container_env: Mapping[str, str], init_env: Mapping[str, str]) -> dict[str, str]:
+    """The aws-node env as the knobs see it: the aws-node container's, plus the knobs that live only on the
+    init container (DISABLE_TCP_EARLY_DEMUX)."""
+    env = dict(container_env)
+    for name, value in init_env.items():
+        knob = KNOBS.get(name)
+        if knob is not None and knob.container == INIT_CONTAINER:
+            env[name] = value
+    return env
+
+
 # --- effective settings -------------------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from bot.domain.cni_settings import (
     Problem,
     Severity,
     effective_settings,
+    knob_env,
     startup_errors,
     value_error,
     warm_pool_problems,
@@ -1102,7 +1103,8 @@ def config_view(
         migration = tuple(model.migration(state) for state in model.nodes.values())
     drift = None
     if approved_env is not None and ds is not None:
-        drift = Drift(approved_at, config_drift(env, approved_env))
+        # Compare like with like: approvals record the init container's knobs too.
+        drift = Drift(approved_at, config_drift(knob_env(ds.env, ds.init_env), approved_env))
     pods_per_node = [n.pods_with_ip for n in model.nodes.values()]
     return ConfigView(
         image=ds.image if ds else None,

@@ -215,6 +215,18 @@ def cnibot_patches(sim: SimulatedCluster) -> int:
     )
 
 
+def set_env_outside_cnibot(sb: SimBot, key: str, value: str) -> None:
+    """What `kubectl set env daemonset/aws-node -n kube-system KEY=VALUE` does: a strategic-merge patch."""
+    api = k8s_config.new_client_from_config(config_file=str(sb.sim.kubeconfig_path))
+    container = {"name": "aws-node", "env": [{"name": key, "value": value}]}
+    try:
+        k8s.AppsV1Api(api).patch_namespaced_daemon_set(
+            "aws-node", "kube-system", {"spec": {"template": {"spec": {"containers": [container]}}}}
+        )
+    finally:
+        api.close()
+
+
 def ask(sb: SimBot, text: str, user: str = "U0ALICE") -> str:
     """/cni <text> as ``user``; the text of the answer (the first call in a process imports the clients)."""
     reply = sb.bot.slash(text, user_id=user, user_name=user.lower())
@@ -270,6 +282,10 @@ def test_happy_path_request_approve_apply_verify(
 
     detail = ask(sb, f"change {change_id}")
     assert "History" in detail and "rollout-done" in detail and "U0BOB" in detail
+    # /cni config compares aws-node with what the last approved change left.
+    assert "*Drift* none" in ask(sb, "config")
+    set_env_outside_cnibot(sb, "WARM_IP_TARGET", "7")
+    assert "Drift* from the last approved change: WARM_IP_TARGET 5 → 7" in ask(sb, "config")
     assert "No open change requests" in ask(sb, "changes --open")
 
     monkeypatch.setenv("CNIBOT_DATABASE_URL", sb.bot.cnibot.services.settings.database_url)
@@ -346,23 +362,7 @@ def test_pending_request_expires(make_bot: Callable[..., SimBot]) -> None:
 def test_outside_edit_makes_the_request_stale(make_bot: Callable[..., SimBot]) -> None:
     sb = make_bot()
     change_id, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "stale test"')
-    api = k8s_config.new_client_from_config(config_file=str(sb.sim.kubeconfig_path))
-    try:  # someone runs `kubectl set env daemonset/aws-node WARM_ENI_TARGET=2` meanwhile
-        k8s.AppsV1Api(api).patch_namespaced_daemon_set(
-            "aws-node",
-            "kube-system",
-            {
-                "spec": {
-                    "template": {
-                        "spec": {
-                            "containers": [{"name": "aws-node", "env": [{"name": "WARM_ENI_TARGET", "value": "2"}]}]
-                        }
-                    }
-                }
-            },
-        )
-    finally:
-        api.close()
+    set_env_outside_cnibot(sb, "WARM_ENI_TARGET", "2")
     click(sb, change_id, "U0BOB")
     record = wait_status(sb, change_id, FINAL)
     assert record.status is Status.STALE
