@@ -28,8 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cnibot demo", description=__doc__)
     p.add_argument("--scenario", default="demo", help="simulator scenario (default: demo)")
     p.add_argument("--nodes", type=int, default=None, help="build a generated cluster of N nodes instead")
-    p.add_argument("-c", "--command", action="append", default=[],
-                   help="run this /cni command and exit (repeatable); without it, an interactive prompt")
+    p.add_argument(
+        "-c",
+        "--command",
+        action="append",
+        default=[],
+        help="run this /cni command and exit (repeatable); without it, an interactive prompt",
+    )
     return p
 
 
@@ -68,8 +73,14 @@ def _run(sim: object, args: argparse.Namespace) -> int:
 
     def ask(text: str) -> None:
         text = text.strip().removeprefix("/cni").strip()
-        ctx = CommandContext(services=services, user_id=f"cli:{user}", user_name=user,
-                             correlation_id=new_correlation_id(), source="cli", now=services.clock())
+        ctx = CommandContext(
+            services=services,
+            user_id=f"cli:{user}",
+            user_name=user,
+            correlation_id=new_correlation_id(),
+            source="cli",
+            now=services.clock(),
+        )
         print(render_text(runner.execute(text, ctx).doc))
 
     if args.command:
