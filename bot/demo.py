@@ -9,9 +9,13 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from bot.render.doc import render_text
+
+if TYPE_CHECKING:
+    from simulator.runner import SimulatedCluster
 
 BANNER = """\
 cnibot demo: a simulated EKS cluster ({scenario}, {nodes} nodes) is running on loopback.
@@ -50,20 +54,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim.stop()
 
 
-def _run(sim: object, args: argparse.Namespace) -> int:
+def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
     from bot.app import build_runner, build_services
     from bot.config import ClusterAuth, ClusterConfig, load_settings
     from bot.logs import configure_logging
     from bot.runner import new_correlation_id
     from commands.base import CommandContext
 
-    env = sim.env()  # type: ignore[attr-defined]
+    env = sim.env()
     os.environ.update({k: v for k, v in env.items() if k != "KUBECONFIG"})
     workdir = tempfile.mkdtemp(prefix="cnibot-demo-")
     cluster = ClusterConfig(
-        name=sim.cluster_name,  # type: ignore[attr-defined]
-        region=sim.region,  # type: ignore[attr-defined]
-        auth=ClusterAuth(mode="kubeconfig", kubeconfig=str(sim.kubeconfig_path)),  # type: ignore[attr-defined]
+        name=sim.cluster_name,
+        region=sim.region,
+        auth=ClusterAuth(mode="kubeconfig", kubeconfig=str(sim.kubeconfig_path)),
     )
     settings = load_settings(database_url=f"sqlite:///{workdir}/cnibot.db", clusters=[cluster])
     configure_logging("WARNING", "text")
@@ -83,6 +87,13 @@ def _run(sim: object, args: argparse.Namespace) -> int:
         )
         print(render_text(runner.execute(text, ctx).doc))
 
+    try:
+        return _session(args, sim, ask)
+    finally:
+        services.connections.close()
+
+
+def _session(args: argparse.Namespace, sim: SimulatedCluster, ask: Callable[[str], None]) -> int:
     if args.command:
         for command in args.command:
             print(f"$ /cni {command.strip().removeprefix('/cni').strip()}")
@@ -90,7 +101,7 @@ def _run(sim: object, args: argparse.Namespace) -> int:
         return 0
     example = _example_pod(sim)
     print(BANNER.format(scenario=args.scenario, nodes=_node_count(sim), example=example))
-    for line in _lines(sys.stdin):
+    for line in _lines():
         if line.strip() in ("exit", "quit"):
             break
         if line.strip():
@@ -98,7 +109,7 @@ def _run(sim: object, args: argparse.Namespace) -> int:
     return 0
 
 
-def _lines(stream: Iterable[str]) -> Iterable[str]:
+def _lines() -> Iterator[str]:
     interactive = sys.stdin.isatty()
     while True:
         if interactive:
@@ -114,16 +125,11 @@ def _lines(stream: Iterable[str]) -> Iterable[str]:
             yield line
 
 
-def _example_pod(sim: object) -> str:
-    for expectation in getattr(getattr(sim, "scenario", None), "expect", None) or []:
-        pod = expectation.get("pod") if isinstance(expectation, dict) else getattr(expectation, "pod", None)
-        if pod:
-            return str(pod)
-    return "default/web-1"
+def _example_pod(sim: SimulatedCluster) -> str:
+    """A pod worth asking about: one the scenario says has a problem."""
+    troubled = [e.pod for e in sim.expect if e.cause not in ("POD_HAS_IP", "HOST_NETWORK")]
+    return troubled[0] if troubled else "default/web-1"
 
 
-def _node_count(sim: object) -> int:
-    try:
-        return len(sim.store.list("v1", "Node"))  # type: ignore[attr-defined]
-    except Exception:
-        return 0
+def _node_count(sim: SimulatedCluster) -> int:
+    return len(sim.store.list("v1", "Node"))

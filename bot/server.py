@@ -101,6 +101,7 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
         if handler is not None:
             handler.close()  # no new Socket Mode events while the rest drains
         unfinished = _drain(bot, stopped_at + DRAIN_SECONDS)
+        bot.services.connections.close()  # stop the node and pod watches
         bot.services.engine.dispose()
         elapsed = round(time.monotonic() - stopped_at, 2)
     if unfinished:
@@ -113,14 +114,15 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
 
 
 def _warm_up(bot: Cnibot) -> None:
-    """Build each cluster's clients now (botocore loads its models, the Kubernetes client its config: a
-    second or more), so the first /cni command does not pay for it."""
+    """Build each cluster's clients and fill its node and pod caches now (botocore loads its models; listing
+    100k pods takes seconds), so the first /cni command does not pay for it."""
     for cluster in bot.services.clusters.configs:
         conn = bot.services.connections.get(cluster)
         try:
-            conn.kube  # noqa: B018 - building it is the point
             if conn.default_region():
                 conn.aws()
+            conn.nodes.items()
+            conn.pods.items()
         except Exception as exc:  # the command that needs it will report the problem properly
             log.info("warm-up of cluster %s: %s", cluster.name, exc)
 

@@ -84,3 +84,25 @@ def test_db_upgrade_on_postgres_never_logs_the_password(pg_url: str) -> None:
     out = cnibot("db", "upgrade", env={"CNIBOT_DATABASE_URL": url})
     assert out.returncode == 0, out.stderr
     assert "s3cret-pw" not in out.stdout + out.stderr and "***" in out.stdout
+
+
+def test_demo_runs_the_simulator_and_answers_commands() -> None:
+    out = cnibot("demo", "-c", "why-pending shop/checkout-7", "-c", "capacity")
+    assert out.returncode == 0, out.stderr
+    assert "$ /cni why-pending shop/checkout-7" in out.stdout and "SUBNET_EXHAUSTED" in out.stdout
+    assert "$ /cni capacity" in out.stdout and "more pods" in out.stdout
+
+
+def test_demo_prompt_reads_commands_until_exit() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CNIBOT_", "SLACK_"))}
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo"],
+        input="/cni help\nexit\n/cni capacity\n",
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "cnibot demo: a simulated EKS cluster" in out.stdout and "why-pending" in out.stdout
+    assert "Room for" not in out.stdout  # nothing after "exit" runs (capacity answers "Room for N more pods")

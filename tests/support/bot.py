@@ -40,6 +40,7 @@ class RunningBot:
     def stop(self) -> None:
         self.http.close()
         self.server.stop()
+        self.cnibot.services.connections.close()
         if self.cnibot.bolt is not None:
             self.cnibot.bolt.listener_runner.listener_executor.shutdown(wait=True)
         self.cnibot.services.engine.dispose()
