@@ -59,7 +59,7 @@ def test_graceful_shutdown_and_resources(chart: Chart) -> None:
     assert pod_spec(deployment)["terminationGracePeriodSeconds"] == 45
     assert main["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
     assert main["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
-    assert main["resources"]["limits"] == {"memory": "512Mi"}
+    assert main["resources"]["limits"] == {"memory": "1Gi"}
 
 
 def test_slack_credentials_come_from_the_existing_secret(chart: Chart) -> None:
