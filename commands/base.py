@@ -85,7 +85,6 @@ class Subcommand:
     # Text of the immediate Slack ack for work that takes longer than a moment; None = answer in the ack.
     ack_text: Callable[[argparse.Namespace, CommandContext], str] | None = None
     aliases: tuple[str, ...] = ()
-    needs_cluster: bool = False
 
     def parser(self) -> CommandParser:
         p = CommandParser(self.name, self.usage, self.summary)

@@ -56,5 +56,4 @@ SUBCOMMAND = Subcommand(
     build_parser=_build,
     run=run,
     ack_text=lambda args, ctx: "Adding up nodes, pods, ENIs and subnets...",
-    needs_cluster=True,
 )

@@ -56,5 +56,4 @@ SUBCOMMAND = Subcommand(
     build_parser=_build,
     run=run,
     ack_text=lambda args, ctx: "Reading aws-node, ENIConfigs and the nodes' ENIs...",
-    needs_cluster=True,
 )

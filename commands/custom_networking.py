@@ -47,5 +47,4 @@ SUBCOMMAND = Subcommand(
     build_parser=_build,
     run=run,
     ack_text=_ack,
-    needs_cluster=True,
 )

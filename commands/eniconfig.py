@@ -55,5 +55,4 @@ SUBCOMMAND = Subcommand(
     build_parser=_build,
     run=run,
     ack_text=_ack,
-    needs_cluster=True,
 )

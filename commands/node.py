@@ -56,5 +56,4 @@ SUBCOMMAND = Subcommand(
     build_parser=_build,
     run=run,
     ack_text=lambda args, ctx: f"Looking at node `{args.node[:64]}`...",
-    needs_cluster=True,
 )

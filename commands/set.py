@@ -70,7 +70,6 @@ SET = Subcommand(
     build_parser=_build_set,
     run=run_set,
     ack_text=_ack,
-    needs_cluster=True,
 )
 UNSET = Subcommand(
     name="unset",
@@ -79,6 +78,5 @@ UNSET = Subcommand(
     build_parser=_build_unset,
     run=run_unset,
     ack_text=_ack,
-    needs_cluster=True,
 )
 SUBCOMMANDS = (SET, UNSET)

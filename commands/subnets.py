@@ -47,5 +47,4 @@ SUBCOMMAND = Subcommand(
     build_parser=_build,
     run=run,
     ack_text=lambda args, ctx: "Reading the cluster's subnets and ENIs...",
-    needs_cluster=True,
 )

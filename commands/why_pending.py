@@ -119,5 +119,4 @@ SUBCOMMAND = Subcommand(
     run=run,
     ack_text=ack_text,
     aliases=("why",),
-    needs_cluster=True,
 )
