@@ -17,10 +17,8 @@ and the EC2 calls the simulator served:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,95 +27,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.simproc import SimulatorProcess  # noqa: E402
 
 T = TypeVar("T")
 SAMPLE_EVERY = timedelta(minutes=15)
 RUNS_OUT_IN_DAYS = 20  # the fullest subnet's drain, so the forecast has something to say
 CACHE_TTL_S = 10.5  # the AWS gateway caches live reads for 10 s: a new slot must not hit that cache
-
-
-# --- the simulator process ---------------------------------------------------------------------------------
-
-
-def serve_simulator(nodes: int, pods_per_node: int) -> int:
-    """Build and serve a generated cluster; answer "reset", "counts" and "quit" on stdin, one JSON line each."""
-    from simulator.generator import generate
-    from simulator.runner import SimulatedCluster
-
-    started = time.perf_counter()
-    sim = SimulatedCluster(generate(nodes, pods_per_node), seed=0).start()
-    cluster = sim.cluster
-    facts = {
-        "env": sim.env(),
-        "cluster": sim.cluster_name,
-        "region": sim.region,
-        "build_seconds": round(time.perf_counter() - started, 1),
-        "nodes": len(cluster.nodes),
-        "pods": len(cluster.pods),
-        "enis": len(sim.model.enis),
-        "subnets": len(sim.model.subnets),
-    }
-    print(json.dumps(facts), flush=True)
-    try:
-        for line in sys.stdin:
-            command = line.strip()
-            if command == "reset":
-                sim.counter.reset()
-                print("{}", flush=True)
-            elif command == "counts":
-                print(json.dumps(sim.counter.snapshot()), flush=True)
-            elif command == "quit":
-                break
-    finally:
-        sim.stop()
-    return 0
-
-
-class SimulatorProcess:
-    def __init__(self, nodes: int, pods_per_node: int) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--serve-simulator", str(nodes), str(pods_per_node)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        self.facts = self._reply()
-
-    def _reply(self) -> dict[str, Any]:
-        stream: IO[str] | None = self._proc.stdout
-        assert stream is not None
-        line = stream.readline()
-        if not line:
-            raise RuntimeError("the simulator process ended early")
-        loaded: dict[str, Any] = json.loads(line)
-        return loaded
-
-    def _ask(self, command: str) -> dict[str, Any]:
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(command + "\n")
-        self._proc.stdin.flush()
-        return self._reply()
-
-    def reset_counts(self) -> None:
-        self._ask("reset")
-
-    def ec2_calls(self) -> dict[str, int]:
-        return {k.split(":", 1)[1]: int(v) for k, v in self._ask("counts").items() if k.startswith("ec2:")}
-
-    def stop(self) -> None:
-        if self._proc.poll() is None:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write("quit\n")
-            self._proc.stdin.flush()
-            try:
-                self._proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
 
 
 # --- the bot side ------------------------------------------------------------------------------------------
@@ -162,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods-per-node", type=int, default=20)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary directory")
-    parser.add_argument("--serve-simulator", nargs=2, type=int, metavar=("NODES", "PODS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_simulator:
-        return serve_simulator(*args.serve_simulator)
 
     sim = SimulatorProcess(args.nodes, args.pods_per_node)
     tmp = tempfile.TemporaryDirectory(prefix="cnibot-bench-")

@@ -23,50 +23,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.simproc import SimulatorProcess, read_reply  # noqa: E402
 
 LIVE_CACHE_SECONDS = 11  # AwsGateway keeps live EC2 state 10 s
 TARGETS = {"seconds": 10.0, "peak_mb": 500.0, "ec2_calls": 30}  # at 5,000 nodes (issue #5)
 
 
-# --- the simulator process --------------------------------------------------------------------------------
-
-
-def serve_simulator(nodes: int, pods_per_node: int, seed: int) -> int:
-    """Build and serve a generated cluster; answer "reset", "counts" and "quit" on stdin, one JSON line each."""
-    from simulator.generator import generate
-    from simulator.runner import SimulatedCluster
-
-    started = time.perf_counter()
-    sim = SimulatedCluster(generate(nodes, pods_per_node, seed=seed), seed=seed).start()
-    ready = {
-        "env": sim.env(),
-        "cluster": sim.cluster_name,
-        "region": sim.region,
-        "build_seconds": round(time.perf_counter() - started, 1),
-        "enis": len(sim.model.enis),
-        "pods": len(sim.cluster.pods),
-    }
-    print(json.dumps(ready), flush=True)
-    try:
-        for line in sys.stdin:
-            command = line.strip()
-            if command == "reset":
-                sim.counter.reset()
-                print("{}", flush=True)
-            elif command == "counts":
-                print(json.dumps(sim.counter.snapshot()), flush=True)
-            elif command == "quit":
-                break
-    finally:
-        sim.stop()
-    return 0
-
-
-# --- the bot process --------------------------------------------------------------------------------------
+# --- the bot process ---------------------------------------------------------------------------------------
 
 
 def ask_twice(text: str) -> int:
@@ -131,27 +99,10 @@ def _child(*args: str, env: dict[str, str] | None = None, stdin: int | None = No
     )
 
 
-def _reply(stream: IO[str] | None) -> dict[str, Any]:
-    assert stream is not None
-    line = stream.readline()
-    if not line:
-        raise RuntimeError("the simulator process ended early")
-    loaded: dict[str, Any] = json.loads(line)
-    return loaded
-
-
-def _sim_call(sim: subprocess.Popen[str], command: str) -> dict[str, Any]:
-    assert sim.stdin is not None
-    sim.stdin.write(command + "\n")
-    sim.stdin.flush()
-    return _reply(sim.stdout)
-
-
 def measure(nodes: int, pods_per_node: int, seed: int, commands: list[str]) -> list[dict[str, Any]]:
-    sim = _child("--serve", str(nodes), str(pods_per_node), str(seed), stdin=subprocess.PIPE)
-    assert sim.stdin is not None
+    sim = SimulatorProcess(nodes, pods_per_node, seed)
     try:
-        ready = _reply(sim.stdout)
+        ready = sim.facts
         print(
             f"  {nodes:,} nodes: simulator built in {ready['build_seconds']} s "
             f"({ready['enis']:,} ENIs, {ready['pods']:,} pods)",
@@ -160,17 +111,17 @@ def measure(nodes: int, pods_per_node: int, seed: int, commands: list[str]) -> l
         env = {**os.environ, **ready["env"], "BENCH_CLUSTER": ready["cluster"]}
         rows = []
         for command in commands:
-            _sim_call(sim, "reset")
+            sim.reset_counts()
             bot = _child("--ask", command, env=env, stdin=subprocess.PIPE)
             assert bot.stdin is not None
             for run in ("cold", "warm"):
                 if run == "warm":
                     time.sleep(LIVE_CACHE_SECONDS)  # the ENI and subnet caches expire: the warm run reads EC2 again
-                    _sim_call(sim, "reset")
+                    sim.reset_counts()
                     bot.stdin.write("go\n")
                     bot.stdin.flush()
-                figures = _reply(bot.stdout)
-                counts = _sim_call(sim, "counts")
+                figures = read_reply(bot.stdout)
+                counts = sim.counts()
                 rows.append(
                     {
                         "nodes": nodes,
@@ -186,12 +137,8 @@ def measure(nodes: int, pods_per_node: int, seed: int, commands: list[str]) -> l
                 )
             bot.stdin.close()
             bot.wait(timeout=120)
-        sim.stdin.write("quit\n")
-        sim.stdin.flush()
-        sim.wait(timeout=60)
     finally:
-        if sim.poll() is None:
-            sim.kill()
+        sim.stop()
     return rows
 
 
@@ -244,14 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods-per-node", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--commands", nargs="+", default=["capacity", "subnets"])
-    parser.add_argument(
-        "--serve", nargs=3, type=int, metavar=("NODES", "PODS_PER_NODE", "SEED"), help=argparse.SUPPRESS
-    )
     parser.add_argument("--ask", metavar="TEXT", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args(argv)
-    if args.serve:
-        return serve_simulator(*args.serve)
     if args.ask:
         return ask_twice(args.ask)
     rows = [row for nodes in args.nodes for row in measure(nodes, args.pods_per_node, args.seed, args.commands)]
