@@ -4,14 +4,9 @@ the kubelet's FailedCreatePodSandBox events since the previous sample, read in p
 
 from __future__ import annotations
 
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
-
-import urllib3
-from kubernetes.client.exceptions import ApiException
 
 from bot.digests.measure import measure
 from bot.digests.model import CapacitySample, FailedPod
@@ -78,26 +73,7 @@ def failed_pods(events: list[tuple[str, EventFact]], since: datetime, until: dat
 
 def sandbox_events(kube: KubeGateway) -> list[tuple[str, EventFact]]:
     """Every FailedCreatePodSandBox event of the cluster as (namespace, event): one paginated LIST."""
-    api = "kube:LIST events"
-    found: list[tuple[str, EventFact]] = []
-    token: str | None = None
-    while True:
-        extra: dict[str, Any] = {"_continue": token} if token else {}
-        try:
-            resp: Any = kube.core.list_event_for_all_namespaces(
-                field_selector=f"reason={SANDBOX_REASON}",
-                limit=EVENTS_PAGE,
-                _preload_content=False,
-                _request_timeout=kube.timeout,
-                **extra,
-            )
-            data = json.loads(resp.data)
-        except ApiException as exc:
-            raise UpstreamError(api, f"HTTP {exc.status}", code=str(exc.status), throttled=exc.status == 429) from exc
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise UpstreamError(api, f"unreachable ({type(exc).__name__})") from exc
-        for obj in data.get("items") or []:
-            found.append((str((obj.get("metadata") or {}).get("namespace") or ""), event_from_core(obj)))
-        token = (data.get("metadata") or {}).get("continue")
-        if not token:
-            return found
+    items = kube.list_items(
+        "kube:LIST events", "/api/v1/events", {"fieldSelector": f"reason={SANDBOX_REASON}"}, page=EVENTS_PAGE
+    )
+    return [(str((obj.get("metadata") or {}).get("namespace") or ""), event_from_core(obj)) for obj in items]

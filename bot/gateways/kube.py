@@ -279,14 +279,6 @@ class KubeGateway:
     def __init__(self, api_client: k8s.ApiClient, *, timeout: float = 10.0) -> None:
         self.api_client = api_client
         self.timeout = timeout
-        self._core: k8s.CoreV1Api | None = None
-
-    @property
-    def core(self) -> k8s.CoreV1Api:
-        """The generated CoreV1Api, built on first use (slow to build); prefer request()/list_items()."""
-        if self._core is None:
-            self._core = k8s.CoreV1Api(self.api_client)
-        return self._core
 
     # --- plumbing -----------------------------------------------------------------------------------
     def request(
