@@ -82,6 +82,8 @@ class AwsNodeConfig:
     subnet_discovery: bool = True
     ip_cooldown_period: int = 30
     cluster_name: str = ""
+    manage_untagged_enis: bool = True
+    leaked_eni_cleanup: bool = True  # the hourly sweep runs (ipamd.go disableLeakedENICleanup is false)
     additional_eni_tags: dict[str, str] = field(default_factory=dict)
     startup_error: str | None = None
 
@@ -109,6 +111,13 @@ def parse_env(env: Mapping[str, str]) -> AwsNodeConfig:
         subnet_discovery=_bool(env, "ENABLE_SUBNET_DISCOVERY", True),
         ip_cooldown_period=max(_int(env, "IP_COOLDOWN_PERIOD", 30), 0),
         cluster_name=env.get("CLUSTER_NAME", ""),
+        manage_untagged_enis=_bool(env, "MANAGE_UNTAGGED_ENI", True),
+        leaked_eni_cleanup=not (
+            _bool(env, "ENABLE_IPv6", False)
+            or _bool(env, "DISABLE_NETWORK_RESOURCE_PROVISIONING", False)
+            or _bool(env, "ENABLE_IMDS_ONLY_MODE", False)
+            or _bool(env, "DISABLE_LEAKED_ENI_CLEANUP", False)
+        ),
         additional_eni_tags=_additional_tags(env.get("ADDITIONAL_ENI_TAGS", "{}")),
     )
     error = startup_error(env)

@@ -21,11 +21,13 @@ from simulator.instance_types import InstanceType
 from simulator.model import Ec2Error, Ec2Model, NetworkInterface
 
 CNI_ROLE_TAG = "kubernetes.io/role/cni"
+SUBNET_CLUSTER_TAG_PREFIX = "cni.networking.k8s.aws/cluster/"
 INSTANCE_ID_TAG = "node.k8s.amazonaws.com/instance_id"
 CLUSTER_NAME_TAG = "cluster.k8s.amazonaws.com/name"
 CREATED_AT_TAG = "node.k8s.amazonaws.com/createdAt"
 NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage"
 SUBNET_CAPACITY_ERRORS = ("InsufficientFreeAddressesInSubnet", "InsufficientCidrBlocks")
+ENI_LIMIT_ERROR = "PrivateIpAddressLimitExceeded"
 CUSTOM_NETWORKING_INIT_ERROR = "Failed to attach any ENIs for custom networking"
 _UNUSABLE_TYPES = ("trunk", "branch", "efa-only")
 
@@ -143,10 +145,32 @@ class NodeIpamd:
         return [
             eni
             for eni in self.model.enis_of_instance(self.instance_id)
-            if eni.attachment is not None
-            and eni.attachment.card_index == card
-            and eni.tags.get(NO_MANAGE_TAG) != "true"
+            if eni.attachment is not None and eni.attachment.card_index == card and not self._unmanaged(eni)
         ]
+
+    def _unmanaged(self, eni: NetworkInterface) -> bool:
+        """setUnmanagedENIs: no_manage=true (any other value: managed), else this instance's tag, else
+        MANAGE_UNTAGGED_ENI; never the primary ENI."""
+        if eni.attachment is not None and eni.attachment.device_index == 0:
+            return False
+        if NO_MANAGE_TAG in eni.tags:
+            return eni.tags[NO_MANAGE_TAG] == "true"
+        if eni.tags.get(INSTANCE_ID_TAG) == self.instance_id:
+            return False
+        return not self._ctx().config.manage_untagged_enis
+
+    def _subnet_for_cluster(self, tags: dict[str, str]) -> bool:
+        """ValidSubnetTagsMatchingClusterName."""
+        name = self._ctx().config.cluster_name
+        keys = [k for k in tags if k.startswith(SUBNET_CLUSTER_TAG_PREFIX)]
+        return not name or not keys or SUBNET_CLUSTER_TAG_PREFIX + name in keys
+
+    def _subnet_excluded(self, tags: dict[str, str]) -> bool:
+        """IsSubnetExcluded."""
+        role = tags.get(CNI_ROLE_TAG, "")
+        if not role:
+            return False
+        return role == "0" or not self._subnet_for_cluster(tags)
 
     def pool_enis(self) -> list[NetworkInterface]:
         """ENIs whose addresses may be handed to pods."""
@@ -161,8 +185,8 @@ class NodeIpamd:
             is_primary = eni.attachment is not None and eni.attachment.device_index == 0
             if is_primary and config.custom_networking:
                 continue  # custom networking never gives the primary ENI's IPs to pods
-            if config.subnet_discovery and eni.subnet.tags.get(CNI_ROLE_TAG) == "0":
-                continue  # excluded subnet: even existing ENIs are not used (v1.22.1+)
+            if config.subnet_discovery and self._subnet_excluded(eni.subnet.tags):
+                continue  # excluded subnet (setupENI -> excludedENIBasedOnSubnetTags): its ENIs serve no pods
             usable.append(eni)
         return usable
 
@@ -208,7 +232,12 @@ class NodeIpamd:
         return limit
 
     def _unmanaged_enis(self) -> int:
-        return sum(1 for eni in self.model.enis_of_instance(self.instance_id) if eni.tags.get(NO_MANAGE_TAG) == "true")
+        card = self.instance_type.default_card
+        return sum(
+            1
+            for eni in self.model.enis_of_instance(self.instance_id)
+            if eni.attachment is not None and eni.attachment.card_index == card and self._unmanaged(eni)
+        )
 
     def _has_room_for_eni(self) -> bool:
         attached = len(self.attached_enis())
@@ -325,7 +354,8 @@ class NodeIpamd:
         )
 
     def _grow(self, short: int) -> bool:
-        """Add IPs/prefixes to ENIs with room first, then attach a new ENI. True if the pool grew."""
+        """increaseDatastorePool: add IPs/prefixes to ENIs with room first (tryAssignCidrs), and attach a new ENI
+        only when none took any. True if the pool grew."""
         prefix_mode = self.prefix_delegation_active()
         warm_eni_mode = not prefix_mode and not self._ctx().config.warm_ip_targets_defined
         for eni in self.pool_enis():
@@ -333,13 +363,43 @@ class NodeIpamd:
             if room <= 0:
                 continue
             wanted = room if warm_eni_mode else min(room, short)
-            return self._assign_to_eni(eni, wanted, prefix_mode)
+            outcome = self._assign_to_eni(eni, wanted, prefix_mode)
+            if outcome is True:
+                return True
+            if outcome is None:
+                continue  # subnet discovery: out of addresses here, try the next ENI
+            return False  # the error ends this round; no new ENI
         if not self._has_room_for_eni():
             return False  # "Skipping ENI allocation as the max ENI limit is already reached"
         wanted = self.slots_per_eni() if warm_eni_mode else min(short, self.slots_per_eni())
         return self._allocate_eni(wanted, prefix_mode)
 
-    def _assign_to_eni(self, eni: NetworkInterface, count: int, prefix_mode: bool) -> bool:
+    def _assign_to_eni(self, eni: NetworkInterface, count: int, prefix_mode: bool) -> bool | None:
+        """tryAssignIPs / tryAssignPrefixes on one ENI: ask for ``count``; on any error but the ENI's own limit,
+        ask for one ("Try to just get one more IP"). True if it grew; None when both failed for want of subnet
+        addresses with subnet discovery on (ipamd moves to the next ENI); False on any other failure."""
+        err = self._try_assign(eni, count, prefix_mode)
+        if err is None:
+            return True
+        if err.code == ENI_LIMIT_ERROR:
+            return False
+        if count > 1:
+            err = self._try_assign(eni, 1, prefix_mode)
+            if err is None:
+                return True
+        if err.code == ENI_LIMIT_ERROR:
+            return False
+        if err.code in SUBNET_CAPACITY_ERRORS:
+            self.last_error = (
+                f"Failed to allocate a private IP/Prefix addresses on ENI {eni.id}: {err}; Unable to attach "
+                "IPs/Prefixes for the ENI, subnet doesn't seem to have enough IPs/Prefixes. Consider using new "
+                "subnet or carve a reserved range using create-subnet-cidr-reservation"
+            )
+            if self._ctx().config.subnet_discovery:
+                return None
+        return False
+
+    def _try_assign(self, eni: NetworkInterface, count: int, prefix_mode: bool) -> Ec2Error | None:
         api = "AssignPrivateIpAddresses"
         try:
             self._call(api)
@@ -349,21 +409,15 @@ class NodeIpamd:
                 self.model.assign_private_ip_addresses(eni.id, count=count)
         except Ec2Error as err:
             self._record_error(api, err, "increaseIPPoolAllocIPAddressesFailed")
-            if err.code in SUBNET_CAPACITY_ERRORS:
-                self.last_error = (
-                    f"Failed to allocate a private IP/Prefix addresses on ENI {eni.id}: {err}; Unable to attach "
-                    "IPs/Prefixes for the ENI, subnet doesn't seem to have enough IPs/Prefixes. Consider using new "
-                    "subnet or carve a reserved range using create-subnet-cidr-reservation"
-                )
-            return False
-        return True
+            return err
+        return None
 
     def _allocate_eni(self, count: int, prefix_mode: bool) -> bool:
         """Create an ENI the way ipamd does (description, tags, IPs in the create call) and attach it."""
         target = self._new_eni_placement()
         if target is None:
             return False
-        subnet_id, groups = target
+        subnet_ids, groups = target
         config = self._ctx().config
         created_at = self.model.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
         tags = {INSTANCE_ID_TAG: self.instance_id, CREATED_AT_TAG: created_at}
@@ -371,22 +425,26 @@ class NodeIpamd:
             tags[CLUSTER_NAME_TAG] = config.cluster_name
             tags["eks:eni:owner"] = "amazon-vpc-cni"
         tags.update(config.additional_eni_tags)
-        try:
-            self._call("CreateNetworkInterface")
-            eni = self.model.create_network_interface(
-                subnet_id,
-                description=f"aws-K8S-{self.instance_id}",
-                groups=groups,
-                secondary_count=0 if prefix_mode else count,
-                prefix_count=count if prefix_mode else 0,
-                tags=tags,
-            )
-        except Ec2Error as err:
-            self._record_error("CreateNetworkInterface", err, "increaseIPPoolAllocENI")
-            self.last_error = (
-                f"Failed to increase pool size due to not able to allocate ENI AllocENI: failed to create ENI: "
-                f"Failed to CreateNetworkInterface for subnet {subnet_id}: {err}"
-            )
+        eni = None
+        for subnet_id in subnet_ids:  # createENI tries each candidate subnet in turn
+            try:
+                self._call("CreateNetworkInterface")
+                eni = self.model.create_network_interface(
+                    subnet_id,
+                    description=f"aws-K8S-{self.instance_id}",
+                    groups=groups,
+                    secondary_count=0 if prefix_mode else count,
+                    prefix_count=count if prefix_mode else 0,
+                    tags=tags,
+                )
+                break
+            except Ec2Error as err:
+                self._record_error("CreateNetworkInterface", err, "increaseIPPoolAllocENI")
+                self.last_error = (
+                    f"Failed to increase pool size due to not able to allocate ENI AllocENI: failed to create ENI: "
+                    f"Failed to CreateNetworkInterface for subnet {subnet_id}: {err}"
+                )
+        if eni is None:
             return False
         try:
             self._call("AttachNetworkInterface")
@@ -404,8 +462,10 @@ class NodeIpamd:
             return False
         return True
 
-    def _new_eni_placement(self) -> tuple[str, list[str]] | None:
-        """Subnet and security groups for a new ENI: ENIConfig, else subnet discovery, else the node subnet."""
+    def _new_eni_placement(self) -> tuple[list[str], list[str]] | None:
+        """Subnets to try, in order, and security groups for a new ENI (awsutils.go createENI): the ENIConfig's;
+        with subnet discovery the zone's valid subnets, most free first; else the node's subnet unless it is
+        excluded."""
         ctx = self._ctx()
         config = ctx.config
         instance = self.model.instance(self.instance_id)
@@ -422,32 +482,61 @@ class NodeIpamd:
             # A wrong subnet id is EC2's to refuse (InvalidSubnetID.NotFound), as it is for ipamd.
             spec_groups = spec.get("securityGroups")
             groups = [str(g) for g in spec_groups] if isinstance(spec_groups, list) else []
-            return str(spec.get("subnet", "")), groups or list(primary.groups)
+            return [str(spec.get("subnet", ""))], groups or list(primary.groups)
+        groups = list(primary.groups)
         if not config.subnet_discovery:
-            return instance.subnet.id, list(primary.groups)
-        try:
-            self._call("DescribeSubnets")
-        except Ec2Error as err:
-            # ipamd falls back to the node's subnet when it cannot list subnets
-            self._record_error("DescribeSubnets", err, "")
-            return instance.subnet.id, list(primary.groups)
-        candidates = [
-            s
-            for s in self.model.subnets.values()
-            if s.vpc_id == instance.subnet.vpc_id
-            and s.az == instance.az
-            and (s.tags.get(CNI_ROLE_TAG) == "1" or s.id == instance.subnet.id)
-            and s.tags.get(CNI_ROLE_TAG) != "0"
-        ]
+            # IsSubnetExcluded lists the zone's subnets; when that fails ipamd proceeds with the node's subnet.
+            if self._describe_subnets() and self._subnet_excluded(instance.subnet.tags):
+                return self._no_subnet(
+                    "primary subnet is tagged with kubernetes.io/role/cni=0 and subnet discovery is disabled - "
+                    "no valid subnets available for ENI creation"
+                )
+            return [instance.subnet.id], groups
+        if not self._describe_subnets():
+            # GetVpcSubnets failed; the fallback's own IsSubnetExcluded lists subnets again.
+            if not self._describe_subnets():
+                return self._no_subnet(
+                    "Failed to check if primary subnet is excluded: failed to get VPC subnets. Quit ENI creation "
+                    "attempt."
+                )
+            if self._subnet_excluded(instance.subnet.tags):
+                return self._no_subnet(
+                    "primary subnet is tagged with kubernetes.io/role/cni=0 - no valid subnets available for ENI "
+                    "creation"
+                )
+            return [instance.subnet.id], groups
+        zone = [s for s in self.model.subnets.values() if s.vpc_id == instance.subnet.vpc_id and s.az == instance.az]
+        zone.sort(key=lambda s: -s.available_ip_count)  # GetVpcSubnets: most free first, stable
+        candidates = [s.id for s in zone if self._valid_for_new_eni(s.tags, s.id == instance.subnet.id)]
         if not candidates:
-            self.last_error = (
+            return self._no_subnet(
                 "no valid subnets available for ENI creation - all subnets are either not tagged or tagged with "
                 "kubernetes.io/role/cni=0"
             )
-            self.metrics.count_ipamd_error("increaseIPPoolAllocENI")
-            return None
-        best = max(candidates, key=lambda s: (s.available_ip_count, s.id == instance.subnet.id))
-        return best.id, list(primary.groups)
+        return candidates, groups
+
+    def _valid_for_new_eni(self, tags: dict[str, str], is_primary_subnet: bool) -> bool:
+        """isSubnetValidForENICreation."""
+        role = tags.get(CNI_ROLE_TAG, "")
+        if role == "0":
+            return False
+        if not role:
+            return is_primary_subnet
+        return self._subnet_for_cluster(tags)
+
+    def _describe_subnets(self) -> bool:
+        try:
+            self._call("DescribeSubnets")
+        except Ec2Error as err:
+            self._record_error("DescribeSubnets", err, "")
+            return False
+        return True
+
+    def _no_subnet(self, message: str) -> tuple[list[str], list[str]] | None:
+        """Log why no ENI can be created; always None (no placement)."""
+        self.last_error = message
+        self.metrics.count_ipamd_error("increaseIPPoolAllocENI")
+        return None
 
     def _shrink(self) -> bool:
         """Give back surplus IPs, prefixes or whole ENIs. True if something was released."""

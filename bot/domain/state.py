@@ -41,6 +41,7 @@ from bot.domain.cni_settings import (
     value_error,
     warm_pool_problems,
 )
+from bot.domain.eni_rules import discovery_order, eni_unmanaged, subnet_valid_for_new_eni
 from bot.domain.eniconfig import Resolution, check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import (
     DaemonSetFact,
@@ -57,7 +58,6 @@ from bot.domain.ipamd_metrics import IpamdMetrics
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
-NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage"
 CNI_ROLE_TAG = "kubernetes.io/role/cni"
 # ENI types whose secondary addresses ipamd hands to pods ("" = EC2 left the field out).
 POOL_ENI_TYPES = frozenset({"interface", ""})
@@ -189,7 +189,7 @@ def _in_pool(eni: EniFact, holder: str) -> bool:
         holder == HOLDER_NODES
         and eni.interface_type in POOL_ENI_TYPES
         and eni.network_card == 0
-        and eni.tags.get(NO_MANAGE_TAG) != "true"
+        and not eni_unmanaged(eni.tags, is_primary=eni.device_index == 0, instance_id=eni.instance_id)
     )
 
 
@@ -395,7 +395,15 @@ class StateModel:
         )
         pods = self.pod_counts.get(node.name) or PodCounts()
         unmanaged = sum(
-            1 for u in uses if u.eni.tags.get(NO_MANAGE_TAG) == "true" or u.eni.interface_type == "efa-only"
+            1
+            for u in uses
+            if u.eni.interface_type == "efa-only"
+            or eni_unmanaged(
+                u.eni.tags,
+                is_primary=u.eni.device_index == 0,
+                instance_id=node.instance_id,
+                manage_untagged=settings.flag("MANAGE_UNTAGGED_ENI"),
+            )
         )
         ip_capacity = recommended = None
         if limits is not None:
@@ -440,7 +448,7 @@ class StateModel:
 
     def _allocation_subnet(self, node: NodeFact, uses: Sequence[EniUse], resolution: Resolution | None) -> str | None:
         """The subnet ipamd takes the node's next addresses from: the ENIConfig's with custom networking, else the
-        primary ENI's, or with subnet discovery the tagged subnet of its AZ with most free addresses."""
+        primary ENI's, or with subnet discovery the valid subnet of its AZ with most free addresses (createENI)."""
         if resolution is not None:
             eniconfig = self.eniconfigs.get(resolution.name)
             return eniconfig.subnet if eniconfig and eniconfig.subnet else None
@@ -448,11 +456,18 @@ class StateModel:
         subnets = self.snapshot.subnets or {}
         if not self.settings.flag("ENABLE_SUBNET_DISCOVERY") or not subnets:
             return primary
-        candidates = [subnets[primary]] if primary in subnets else []
-        candidates += [s for s in subnets.values() if s.az == node.az and s.cni_role == "1" and s.subnet_id != primary]
-        if not candidates:
-            return primary
-        return max(candidates, key=lambda s: s.available_ips).subnet_id
+        cluster = self.settings.values.get("CLUSTER_NAME")
+        cluster_name = cluster if isinstance(cluster, str) else ""
+        vpc = subnets[primary].vpc_id if primary in subnets else None
+        valid = [
+            s
+            for s in subnets.values()
+            if s.az == node.az
+            and (vpc is None or s.vpc_id == vpc)
+            and subnet_valid_for_new_eni(s.tags, is_primary_subnet=s.subnet_id == primary, cluster_name=cluster_name)
+        ]
+        ordered = discovery_order(valid, lambda s: s.available_ips)
+        return ordered[0].subnet_id if ordered else primary
 
     # --- node problems --------------------------------------------------------------------------------------
 

@@ -136,7 +136,7 @@ def _unknown(v: View) -> Cause:
     facts += [line for line in (v.enis_line(), v.waiting_line()) if line]
     if v.pool is not None:
         facts.append(f"pool {v.pool_line()}")
-    facts += [f"{subnet_line(s)}; ipamd asks for {need}" for s, need in v.growth_subnets]
+    facts += [f"{subnet_line(g.subnet)}; {g.asks_text()}" for g in v.growth_subnets]
     awsn = ev.aws_node_pod
     if awsn is not None:
         main = next((c for c in awsn.containers if c.name == "aws-node"), None)

@@ -21,6 +21,8 @@ from bot.domain.diagnosis.signals import SandboxFailure
 from bot.domain.diagnosis.subnets import SubnetHolders, discovery_candidate, holders, pod_subnet_for
 from bot.domain.diagnosis.text import listing, plural, subnet_line, verb
 from bot.domain.diagnosis.view import View
+from bot.domain.eni_rules import leaked_eni_sweep_runs
+from bot.domain.facts import EniFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
 
@@ -207,18 +209,21 @@ def subnet_excluded(v: View) -> Cause | None:
         return None
     if v.ev.subnets is None or v.ev.node_enis is None or v.growth_subnets:
         return None
-    excluded_enis = [e for e in v.card0_enis if e.subnet_id in v.excluded_subnets]
+    excluded_enis = [e for e in v.managed_enis if e.subnet_id in v.excluded_subnets]
     az = v.ev.node.az if v.ev.node else None
-    tagged_one = [s for s in v.subnets.values() if s.az == az and s.cni_role == "1"]
+    tagged_one = [s for s in v.subnets.values() if s.az == az and s.cni_role and s.cni_role != "0"]
     evidence = []
     for subnet_id in sorted({e.subnet_id for e in excluded_enis}):
         enis = [e for e in excluded_enis if e.subnet_id == subnet_id]
         held = sum(len(e.secondary_ips) + IPS_PER_PREFIX * len(e.prefixes) for e in enis)
         evidence.append(
-            f"subnet {subnet_id} is tagged kubernetes.io/role/cni=0: ipamd uses none of the node's "
+            f"subnet {subnet_id} is {_exclusion_reason(v, subnet_id)}: ipamd uses none of the node's "
             f"{plural(len(enis), 'ENI')} in it ({held} IPs)"
         )
-    evidence.append(f"{plural(len(tagged_one), 'subnet')} in {az} tagged kubernetes.io/role/cni=1")
+    evidence.append(
+        f"{plural(len(tagged_one), 'subnet')} in {az} tagged kubernetes.io/role/cni, "
+        f"{len(v.new_eni_subnets)} of them usable for new ENIs"
+    )
     evidence.append(f"pool {v.pool_line()}")
     candidate = discovery_candidate(v, az)
     remedy = []
@@ -234,16 +239,23 @@ def subnet_excluded(v: View) -> Cause | None:
         CauseCode.SUBNET_EXCLUDED,
         _boost(v, 0.85),
         f"Subnet discovery excludes every subnet node {_node(v)} could use in {az}: "
-        f"{plural(len(v.excluded_subnets), 'subnet')} tagged kubernetes.io/role/cni=0 and "
-        f"{len(tagged_one)} tagged =1.",
+        f"{plural(len(v.excluded_subnets), 'subnet')} excluded and "
+        f"{len(v.new_eni_subnets)} usable for new ENIs.",
         tuple(evidence),
         tuple(remedy),
     )
 
 
-def _short_subnets(v: View) -> list[tuple[int, int]]:
-    """(index into growth_subnets, need) for growth subnets with fewer free addresses than ipamd asks for."""
-    return [(i, need) for i, (subnet, need) in enumerate(v.growth_subnets) if subnet.available_ips < need]
+def _exclusion_reason(v: View, subnet_id: str) -> str:
+    subnet = v.subnets.get(subnet_id)
+    if subnet is not None and subnet.cni_role == "0":
+        return "tagged kubernetes.io/role/cni=0"
+    return f"tagged for other clusters only (cni.networking.k8s.aws/cluster/*, CLUSTER_NAME={v.cluster_name})"
+
+
+def _short_subnets(v: View) -> list[int]:
+    """Indexes into growth_subnets of the subnets that cannot give the node even ipamd's smallest request."""
+    return [i for i, g in enumerate(v.growth_subnets) if g.short]
 
 
 def _block_report(v: View, subnet_id: str) -> BlockReport | None:
@@ -264,7 +276,8 @@ def prefix_fragmentation(v: View) -> Cause | None:
         return None
     m = v.ev.metrics
     cidr_errors = m.api_error_count("InsufficientCidrBlocks") if m else 0
-    for subnet, _ in v.growth_subnets:
+    for growth in v.growth_subnets:
+        subnet = growth.subnet
         if subnet.available_ips < IPS_PER_PREFIX:
             continue
         report = _block_report(v, subnet.subnet_id)
@@ -307,8 +320,8 @@ def subnet_exhausted(v: View) -> Cause | None:
         return None
     m = v.ev.metrics
     errors = m.api_error_count("InsufficientFreeAddressesInSubnet") if m else 0
-    first, first_need = v.growth_subnets[0]
-    evidence = [f"{subnet_line(s)}; ipamd asks for {need} at a time" for s, need in v.growth_subnets]
+    first, first_need = v.growth_subnets[0].subnet, v.growth_subnets[0].least
+    evidence = [f"{subnet_line(g.subnet)}; {g.asks_text()}" for g in v.growth_subnets]
     if errors:
         evidence.append(
             f"ipamd: InsufficientFreeAddressesInSubnet {plural(errors, 'time')} (awscni_aws_api_error_count)"
@@ -320,6 +333,13 @@ def subnet_exhausted(v: View) -> Cause | None:
     if who is not None:
         evidence += _holders_lines(who)
         change, remedy = _warm_pool_fix(v, who)
+        if who.leaked and first.available_ips + who.leaked_addresses >= first_need:
+            remedy.insert(
+                0,
+                f"Delete the {plural(len(who.leaked), 'detached CNI ENI')} in {first.subnet_id}: "
+                f"{verb(len(who.leaked), 'it holds', 'they hold')} {who.leaked_addresses} addresses, enough for the "
+                f"node's next request. " + _delete_step(list(who.leaked)),
+            )
     remedy += _more_addresses_hints(v)
     if v.settings.custom_networking and v.ev.eniconfig is not None and change is None:
         better = pod_subnet_for(v, first.az, better_than=first)
@@ -334,7 +354,7 @@ def subnet_exhausted(v: View) -> Cause | None:
         CauseCode.SUBNET_EXHAUSTED,
         _boost(v, 0.8, bool(errors)),
         f"{_subnets_phrase(v)} {'has' if len(v.growth_subnets) == 1 else 'have'} too few free IPs for node "
-        f"{_node(v)} ({first.available_ips:,} free of {first.usable:,}; ipamd asks for {first_need}).",
+        f"{_node(v)} ({first.available_ips:,} free of {first.usable:,}; it needs at least {first_need}).",
         tuple(evidence),
         tuple(remedy),
         change=change,
@@ -342,7 +362,7 @@ def subnet_exhausted(v: View) -> Cause | None:
 
 
 def _subnets_phrase(v: View) -> str:
-    names = [f"{s.subnet_id} ({s.az})" for s, _ in v.growth_subnets]
+    names = [f"{g.subnet.subnet_id} ({g.subnet.az})" for g in v.growth_subnets]
     return ("Subnet " if len(names) == 1 else "Subnets ") + listing(names, 3)
 
 
@@ -469,6 +489,32 @@ def _warm_raise(v: View) -> tuple[ProposedChange, str]:
     )
 
 
+def _sweep(v: View) -> tuple[bool, str]:
+    """Does ipamd's leaked-ENI sweep run with these settings, and if not, which setting stops it."""
+    s = v.settings
+    return leaked_eni_sweep_runs(
+        ipv6=s.ipv6,
+        disable_provisioning=s.flag("DISABLE_NETWORK_RESOURCE_PROVISIONING"),
+        imds_only=s.flag("ENABLE_IMDS_ONLY_MODE"),
+        disable_cleanup=s.flag("DISABLE_LEAKED_ENI_CLEANUP"),
+    )
+
+
+def _why_not_swept(v: View, eni: EniFact) -> str:
+    if "node.k8s.amazonaws.com/instance_id" not in eni.tags:
+        return "no node.k8s.amazonaws.com/instance_id tag"
+    if not eni.description.startswith("aws-K8S-"):
+        return "description does not start with aws-K8S-"
+    return f"cluster.k8s.amazonaws.com/name is not {v.cluster_name}"
+
+
+def _delete_step(enis: list[EniFact]) -> str:
+    return (
+        f"To free them now: `aws ec2 delete-network-interface --network-interface-id {enis[0].eni_id}` "
+        f"(for each of the {len(enis)}; check each is detached first)."
+    )
+
+
 def leaked_enis(v: View) -> Cause | None:
     leaked = []
     for subnet_id in v.ev.subnet_enis:
@@ -477,32 +523,51 @@ def leaked_enis(v: View) -> Cause | None:
             leaked.append(who)
     if not leaked:
         return None
-    count = sum(len(w.leaked) for w in leaked)
+    enis = [e for w in leaked for e in w.leaked]
+    swept = [e for w in leaked for e in w.swept]
+    kept = [e for e in enis if e not in swept]
     addresses = sum(w.leaked_addresses for w in leaked)
-    ids = [e.eni_id for w in leaked for e in w.leaked]
-    sweep_off = v.settings.flag("DISABLE_LEAKED_ENI_CLEANUP")
+    runs, stopper = _sweep(v)
     evidence = [
-        f"{plural(len(w.leaked), 'detached CNI ENI')} (status available, aws-K8S-...) "
+        f"{plural(len(w.leaked), 'detached CNI ENI')} (status available) "
         f"{verb(len(w.leaked), 'holds', 'hold')} {w.leaked_addresses} "
         f"addresses in {w.subnet.subnet_id}: {listing([e.eni_id for e in w.leaked], 3)}"
         for w in leaked
     ]
-    if sweep_off:
-        evidence.append("DISABLE_LEAKED_ENI_CLEANUP=true: ipamd's hourly sweep is off")
+    if not runs:
+        evidence.append(f"{stopper}=true: ipamd's leaked-ENI sweep does not run")
+    for eni in kept[:3]:
+        evidence.append(f"{eni.eni_id}: the sweep never deletes it ({_why_not_swept(v, eni)})")
+    remedy = []
+    if runs and swept and not kept:
+        remedy.append(
+            "ipamd's hourly sweep deletes them once their createdAt tag is 5 minutes old (an ENI without one is "
+            "tagged on one sweep and deleted on the next)."
+        )
+    elif runs and swept:
+        remedy.append(
+            f"ipamd's hourly sweep deletes {len(swept)} of them ({listing([e.eni_id for e in swept], 3)}); the other "
+            f"{len(kept)} stay until someone deletes them."
+        )
+    remedy.append(_delete_step(enis))
+    count = len(enis)
+    if runs and swept and not kept:
+        outlook = "ipamd's sweep has not deleted them yet"
+    elif runs and swept:
+        outlook = f"no sweep will delete {len(kept)} of them"
+    else:
+        outlook = "no sweep will delete them"
     return Cause(
         CauseCode.LEAKED_ENIS,
         0.6,
         f"{plural(count, 'detached CNI ENI')} {verb(count, 'holds', 'hold')} {addresses} addresses of the short "
-        "subnet; ipamd's sweep has not deleted them yet.",
+        f"subnet; {outlook}.",
         tuple(evidence),
-        (
-            "ipamd deletes detached CNI ENIs older than 5 minutes in its hourly sweep"
-            + (" (turned off here by DISABLE_LEAKED_ENI_CLEANUP=true)." if sweep_off else "."),
-            f"To free them now: `aws ec2 delete-network-interface --network-interface-id {ids[0]}` "
-            f"(for each of the {count}; check each is detached first).",
-        ),
+        tuple(remedy),
         contributing=True,
-        change=ProposedChange.aws_node(DISABLE_LEAKED_ENI_CLEANUP="false") if sweep_off else None,
+        change=ProposedChange.aws_node(DISABLE_LEAKED_ENI_CLEANUP="false")
+        if stopper == "DISABLE_LEAKED_ENI_CLEANUP"
+        else None,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.capacity import IPS_PER_PREFIX
 from bot.domain.diagnosis.view import View
+from bot.domain.eni_rules import eni_is_leaked, subnet_belongs_to_cluster
 from bot.domain.facts import EniConfigFact, EniFact, SubnetFact
 
 
@@ -25,7 +26,7 @@ class SubnetHolders:
     subnet: SubnetFact
     nodes: tuple[NodeHolding, ...]
     node_enis: int
-    leaked: tuple[EniFact, ...]  # detached CNI ENIs (status available): ipamd's sweep deletes them hourly
+    leaked: tuple[EniFact, ...]  # detached ENIs the CNI made (status available, its tag or its description)
     other_enis: int  # ENIs of load balancers, Lambda, endpoints, branch ENIs...
     other_addresses: int
     primaries: int = field(default=0)  # each node ENI's own primary address
@@ -44,6 +45,8 @@ class SubnetHolders:
     def unused(self) -> int | None:
         assigned = self.assigned
         return None if assigned is None else max(self.held - assigned, 0)
+
+    swept: tuple[EniFact, ...] = field(default=())  # of those, the ones ipamd's sweep would delete
 
     @property
     def leaked_addresses(self) -> int:
@@ -81,7 +84,12 @@ def holders(v: View, subnet_id: str) -> SubnetHolders | None:
     nodes = tuple(
         NodeHolding(iid, count, assigned[iid] if pod_ips is not None else None) for iid, count in held.items()
     )
-    return SubnetHolders(subnet, nodes, node_enis, tuple(leaked), other_enis, other_addresses, primaries)
+    swept = tuple(
+        e
+        for e in leaked
+        if eni_is_leaked(status=e.status, description=e.description, tags=e.tags, cluster_name=v.cluster_name)
+    )
+    return SubnetHolders(subnet, nodes, node_enis, tuple(leaked), other_enis, other_addresses, primaries, swept)
 
 
 def _pod_addresses(v: View) -> set[int]:
@@ -135,13 +143,18 @@ def pod_subnet_for(v: View, az: str | None, *, better_than: SubnetFact | None = 
 
 
 def discovery_candidate(v: View, az: str | None) -> SubnetFact | None:
-    """The subnet in ``az`` to tag kubernetes.io/role/cni=1: most free IPs, not excluded, not already used."""
+    """The subnet in ``az`` to tag kubernetes.io/role/cni=1: most free IPs, not excluded, not already used, and one
+    that the tag would make valid (its cluster tags, if any, name this cluster)."""
     used = {s.subnet_id for s in v.new_eni_subnets}
     vpc = v.ev.vpc_id or (v.primary_eni.vpc_id if v.primary_eni else None)
     candidates = [
         s
         for s in v.subnets.values()
-        if s.az == az and (vpc is None or s.vpc_id == vpc) and s.subnet_id not in used and s.cni_role != "0"
+        if s.az == az
+        and (vpc is None or s.vpc_id == vpc)
+        and s.subnet_id not in used
+        and s.cni_role != "0"
+        and subnet_belongs_to_cluster(s.tags, v.cluster_name)
     ]
     best = max(candidates, key=lambda s: s.available_ips, default=None)
     return best if best is not None and best.available_ips > 0 else None
@@ -165,9 +178,10 @@ def subnet_to_sweep(v: View) -> tuple[str, bool] | None:
     question there is /28 fragmentation (prefix delegation) rather than who holds its addresses."""
     if v.pool is not None and v.pool.free > 0:
         return None  # the node has addresses: no subnet question
-    for subnet, need in v.growth_subnets:
+    for growth in v.growth_subnets:
+        subnet = growth.subnet
         if v.pd_active and subnet.available_ips >= IPS_PER_PREFIX:
             return subnet.subnet_id, True
-        if subnet.available_ips < need:
+        if growth.short:
             return subnet.subnet_id, False
     return None

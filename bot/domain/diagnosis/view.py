@@ -22,16 +22,46 @@ from bot.domain.capacity import (
 from bot.domain.cni_settings import KNOBS, EffectiveSettings, effective_settings
 from bot.domain.diagnosis.signals import PodSignals, pod_signals
 from bot.domain.diagnosis.text import plural, verb
+from bot.domain.eni_rules import (
+    discovery_order,
+    eni_unmanaged,
+    has_room_for_eni,
+    subnet_excluded,
+    subnet_valid_for_new_eni,
+)
 from bot.domain.evidence import PodEvidence
 from bot.domain.facts import EniFact, PodFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
 
-NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage"
 _FINISHED = {"Succeeded", "Failed"}
 _POD_INTERFACE_TYPES = {"interface", "efa", ""}
 
 # What a stock aws-node manifest runs with: assumed when the DaemonSet could not be read.
 STOCK_ENV = {name: knob.manifest_default for name, knob in KNOBS.items() if knob.manifest_default is not None}
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A subnet the node's pool would grow from: ipamd asks for ``asks`` addresses and, on an ENI with room,
+    retries for one slot (ipamd.go tryAssignIPs/tryAssignPrefixes: "Try to just get one more IP"), so the subnet
+    stops the node only below ``least`` free addresses."""
+
+    subnet: SubnetFact
+    asks: int
+    least: int
+    new_eni: bool = False
+
+    @property
+    def short(self) -> bool:
+        return self.subnet.available_ips < self.least
+
+    def asks_text(self) -> str:
+        if self.new_eni:
+            return f"a new ENI needs {self.asks}"
+        if self.least < self.asks:
+            unit = "one /28 prefix" if self.least > 1 else "one IP"
+            return f"ipamd asks for {self.asks}, then for {unit}"
+        return f"ipamd asks for {self.asks}"
 
 
 @dataclass(frozen=True)
@@ -124,9 +154,29 @@ class View:
     def primary_eni(self) -> EniFact | None:
         return next((e for e in self.card0_enis if e.device_index == 0), None)
 
+    def is_unmanaged(self, eni: EniFact) -> bool:
+        """ipamd leaves the ENI alone (setUnmanagedENIs): it never enters the datastore."""
+        instance_id = self.ev.node.instance_id if self.ev.node else None
+        return eni_unmanaged(
+            eni.tags,
+            is_primary=eni.device_index == 0,
+            instance_id=instance_id or eni.instance_id,
+            manage_untagged=self.settings.flag("MANAGE_UNTAGGED_ENI"),
+        )
+
+    @cached_property
+    def managed_enis(self) -> list[EniFact]:
+        """The datastore's ENIs on the default card: every attached ENI but the unmanaged ones."""
+        return [e for e in self.card0_enis if not self.is_unmanaged(e)]
+
     @property
     def unmanaged_enis(self) -> int:
-        return sum(1 for e in self.card0_enis if e.tags.get(NO_MANAGE_TAG) == "true")
+        return len(self.card0_enis) - len(self.managed_enis)
+
+    @property
+    def cluster_name(self) -> str:
+        value = self.settings.values.get("CLUSTER_NAME")
+        return value if isinstance(value, str) else ""
 
     @property
     def trunk_attached(self) -> bool:
@@ -134,17 +184,27 @@ class View:
 
     @cached_property
     def excluded_subnets(self) -> set[str]:
-        """Subnets tagged kubernetes.io/role/cni=0 while subnet discovery is on: ipamd uses none of their ENIs."""
+        """Subnets whose ENIs ipamd excludes from pod IPs while subnet discovery is on (setupENI ->
+        excludedENIBasedOnSubnetTags -> IsSubnetExcluded): tagged kubernetes.io/role/cni=0, or tagged for other
+        clusters only."""
         if not self.settings.flag("ENABLE_SUBNET_DISCOVERY"):
             return set()
-        return {s.subnet_id for s in (self.ev.subnets or {}).values() if s.cni_role == "0"}
+        return {
+            s.subnet_id
+            for s in (self.ev.subnets or {}).values()
+            if subnet_excluded(s.tags, cluster_name=self.cluster_name)
+        }
+
+    @property
+    def excluded_enis(self) -> int:
+        return sum(1 for e in self.managed_enis if e.subnet_id in self.excluded_subnets)
 
     @cached_property
     def pool_enis(self) -> list[EniFact]:
         """ENIs whose addresses ipamd may give to pods."""
         out = []
-        for eni in self.card0_enis:
-            if eni.interface_type not in _POD_INTERFACE_TYPES or eni.tags.get(NO_MANAGE_TAG) == "true":
+        for eni in self.managed_enis:
+            if eni.interface_type not in _POD_INTERFACE_TYPES:
                 continue
             if eni.device_index == 0 and self.settings.custom_networking:
                 continue  # custom networking never gives the primary ENI's IPs to pods
@@ -184,7 +244,13 @@ class View:
         """Can ipamd attach another ENI (``hasRoomForEni``)? From EC2, else from ipamd's own gauges; None when
         neither could be read."""
         if self.eni_limit is not None and self.ev.node_enis is not None:
-            return len(self.card0_enis) + self.trunk_slot_held < self.eni_limit - self.unmanaged_enis
+            return has_room_for_eni(
+                max_eni=self.eni_limit,
+                unmanaged=self.unmanaged_enis,
+                trunk_pending=self.trunk_slot_held,
+                datastore_enis=len(self.managed_enis),
+                excluded=self.excluded_enis,
+            )
         m = self.ev.metrics
         if m is not None and m.eni_max is not None and m.eni_allocated is not None:
             return m.eni_allocated < m.eni_max  # awscni_eni_max already leaves out unmanaged ENIs
@@ -236,37 +302,47 @@ class View:
 
     @cached_property
     def new_eni_subnets(self) -> list[SubnetFact]:
-        """Where ipamd would put the node's next ENI: the ENIConfig's subnet, else discovery candidates."""
+        """Where ipamd would create the node's next ENI, in the order it tries them (awsutils.go createENI): the
+        ENIConfig's subnet; with subnet discovery the zone's valid subnets, most free first; else the node's
+        subnet unless it is excluded (IsSubnetExcluded)."""
         if self.settings.custom_networking:
             eniconfig = self.ev.eniconfig
             subnet = self.subnets.get(eniconfig.subnet or "") if eniconfig else None
             return [subnet] if subnet else []
         primary = self.subnets.get(self.primary_eni.subnet_id) if self.primary_eni else None
         if not self.settings.flag("ENABLE_SUBNET_DISCOVERY"):
-            return [primary] if primary else []
+            if primary is None or subnet_excluded(primary.tags, cluster_name=self.cluster_name):
+                return []
+            return [primary]
         az = self.ev.node.az if self.ev.node else None
         vpc = primary.vpc_id if primary else self.ev.vpc_id
-        out = [primary] if primary and primary.cni_role != "0" else []
-        out += [
+        valid = [
             s
             for s in self.subnets.values()
-            if s.az == az and s.vpc_id == vpc and s.cni_role == "1" and s is not primary
+            if s.az == az
+            and s.vpc_id == vpc
+            and subnet_valid_for_new_eni(s.tags, is_primary_subnet=s is primary, cluster_name=self.cluster_name)
         ]
-        return out
+        return discovery_order(valid, lambda s: s.available_ips)
 
     @cached_property
-    def growth_subnets(self) -> list[tuple[SubnetFact, int]]:
-        """Subnets the next addresses would come from, with how many ipamd asks for at once."""
-        out: list[tuple[SubnetFact, int]] = []
+    def growth_subnets(self) -> list[Growth]:
+        """Subnets the next addresses would come from (increaseDatastorePool): ENIs with room first; a new ENI
+        only when none has room or, with subnet discovery, after every ENI with room failed for want of
+        addresses."""
+        out: list[Growth] = []
         for eni in self.enis_with_room:
             subnet = self.subnets.get(eni.subnet_id)
-            if subnet is not None and all(s.subnet_id != subnet.subnet_id for s, _ in out):
-                out.append((subnet, self.request_size(room=self.slots_per_eni - self.slots_used(eni))))
-        if self.eni_room:
+            if subnet is not None and all(g.subnet.subnet_id != subnet.subnet_id for g in out):
+                asks = self.request_size(room=self.slots_per_eni - self.slots_used(eni))
+                out.append(Growth(subnet, asks, least=self.slot_size))
+        try_new_eni = not self.enis_with_room or self.settings.flag("ENABLE_SUBNET_DISCOVERY")
+        if self.eni_room and try_new_eni:
             for subnet in self.new_eni_subnets:
-                if all(s.subnet_id != subnet.subnet_id for s, _ in out):
-                    # A new ENI's own primary address comes from the subnet too.
-                    out.append((subnet, self.request_size(room=self.slots_per_eni) + 1))
+                if all(g.subnet.subnet_id != subnet.subnet_id for g in out):
+                    # CreateNetworkInterface takes the ENI's primary address too, and has no one-IP retry.
+                    asks = self.request_size(room=self.slots_per_eni) + 1
+                    out.append(Growth(subnet, asks, least=asks, new_eni=True))
         return out
 
     def request_size(self, *, room: int) -> int:

@@ -269,7 +269,7 @@ CASES: dict[str, Case] = {
         CauseCode.SUBNET_EXHAUSTED,
         (
             "subnet-node (us-east-2b) 3 free of 4,091",
-            "asks for 10",
+            "a new ENI needs 10",
             "InsufficientFreeAddressesInSubnet 5",
             "2 nodes hold 36",
         ),
