@@ -346,14 +346,16 @@ class View:
         return out
 
     def request_size(self, *, room: int) -> int:
-        """Addresses ipamd asks EC2 for in one call when the pool is empty."""
+        """Addresses ipamd asks EC2 for in one call when the pool is short."""
         if self.pd_active:
             return IPS_PER_PREFIX
         warm_ip = self.settings.number("WARM_IP_TARGET")
         minimum = self.settings.number("MINIMUM_IP_TARGET")
         if warm_ip > 0 or minimum > 0:
+            # datastoreTargetState: short = max(WARM_IP_TARGET - available, MINIMUM_IP_TARGET - total)
             total = self.pool.total if self.pool else 0
-            return max(min(max(warm_ip, minimum - total, 1), room), 1)
+            available = self.pool.free if self.pool else 0
+            return max(min(max(warm_ip - available, minimum - total, 1), room), 1)
         return max(room, 1)  # WARM_ENI_TARGET mode fills the ENI
 
     # --- sentences every rule reuses -----------------------------------------------------------------------
