@@ -92,6 +92,7 @@ class SimCluster(ClusterObjects):
         self._scheduled: dict[str, NodeCapacity] = {}
         self._reserved_names: set[str] = set()
         self._uid_rng = random.Random(seed)
+        self._late_faults = False  # NodeGroupSpec.ipamd_faults_later are on
 
     # --- build -------------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -115,6 +116,7 @@ class SimCluster(ClusterObjects):
                     self._start_aws_node(node, self.config)
             self._apply_churn()
             self._converge_pools()
+            self._late_faults = True
             self._place_pods(created_after=True)
             self._converge_pools()
             self.store.bulk_load(self._all_objects(groups))
@@ -221,6 +223,15 @@ class SimCluster(ClusterObjects):
                     },
                 )
                 self._add_node(group, index, instance)
+                for device, extra in enumerate(group.extra_enis, start=1):
+                    eni = self.model.create_network_interface(
+                        self.subnets[extra.subnet or group.subnet].id,
+                        description=extra.description,
+                        secondary_count=extra.secondary_ips,
+                        groups=[self.security_groups["nodes"]],
+                        tags=dict(extra.tags),
+                    )
+                    self.model.attach_network_interface(eni.id, instance.id, device)
         self.model.clock = self.now - timedelta(minutes=30)
         return groups
 
@@ -247,8 +258,7 @@ class SimCluster(ClusterObjects):
             "topology.kubernetes.io/zone": az,
             **group.labels,
         }
-        default_max = itype.max_pods()
-        max_pods = group.max_pods or min(default_max, 110 if itype.vcpus <= 30 else 250)
+        max_pods = group.max_pods or itype.calculator_max_pods()
         created = (
             self.now
             - (timedelta(days=12) if group.previous_env is not None else timedelta(hours=3))
@@ -358,7 +368,7 @@ class SimCluster(ClusterObjects):
         if config.custom_networking:
             found = self._eniconfig_spec(name)
             spec = found
-        faults = node.group.ipamd_faults
+        faults, later = node.group.ipamd_faults, node.group.ipamd_faults_later
         return NodeContext(
             config=config,
             max_pods=node.max_pods,
@@ -366,7 +376,7 @@ class SimCluster(ClusterObjects):
             eniconfig_name=name,
             eniconfig=spec,
             eni_limit_override=node.group.eni_limit_override,
-            fault=lambda api: faults.get(api),
+            fault=lambda api: faults.get(api) or (later.get(api) if self._late_faults else None),
         )
 
     def _eniconfig_spec(self, name: str) -> dict[str, object] | None:

@@ -41,8 +41,15 @@ class InstanceType:
     def trunking_compatible(self) -> bool:
         return self.branch_enis > 0
 
-    def max_pods(self, *, custom_networking: bool = False, prefix_delegation: bool = False, max_eni: int = 0) -> int:
-        """kubelet max-pods as the EKS max-pods calculator derives it (PD capped at 110 / 250 by vCPUs)."""
+    def standard_max_pods(self) -> int:
+        """nodeadm's calculateStandardMaxPods and eni-max-pods.txt: default-card ENIs x (IPs - 1) + 2, uncapped."""
+        return self.default_card_enis * (self.ipv4_per_eni - 1) + 2
+
+    def calculator_max_pods(
+        self, *, custom_networking: bool = False, prefix_delegation: bool = False, max_eni: int = 0
+    ) -> int:
+        """AL2's max-pods-calculator.sh: --cni-max-eni, --cni-custom-networking-enabled (one ENI less),
+        --cni-prefix-delegation-enabled (x16 on Nitro), + 2, then capped at 110 (<= 30 vCPUs) or 250 in every mode."""
         enis = self.default_card_enis
         if max_eni > 0:
             enis = min(enis, max_eni)
@@ -50,9 +57,8 @@ class InstanceType:
             enis -= 1
         per_eni = self.ipv4_per_eni - 1
         if prefix_delegation and self.supports_prefix_delegation:
-            raw = enis * per_eni * 16 + 2
-            return min(raw, 110 if self.vcpus <= 30 else 250)
-        return enis * per_eni + 2
+            per_eni *= 16
+        return min(enis * per_eni + 2, 110 if self.vcpus <= 30 else 250)
 
 
 # (size, vCPUs, ENIs, IPv4 per ENI, branch ENIs): the ENI/IP steps shared by the m5/m6i/c5/r5 generations.

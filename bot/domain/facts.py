@@ -89,6 +89,7 @@ class NodeFact:
     ready: tuple[str, str, str]  # (status, reason, message) of the Ready condition
     created_at: datetime | None
     internal_ip: str | None = None
+    os_image: str | None = None  # status.nodeInfo.osImage, e.g. "Amazon Linux 2023.6.20250203"
 
     @property
     def cordoned(self) -> bool:

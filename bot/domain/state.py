@@ -55,6 +55,7 @@ from bot.domain.facts import (
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ipamd_metrics import IpamdMetrics
+from bot.domain.max_pods import how_to_set, max_pods_sources, node_os
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
@@ -589,8 +590,9 @@ def _max_pods_problems(state: NodeState, settings: EffectiveSettings) -> list[Pr
                 f"max-pods is {max_pods:,} but the node can address {addressable:,} pods ({state.ip_capacity:,} pod "
                 f"IPs + {HOST_NETWORK_PODS} host-network{f' + {branches:,} branch ENIs' if branches else ''}): "
                 f"{max_pods - addressable - branches:,} pods could be scheduled here and never get an IP.",
-                f"Set kubelet max-pods to {suggested:,} for {itype} in this CNI mode (launch template or node "
-                "group), then replace the nodes.",
+                f"Set kubelet max-pods to {suggested:,} for {itype} in this CNI mode"
+                + _max_pods_source_note(state, settings, suggested)
+                + ", then replace the nodes.",
             )
         ]
     if max_pods > addressable:
@@ -612,6 +614,16 @@ def _max_pods_problems(state: NodeState, settings: EffectiveSettings) -> list[Pr
             )
         ]
     return []
+
+
+def _max_pods_source_note(state: NodeState, settings: EffectiveSettings, value: int) -> str:
+    """Which tool gives ``value`` and the setting for the node's OS (the tools disagree; see bot/domain/max_pods)."""
+    if state.limits is None:
+        return ""
+    mode = {"custom_networking": settings.custom_networking, "prefix_delegation": settings.prefix_delegation}
+    calculator = max_pods_sources(state.limits, max_eni=settings.max_eni, **mode)[0]
+    named = f" ({calculator.source} gives {calculator.value:,}: {calculator.detail})"
+    return named + ": " + how_to_set(node_os(state.node.os_image), value, **mode)
 
 
 def _aws_node_problems(node_name: str, pod: PodFact | None) -> list[Problem]:

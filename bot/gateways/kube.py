@@ -153,6 +153,7 @@ def node_from_api(obj: JSON) -> NodeFact:
         internal_ip=next(
             (a.get("address") for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None
         ),
+        os_image=(status.get("nodeInfo") or {}).get("osImage"),
     )
 
 

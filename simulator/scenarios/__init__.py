@@ -67,6 +67,16 @@ class EniConfigSpec:
 
 
 @dataclass
+class NodeEniSpec:
+    """An ENI attached to each node of a group at launch, before aws-node starts (an appliance, a second NIC)."""
+
+    subnet: str | None = None  # default: the group's subnet
+    description: str = "appliance"
+    secondary_ips: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class NodeGroupSpec:
     name: str
     instance_type: str
@@ -83,6 +93,9 @@ class NodeGroupSpec:
     eni_limit_override: int | None = None
     # EC2 API -> error code ipamd gets on these nodes (IAM denial, throttling): ipamd's side only.
     ipamd_faults: dict[str, str] = field(default_factory=dict)
+    # The same, starting only once the pods that predate the scenario's own pods have their addresses.
+    ipamd_faults_later: dict[str, str] = field(default_factory=dict)
+    extra_enis: list[NodeEniSpec] = field(default_factory=list)
     # Workload pods per node of this group (namespace default, deployment "<group>-app").
     pods_per_node: int = 0
 
@@ -271,6 +284,9 @@ def _check(scenario: Scenario) -> None:
     for group in scenario.node_groups:
         if group.subnet not in subnet_names:
             raise ScenarioError(f"node group {group.name}: unknown subnet {group.subnet!r}")
+        for extra in group.extra_enis:
+            if extra.subnet is not None and extra.subnet not in subnet_names:
+                raise ScenarioError(f"node group {group.name}: extra ENI in unknown subnet {extra.subnet!r}")
     for leaked in scenario.leaked_enis:
         if leaked.subnet not in subnet_names:
             raise ScenarioError(f"leaked ENIs: unknown subnet {leaked.subnet!r}")

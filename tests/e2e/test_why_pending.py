@@ -30,6 +30,7 @@ class Expect:
     fix: tuple[str, ...] = ()  # remedy text
     command: str = ""  # the start of the /cni command that requests the proposed change
     contributing: tuple[str, ...] = ()
+    never: tuple[str, ...] = ()  # what a wrong answer would say
 
 
 # scenario -> pod -> what a correct answer says. Codes come from each scenario's own expectations as well.
@@ -54,7 +55,7 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "subnet-exhausted": {
         "shop/web-5": Expect(
             "SUBNET_EXHAUSTED",
-            ("0 free of 59", "asks for 10", "InsufficientFreeAddressesInSubnet", "3 detached CNI ENIs hold 30"),
+            ("0 free of 59", "a new ENI needs 10", "InsufficientFreeAddressesInSubnet", "3 detached CNI ENIs hold 30"),
             ("kubernetes.io/role/cni=1",),
             contributing=("LEAKED_ENIS",),
         ),
@@ -133,10 +134,48 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "unknown": {
         "shop/web-5": Expect("UNKNOWN", ("not an IP shortage", "IPs 4/18 assigned"), ("ipamd.log",)),
     },
+    # Upstream fidelity (issue 11): each of these got a confident wrong answer before.
+    "unmanaged-eni-subnet-exhausted": {
+        "shop/web-5": Expect(
+            "SUBNET_EXHAUSTED",
+            (
+                "3 free of 59",
+                "a new ENI needs 10",
+                "ENIs 2/3 on m5.large (1 unmanaged, counted once against the limit): room",
+            ),
+            never=("NODE_IP_CAPACITY", "uses all"),
+        ),
+    },
+    "ec2-throttled-subnet-nearly-full": {
+        "shop/web-6": Expect("EC2_THROTTLED", ("RequestLimitExceeded",), never=("SUBNET_EXHAUSTED",)),
+    },
+    "subnet-discovery-tagged-true": {
+        "shop/web-5": Expect(
+            "SUBNET_EXHAUSTED",
+            ("0 free of 59", "3 free of 11", "a new ENI needs 10"),
+            ("create a subnet in us-east-2a and tag it",),
+            never=("Add room: tag subnet-",),
+        ),
+    },
+    "subnet-other-cluster": {
+        "shop/web-5": Expect(
+            "SUBNET_EXHAUSTED",
+            ("0 free of 59", "a new ENI needs 10"),
+            ("create a subnet in us-east-2a and tag it",),
+            never=("Add room: tag subnet-",),
+        ),
+    },
+    "primary-subnet-excluded": {
+        "shop/web-5": Expect(
+            "SUBNET_EXCLUDED",
+            ("tagged kubernetes.io/role/cni=0", "ENABLE_SUBNET_DISCOVERY=false", "IPs 9/9 assigned"),
+            ("aws ec2 delete-tags",),
+        ),
+    },
     "demo": {  # also the healthy pod (POD_HAS_IP) and a hostNetwork one (HOST_NETWORK)
         "shop/web-0": Expect("POD_HAS_IP", ("10.0.32.18", "1/1 containers ready")),
         "monitoring/node-exporter-4kq9z": Expect("HOST_NETWORK", ("spec.hostNetwork=true",)),
-        "shop/checkout-7": Expect("SUBNET_EXHAUSTED", ("asks for 10",), (), "/cni set WARM_IP_TARGET=2"),
+        "shop/checkout-7": Expect("SUBNET_EXHAUSTED", ("a new ENI needs 10",), (), "/cni set WARM_IP_TARGET=2"),
         "batch/report-3": Expect("MAX_PODS_REACHED", ("2 of 8 nodes", "ruled out by the pod's own constraints")),
     },
 }
@@ -207,6 +246,8 @@ def test_scenario_is_diagnosed_with_numbers_and_fix(running: SimBot) -> None:
         assert spec.code == want.cause
         for needle in (*spec.says, *spec.fix):
             assert needle in text, f"{want.pod}: {needle!r} missing from\n{text}"
+        for needle in spec.never:
+            assert needle not in text, f"{want.pod}: {needle!r} should not be in\n{text}"
         if spec.command:
             assert f"or type `{spec.command}" in text, text
             (button,) = buttons(answer)

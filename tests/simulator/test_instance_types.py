@@ -4,35 +4,37 @@ from simulator.instance_types import INSTANCE_TYPES, get_instance_type
 
 
 @pytest.mark.parametrize(
-    ("name", "enis", "ips", "max_pods", "custom_net", "pd"),
+    ("name", "enis", "ips", "standard", "calculator", "custom_net", "pd"),
     [
-        ("t3.micro", 2, 2, 4, 3, 34),
-        ("t3.small", 3, 4, 11, 8, 110),
-        ("t3.medium", 3, 6, 17, 12, 110),
-        ("m5.large", 3, 10, 29, 20, 110),
-        ("m5.xlarge", 4, 15, 58, 44, 110),
-        ("m5.4xlarge", 8, 30, 234, 205, 110),
-        ("c5.4xlarge", 8, 30, 234, 205, 110),
-        ("m5.24xlarge", 15, 50, 737, 688, 250),
-        ("m5.metal", 15, 50, 737, 688, 250),
-        ("p5.48xlarge", 2, 50, 100, 51, 250),
+        ("t3.micro", 2, 2, 4, 4, 3, 34),
+        ("t3.small", 3, 4, 11, 11, 8, 110),
+        ("t3.medium", 3, 6, 17, 17, 12, 110),
+        ("m5.large", 3, 10, 29, 29, 20, 110),
+        ("m5.xlarge", 4, 15, 58, 58, 44, 110),
+        ("m5.4xlarge", 8, 30, 234, 110, 110, 110),
+        ("c5.4xlarge", 8, 30, 234, 110, 110, 110),
+        ("m5.24xlarge", 15, 50, 737, 250, 250, 250),
+        ("m5.metal", 15, 50, 737, 250, 250, 250),
+        ("p5.48xlarge", 2, 50, 100, 100, 51, 250),
     ],
 )
 def test_limits_and_max_pods_match_the_reference_table(
-    name: str, enis: int, ips: int, max_pods: int, custom_net: int, pd: int
+    name: str, enis: int, ips: int, standard: int, calculator: int, custom_net: int, pd: int
 ) -> None:
+    """standard: eni-max-pods.txt and nodeadm (uncapped); the rest: AL2's max-pods-calculator.sh (capped)."""
     itype = get_instance_type(name)
     assert (itype.default_card_enis, itype.ipv4_per_eni) == (enis, ips)
-    assert itype.max_pods() == max_pods
-    assert itype.max_pods(custom_networking=True) == custom_net
-    assert itype.max_pods(prefix_delegation=True) == pd
+    assert itype.standard_max_pods() == standard
+    assert itype.calculator_max_pods() == calculator
+    assert itype.calculator_max_pods(custom_networking=True) == custom_net
+    assert itype.calculator_max_pods(prefix_delegation=True) == pd
 
 
 def test_non_nitro_types_fall_back_from_prefix_delegation() -> None:
     for name in ("t2.medium", "m4.4xlarge"):
         itype = get_instance_type(name)
         assert itype.hypervisor == "xen" and not itype.supports_prefix_delegation
-        assert itype.max_pods(prefix_delegation=True) == itype.max_pods()
+        assert itype.calculator_max_pods(prefix_delegation=True) == itype.calculator_max_pods()
 
 
 def test_required_families_are_present() -> None:

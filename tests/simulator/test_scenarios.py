@@ -120,7 +120,7 @@ def check_cause(cluster: SimCluster, key: str, cause: str) -> None:  # noqa: C90
         elif cause == "IP_COOLDOWN":
             assert ipamd.cooldown_ips() > 0 and ipamd.available() == ipamd.cooldown_ips()
         elif cause == "NODE_CORDONED":
-            assert node.cordoned and ipamd.total_ips() < node.instance.type.max_pods() - 2
+            assert node.cordoned and ipamd.total_ips() < node.instance.type.standard_max_pods() - 2
         else:
             raise AssertionError(f"no check for cause {cause}")
 

@@ -22,9 +22,11 @@ from bot.domain.diagnosis.subnets import SubnetHolders, discovery_candidate, hol
 from bot.domain.diagnosis.text import listing, plural, subnet_line, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.eni_rules import leaked_eni_sweep_runs
+from bot.domain.eni_rules import subnet_excluded as subnet_excluded_by_tags
 from bot.domain.facts import EniFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.max_pods import AL2023, UNKNOWN_OS, how_to_set, max_pods_sources, node_os, sources_line
 
 SMALL_WARM_IP_TARGET = 2  # the README pairing: MINIMUM_IP_TARGET near the usual pods, WARM_IP_TARGET=2
 
@@ -139,13 +141,25 @@ def node_ip_capacity(v: View) -> Cause | None:
             f"({host_pods} hostNetwork pods), but only {capacity} addresses"
         )
     evidence += _capacity_shrinkers(v, limits)
+    s = v.settings
+    mode = {"custom_networking": s.custom_networking, "prefix_delegation": s.prefix_delegation}
+    sources = max_pods_sources(limits, max_eni=s.max_eni, **mode)
+    if too_high:
+        evidence.append("max-pods for this type and CNI mode by source: " + sources_line(sources))
     remedy = []
     if too_high:
+        calculator = sources[0]
+        os = node_os(v.ev.node.os_image if v.ev.node else None)
         remedy.append(
-            f"Set kubelet max-pods to {right} on {limits.instance_type} nodes with these settings "
-            "(max-pods-calculator.sh with --cni-custom-networking-enabled / --cni-prefix-delegation-enabled / "
-            "--cni-max-eni as they apply; nodeadm maxPodsExpression), then replace the nodes."
+            f"Set kubelet max-pods to {calculator.value} on {limits.instance_type} nodes, as {calculator.source} "
+            f"computes it ({calculator.detail}): {how_to_set(os, calculator.value, **mode)}; then replace the nodes."
         )
+        standard = sources[1].value
+        if os in (AL2023, UNKNOWN_OS) and standard != calculator.value:
+            remedy.append(
+                f"nodeadm's default for {limits.instance_type} is {standard} whatever the CNI mode: without "
+                "maxPods or maxPodsExpression new AL2023 nodes come up too high again."
+            )
     remedy += _more_capacity_hints(v, limits)
     remedy.append("Meanwhile move the pod: delete it so that it lands on a node with free IPs.")
     over = f", but kubelet max-pods is {node_max}" if too_high else ""
@@ -205,9 +219,13 @@ def _more_capacity_hints(v: View, limits: InstanceLimits) -> list[str]:
 
 
 def subnet_excluded(v: View) -> Cause | None:
-    if not _starved(v) or v.settings.custom_networking or v.at_ip_capacity or not v.excluded_subnets:
+    if not _starved(v) or v.settings.custom_networking or v.at_ip_capacity:
         return None
     if v.ev.subnets is None or v.ev.node_enis is None or v.growth_subnets:
+        return None
+    if not v.settings.flag("ENABLE_SUBNET_DISCOVERY"):
+        return _primary_subnet_excluded(v)
+    if not v.excluded_subnets:
         return None
     excluded_enis = [e for e in v.managed_enis if e.subnet_id in v.excluded_subnets]
     az = v.ev.node.az if v.ev.node else None
@@ -242,6 +260,45 @@ def subnet_excluded(v: View) -> Cause | None:
         f"{plural(len(v.excluded_subnets), 'subnet')} excluded and "
         f"{len(v.new_eni_subnets)} usable for new ENIs.",
         tuple(evidence),
+        tuple(remedy),
+    )
+
+
+def _primary_subnet_excluded(v: View) -> Cause | None:
+    """awsutils.go createENI: without subnet discovery, a node subnet excluded by its tags gets no new ENI ("primary
+    subnet is tagged with kubernetes.io/role/cni=0 and subnet discovery is disabled"); its ENIs still serve pods."""
+    primary = v.subnets.get(v.primary_eni.subnet_id) if v.primary_eni else None
+    if primary is None or not v.eni_room or not subnet_excluded_by_tags(primary.tags, cluster_name=v.cluster_name):
+        return None
+    az = v.ev.node.az if v.ev.node else None
+    candidate = discovery_candidate(v, az)
+    remedy = [
+        f"Remove the kubernetes.io/role/cni tag from {primary.subnet_id} if the exclusion was not meant for this "
+        "node's subnet: `aws ec2 delete-tags --resources "
+        f"{primary.subnet_id} --tags Key=kubernetes.io/role/cni`; ipamd attaches ENIs on its next try."
+    ]
+    if candidate is not None:
+        remedy.append(
+            f"Or turn on subnet discovery (ENABLE_SUBNET_DISCOVERY=true) and tag {candidate.subnet_id} "
+            f"({candidate.available_ips:,} free in {az}) with kubernetes.io/role/cni=1."
+        )
+    else:
+        remedy.append(
+            f"Or turn on subnet discovery (ENABLE_SUBNET_DISCOVERY=true) with a subnet in {az} tagged "
+            "kubernetes.io/role/cni=1."
+        )
+    return Cause(
+        CauseCode.SUBNET_EXCLUDED,
+        _boost(v, 0.85),
+        f"Node {_node(v)}'s subnet {primary.subnet_id} is {_exclusion_reason(v, primary.subnet_id)} and subnet "
+        "discovery is off, so ipamd attaches no ENI and the full primary ENI is all the node has.",
+        (
+            f"subnet {primary.subnet_id} ({primary.az}): {_exclusion_reason(v, primary.subnet_id)}, "
+            f"{primary.available_ips:,} free",
+            "ENABLE_SUBNET_DISCOVERY=false: ipamd refuses to create ENIs in an excluded node subnet",
+            *([line] if (line := v.enis_line()) else []),
+            f"pool {v.pool_line()}",
+        ),
         tuple(remedy),
     )
 
@@ -322,6 +379,8 @@ def subnet_exhausted(v: View) -> Cause | None:
     errors = m.api_error_count("InsufficientFreeAddressesInSubnet") if m else 0
     first, first_need = v.growth_subnets[0].subnet, v.growth_subnets[0].least
     evidence = [f"{subnet_line(g.subnet)}; {g.asks_text()}" for g in v.growth_subnets]
+    if any(g.new_eni for g in v.growth_subnets) and (enis := v.enis_line()):
+        evidence.append(f"{enis}: room for another ENI")
     if errors:
         evidence.append(
             f"ipamd: InsufficientFreeAddressesInSubnet {plural(errors, 'time')} (awscni_aws_api_error_count)"

@@ -373,7 +373,9 @@ class View:
                 return f"ENIs {m.eni_allocated}/{m.eni_max} on {self.instance_type} (ipamd metrics)"
             return None
         limit = f"/{self.eni_limit}" if self.eni_limit is not None else ""
-        return f"ENIs {len(self.card0_enis)}{limit} on {self.instance_type}"
+        unmanaged = self.unmanaged_enis
+        note = f" ({unmanaged} unmanaged, counted once against the limit)" if unmanaged else ""
+        return f"ENIs {len(self.card0_enis)}{limit} on {self.instance_type}{note}"
 
     def waiting_line(self) -> str | None:
         if self.ev.node_pods is None:
