@@ -18,7 +18,11 @@ def start_node(
     instance = model.run_instance(instance_type, subnet.id)
     ipamd = NodeIpamd(model, instance.id, instance.private_dns_name)
     config = parse_env({**BASE_ENV, **env})
-    pods = max_pods if max_pods is not None else instance.type.calculator_max_pods(prefix_delegation=config.prefix_delegation)
+    pods = (
+        max_pods
+        if max_pods is not None
+        else instance.type.calculator_max_pods(prefix_delegation=config.prefix_delegation)
+    )
     ipamd.start(NodeContext(config=config, max_pods=pods))
     return ipamd
 
