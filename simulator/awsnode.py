@@ -83,6 +83,7 @@ class AwsNodeConfig:
     ip_cooldown_period: int = 30
     cluster_name: str = ""
     manage_untagged_enis: bool = True
+    multi_nic: bool = False  # ENABLE_MULTI_NIC: cards other than the default one are managed (v1.20.0+)
     leaked_eni_cleanup: bool = True  # the hourly sweep runs (ipamd.go disableLeakedENICleanup is false)
     additional_eni_tags: dict[str, str] = field(default_factory=dict)
     startup_error: str | None = None
@@ -112,6 +113,7 @@ def parse_env(env: Mapping[str, str]) -> AwsNodeConfig:
         ip_cooldown_period=max(_int(env, "IP_COOLDOWN_PERIOD", 30), 0),
         cluster_name=env.get("CLUSTER_NAME", ""),
         manage_untagged_enis=_bool(env, "MANAGE_UNTAGGED_ENI", True),
+        multi_nic=_bool(env, "ENABLE_MULTI_NIC", False),
         leaked_eni_cleanup=not (
             _bool(env, "ENABLE_IPv6", False)
             or _bool(env, "DISABLE_NETWORK_RESOURCE_PROVISIONING", False)

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 JsonObject = dict[str, Any]
 ENICONFIG_API = "crd.k8s.amazonaws.com/v1alpha1"
 __all__ = ["GRPC_ERROR", "NO_IP", "SimCluster", "SimNode", "SimPod"]
+MULTI_NIC_ANNOTATION = "k8s.amazonaws.com/nicConfig"
 _CLUSTER_SG_DESCRIPTION = (
     "EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any "
     "managed workloads."
@@ -350,6 +351,7 @@ class SimCluster(ClusterObjects):
             spec=spec,
             uid=str(uuid.UUID(int=self._uid_rng.getrandbits(128), version=4)),
             created=self.now - age,
+            annotations=dict(spec.annotations),
         )
         self.pods[key] = pod
         return pod
@@ -487,6 +489,10 @@ class SimCluster(ClusterObjects):
             return
         if spec.pod_eni:
             self._give_branch_eni(pod, node)
+            return
+        if pod.annotations.get(MULTI_NIC_ANNOTATION) == "multi-nic-attachment" and not self.config.multi_nic:
+            # rpc_handler.go AddNetwork: "enable multi-nic feature on CNI for creating multi-nic-attachment pods"
+            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
             return
         address = node.ipamd.assign(pod.key)
         if address is None:

@@ -133,6 +133,7 @@ class PodSpec:
     pod_eni: bool = False
     owner: str | None = None  # Deployment name; default: a bare pod
     labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
     # A CNI ADD failure the IP model cannot produce (network-policy agent, veth setup...): the text after
     # `failed (add): ` in the kubelet's FailedCreatePodSandBox event. The pod gets no address.
     sandbox_error: str | None = None

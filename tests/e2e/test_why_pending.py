@@ -165,6 +165,15 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             never=("Add room: tag subnet-",),
         ),
     },
+    "multi-nic-disabled": {
+        "ml/trainer-0": Expect(
+            "MULTI_NIC_DISABLED",
+            ("multi-nic-attachment", "ENABLE_MULTI_NIC=false", "enable multi-nic feature on CNI"),
+            ("ENABLE_MULTI_NIC=true",),
+            "/cni set ENABLE_MULTI_NIC=true",
+            never=("SUBNET_EXHAUSTED",),
+        ),
+    },
     "primary-subnet-excluded": {
         "shop/web-5": Expect(
             "SUBNET_EXCLUDED",

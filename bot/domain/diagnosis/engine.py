@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.domain.diagnosis import rules_cni, rules_pod, rules_pool
+from bot.domain.diagnosis import rules_cni, rules_multinic, rules_pod, rules_pool
 from bot.domain.diagnosis.model import Cause, CauseCode, Diagnosis
 from bot.domain.diagnosis.signals import SandboxFailure
 from bot.domain.diagnosis.text import ago, plural, subnet_line
@@ -30,6 +30,7 @@ SCHEDULING_RULES: tuple[Rule, ...] = (
 # then what stops the pool from growing, then what only slows it.
 NODE_RULES: tuple[Rule, ...] = (
     rules_cni.network_policy_agent,
+    rules_multinic.multi_nic_disabled,
     rules_cni.eniconfig_missing,
     rules_cni.eniconfig_invalid,
     rules_cni.aws_node_not_ready,
@@ -82,13 +83,16 @@ def diagnose(ev: PodEvidence, *, now: datetime) -> Diagnosis:
         causes = rank(_run(SCHEDULING_RULES, v), v)
     else:
         causes = rank(_run(NODE_RULES, v), v)
+    unchecked = list(ev.could_not_check)
+    if pod is not None and pod.node_name and not pod.pod_ip and (extra := rules_multinic.multi_nic_unchecked(v)):
+        unchecked.append(extra)
     return Diagnosis(
         cluster=ev.cluster,
         pod=ev.ref,
         node=pod.node_name if pod else None,
         causes=tuple(causes),
         checked=tuple(ev.checked),
-        could_not_check=tuple(ev.could_not_check),
+        could_not_check=tuple(unchecked),
     )
 
 
