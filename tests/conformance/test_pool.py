@@ -8,7 +8,7 @@ from the same world read as facts. Neither may pass by agreeing with the other: 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -395,3 +395,15 @@ def test_sweep_waits_for_the_created_at_tag() -> None:
     assert sweep_leaked_enis(model, vpc.id, config) == []
     model.clock += timedelta(minutes=2)
     assert sweep_leaked_enis(model, vpc.id, config) == [eni.id]
+
+
+def test_simulator_creates_no_eni_when_describe_subnets_keeps_failing() -> None:
+    """awsutils.go createENI: GetVpcSubnets failed, and the fallback's IsSubnetExcluded lists subnets again; when that
+    fails too ipamd quits the attempt ("Quit ENI creation attempt.") rather than guess the node's subnet."""
+    world = build(ROWS["any non-empty value but 0 opts a subnet in"].world)
+    ctx = world.ipamd.context
+    assert ctx is not None
+    world.ipamd.context = replace(ctx, fault=lambda api: "RequestLimitExceeded" if api == "DescribeSubnets" else None)
+    gained, new_enis = world.sim_grow()
+    assert (gained, new_enis) == (0, [])
+    assert "Quit ENI creation attempt" in world.ipamd.last_error
