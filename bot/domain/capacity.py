@@ -403,6 +403,7 @@ class _Run:
     slots: int  # IPs or /28 prefixes taken from the subnet
     unit: int  # addresses per slot: 1, or 16 for a prefix (charged whole even for one pod)
     new_primaries: int = 0  # a new ENI's own primary address
+    min_slots: int = 1  # the fewest slots EC2 can hand over at once for this run
 
     @property
     def cost(self) -> int:
@@ -413,8 +414,11 @@ class _Run:
         return self.cost / self.pods
 
     def pods_within(self, budget: int) -> int:
-        """Pods of this run that ``budget`` addresses pay for."""
+        """Pods of this run that ``budget`` addresses pay for. An ENI with room takes one slot at a time (ipamd's
+        "Try to just get one more IP"); a new ENI comes whole from CreateNetworkInterface, with no retry."""
         affordable_slots = (budget - self.new_primaries) // self.unit
+        if affordable_slots < self.min_slots:
+            return 0
         return max(min(self.pods, affordable_slots * self.unit), 0)
 
 
@@ -502,6 +506,14 @@ def _runs(node: NodeCapacity, settings: WarmSettings, room: int) -> list[_Run]:
     slot_runs += [(slots_per_eni, 1)] * max(pod_enis - attached, 0)
 
     unit = IPS_PER_PREFIX if pd else 1
+    # GetENIResourcesToAllocate: a new ENI asks for all its IPs (WARM_ENI_TARGET), for what the IP targets lack,
+    # or for the prefixes needed (one at least).
+    if pd:
+        new_eni_chunk = 1
+    elif settings.ip_targets_defined:
+        new_eni_chunk = min(max(settings.warm_ip_target, 1), slots_per_eni)
+    else:
+        new_eni_chunk = slots_per_eni
     runs: list[_Run] = []
     remaining = room
     warm = min(pool.unused_ips, remaining)
@@ -513,7 +525,8 @@ def _runs(node: NodeCapacity, settings: WarmSettings, room: int) -> list[_Run]:
             continue
         used_slots = min(slots, math.ceil(remaining / unit))
         pods = min(used_slots * unit, remaining)
-        runs.append(_Run(pods=pods, slots=used_slots, unit=unit, new_primaries=new_primaries))
+        chunk = min(new_eni_chunk, used_slots) if new_primaries else 1
+        runs.append(_Run(pods=pods, slots=used_slots, unit=unit, new_primaries=new_primaries, min_slots=chunk))
         remaining -= pods
     return runs
 
@@ -537,7 +550,7 @@ def _share_subnet(runs_by_node: Mapping[int, list[_Run]], free_ips: int, fits: l
         partial = run.pods_within(budget)
         if partial:
             fits[index] += partial
-            budget -= _Run(partial, math.ceil(partial / run.unit), run.unit, run.new_primaries).cost
+            budget -= _Run(partial, math.ceil(partial / run.unit), run.unit, run.new_primaries, run.min_slots).cost
 
 
 def _node_binding(max_pods_room: int, ip_room: int, fits: int) -> str:

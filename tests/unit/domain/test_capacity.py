@@ -295,18 +295,28 @@ def test_max_pods_above_ip_capacity_binds_on_eni_limits() -> None:
     assert (result.nodes[0].max_pods_room, result.nodes[0].ip_room) == (88, 7)
 
 
-def test_subnet_shortage_uses_warm_ips_first_then_partial_eni() -> None:
-    # One pod on an m5.large: 17 warm IPs cost nothing; the third ENI costs its primary + 1 per pod.
+def test_subnet_shortage_uses_warm_ips_first_and_a_new_eni_comes_whole() -> None:
+    # One pod on an m5.large: 17 warm IPs cost nothing; with WARM_ENI_TARGET the third ENI asks for its 9 IPs + its
+    # primary in one CreateNetworkInterface (awsutils.go createENI, no one-IP retry): 5 free addresses buy none.
     result = headroom([node("n1", pods=3, assigned=1)], {"subnet-a": 5}, WarmSettings())
-    assert result.fits == 21 and result.binding == LIMIT_SUBNET
+    assert result.fits == 17 and result.binding == LIMIT_SUBNET
     assert result.by_az[0].node_room == 26 and result.by_az[0].subnet_free_ips == 5
 
 
 def test_nodes_share_one_subnet() -> None:
     nodes = [node("n1", pods=3, assigned=1), node("n2", pods=3, assigned=1)]
     result = headroom(nodes, {"subnet-a": 12}, WarmSettings())
-    assert [n.fits for n in result.nodes] == [26, 18]  # 17 warm each; 10 addresses buy 9 pods, 2 buy 1
-    assert result.fits == 44 and result.by_az[0].binding == LIMIT_SUBNET
+    assert [n.fits for n in result.nodes] == [26, 17]  # 17 warm each; 10 addresses buy a whole ENI, 2 buy none
+    assert result.fits == 43 and result.by_az[0].binding == LIMIT_SUBNET
+
+
+def test_with_ip_targets_a_new_eni_asks_for_what_the_targets_lack() -> None:
+    # WARM_IP_TARGET=2: a new ENI comes with 2 IPs (+ its primary), then grows an IP at a time.
+    settings = WarmSettings(warm_eni_target=0, warm_ip_target=2)
+    full = PoolState(enis=1, total_ips=9, prefixes=0, unused_ips=0, subnet_ips=10)
+    result = headroom([node("n1", pods=11, assigned=9, pool=full)], {"subnet-a": 5}, settings)
+    assert result.fits == 4
+    assert headroom([node("n1", pods=11, assigned=9, pool=full)], {"subnet-a": 2}, settings).fits == 0
 
 
 def test_prefix_delegation_buys_whole_prefixes() -> None:

@@ -75,8 +75,8 @@ def test_headroom_per_zone_names_the_binding_limit() -> None:
     by_az = {row.az: row for row in view.by_az}
     # us-east-2a: 2 nodes with 22 more IPs each before the ENI x IP limit (27 - 5); the subnet has plenty.
     assert (by_az["us-east-2a"].fits, by_az["us-east-2a"].binding) == (44, LIMIT_ENIS)
-    # us-east-2b: 13 warm IPs cost nothing; the 5 free subnet addresses buy a third ENI (its primary) and 4 IPs.
-    assert (by_az["us-east-2b"].fits, by_az["us-east-2b"].binding) == (13 + 4, LIMIT_SUBNET)
+    # us-east-2b: 13 warm IPs cost nothing; a third ENI needs its 9 IPs + primary at once, more than the 5 free.
+    assert (by_az["us-east-2b"].fits, by_az["us-east-2b"].binding) == (13, LIMIT_SUBNET)
     assert view.total.nodes == 3 and view.total.pods == 15 and view.total.ips_unused == 3 * 13
     assert view.total.fits == sum(row.fits for row in view.by_az)
 
