@@ -17,6 +17,7 @@ from bot.digests.outlook import Level, SubnetOutlook
 from bot.domain import capacity
 from bot.domain.cni_settings import EffectiveSettings, effective_settings, version_at_least
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.max_pods import calculator_max_pods
 
 SUBNET_DISCOVERY = "SUBNET_DISCOVERY"
 CUSTOM_NETWORKING = "CUSTOM_NETWORKING"
@@ -146,12 +147,12 @@ def _max_pods_cost(
     for itype in sorted({n.instance_type for n in nodes if n.instance_type in limits})[:4]:
         lim = limits[itype]
         pd = settings.prefix_delegation
-        before = capacity.max_pods(lim, prefix_delegation=pd, max_eni=settings.max_eni)
-        after = capacity.max_pods(lim, custom_networking=True, prefix_delegation=pd, max_eni=settings.max_eni)
-        changes.append(f"{itype} {before} -> {after}")
+        before = calculator_max_pods(lim, custom_networking=False, prefix_delegation=pd, max_eni=settings.max_eni)
+        after = calculator_max_pods(lim, custom_networking=True, prefix_delegation=pd, max_eni=settings.max_eni)
+        changes.append(f"{itype} {before.value} -> {after.value}")
     if not changes:
         return "The primary ENI stops serving pods, so kubelet max-pods must drop on every node."
-    return f"The primary ENI stops serving pods: max-pods {', '.join(changes)}."
+    return f"The primary ENI stops serving pods: max-pods {', '.join(changes)} (max-pods-calculator.sh)."
 
 
 # --- 3. prefix delegation -----------------------------------------------------------------------------------
@@ -177,10 +178,12 @@ def _prefix_delegation(sample: CapacitySample, settings: EffectiveSettings) -> R
     for itype, members in sorted(by_type.items(), key=lambda item: -len(item[1])):
         lim = sample.limits[itype]
         cn, max_eni = settings.custom_networking, settings.max_eni
-        before = capacity.max_pods(lim, custom_networking=cn, max_eni=max_eni)
-        after = capacity.max_pods(lim, custom_networking=cn, prefix_delegation=True, max_eni=max_eni)
+        before = calculator_max_pods(lim, custom_networking=cn, prefix_delegation=False, max_eni=max_eni).value
+        after = calculator_max_pods(lim, custom_networking=cn, prefix_delegation=True, max_eni=max_eni).value
         more_pods += sum(max(after - max(n.pods, n.max_pods or 0), 0) for n in members)
-        effects.append(f"{itype} ({len(members)} at their limit): max-pods {before} -> {after}")
+        effects.append(
+            f"{itype} ({len(members)} at their limit): max-pods {before} -> {after} (max-pods-calculator.sh)"
+        )
     return Recommendation(
         PREFIX_DELEGATION,
         "Give nodes /28 prefixes instead of single IPs (prefix delegation)",

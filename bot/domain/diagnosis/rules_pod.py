@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.domain.capacity import max_pods
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SchedulerVerdict, Unfit, parse_scheduler_message
 from bot.domain.diagnosis.text import ago, listing, plural, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.facts import PodFact
+from bot.domain.max_pods import calculator_max_pods
 
 MIN_CONFIDENCE_SHARE = 0.6  # a scheduler group that covers only some nodes is still a cause, less surely
 
@@ -157,15 +157,16 @@ def _prefix_delegation_hint(v: View) -> list[str]:
         limits = v.ev.limits_by_type.get(itype)
         if limits is None or not limits.supports_prefix_delegation:
             continue
-        now = max_pods(limits, custom_networking=v.settings.custom_networking)
-        with_pd = max_pods(limits, custom_networking=v.settings.custom_networking, prefix_delegation=True)
+        cn, max_eni = v.settings.custom_networking, v.settings.max_eni
+        now = calculator_max_pods(limits, custom_networking=cn, prefix_delegation=False, max_eni=max_eni).value
+        with_pd = calculator_max_pods(limits, custom_networking=cn, prefix_delegation=True, max_eni=max_eni).value
         if with_pd > now:
             gains.append(f"{itype} {now} -> {with_pd}")
     if not gains:
         return []
     return [
-        f"Raise pod density with prefix delegation, max-pods {listing(gains, 3)} (ENABLE_PREFIX_DELEGATION=true, "
-        "then new node groups with the higher max-pods)."
+        f"Raise pod density with prefix delegation, max-pods {listing(gains, 3)} by max-pods-calculator.sh "
+        "(ENABLE_PREFIX_DELEGATION=true, then new node groups with the higher max-pods)."
     ]
 
 

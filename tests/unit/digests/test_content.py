@@ -144,7 +144,8 @@ def test_recommendations_come_in_best_practices_order_with_computed_effects() ->
     assert "us-east-2a: +16,379 pod addresses" in recs[CUSTOM_NETWORKING].effect
     assert "max-pods m5.large 29 -> 20" in recs[CUSTOM_NETWORKING].effect
     assert recs[PREFIX_DELEGATION].effect == (
-        "m5.large (1 at their limit): max-pods 29 -> 110. Up to 81 more pods on the nodes that are full today."
+        "m5.large (1 at their limit): max-pods 29 -> 110 (max-pods-calculator.sh). Up to 81 more pods on the nodes "
+        "that are full today."
     )
     # Three nodes with 10 pod IPs each: WARM_ENI_TARGET=1 holds 3 ENIs (30 addresses), the IP targets 2 (14).
     assert recs[WARM_POOL].effect.startswith("Frees about 48 addresses (subnet-a: 48 (about 12 hours more))")
