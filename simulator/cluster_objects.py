@@ -125,6 +125,7 @@ class ClusterObjects:
             pod_eni_capacity=pod_eni,
             created=node.created,
             now=self.now,
+            os_image=node.group.os_image,
         )
         node_obj["metadata"]["uid"] = node.uid
         out = [node_obj, self._aws_node_pod(node), self._kube_proxy_pod(node), self._cninode(node)]

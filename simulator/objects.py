@@ -89,6 +89,7 @@ def node(
     pod_eni_capacity: int,
     created: datetime,
     now: datetime,
+    os_image: str = "Amazon Linux 2023.6.20250203",
 ) -> JsonObject:
     memory_ki = memory_mib * 1024 - 480_000  # what the kubelet reports after the hypervisor/kernel share
     allocatable_memory_ki = memory_ki - (255 + 11 * max_pods) * 1024 - 100 * 1024
@@ -155,7 +156,7 @@ def node(
                 "kubeletVersion": KUBELET_VERSION,
                 "machineID": digest("machine", instance_id, length=32),
                 "operatingSystem": "linux",
-                "osImage": "Amazon Linux 2023.6.20250203",
+                "osImage": os_image,
                 "systemUUID": uuid_like("ec2", instance_id),
             },
         },

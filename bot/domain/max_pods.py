@@ -95,6 +95,28 @@ def node_os(os_image: str | None) -> str:
     return UNKNOWN_OS
 
 
+KARPENTER_NODEPOOL_LABEL = "karpenter.sh/nodepool"
+KARPENTER_NODECLASS_LABEL = "karpenter.k8s.aws/ec2nodeclass"
+
+
+def setting_for_node(
+    os_image: str | None, labels: dict[str, str], value: int, *, custom_networking: bool, prefix_delegation: bool
+) -> str:
+    """Where max-pods is set for this node: Karpenter's EC2NodeClass for the nodes it launched (it writes the user
+    data, whatever the OS), else the OS's own setting."""
+    pool = labels.get(KARPENTER_NODEPOOL_LABEL)
+    if pool:
+        nodeclass = labels.get(KARPENTER_NODECLASS_LABEL)
+        where = f"EC2NodeClass {nodeclass}" if nodeclass else f"the EC2NodeClass of NodePool {pool}"
+        return (
+            f"{where} `spec.kubelet.maxPods: {value}` (NodePool {pool}; without it Karpenter derives max-pods from "
+            "the ENI limits minus its reservedENIs setting, whatever the CNI mode)"
+        )
+    return how_to_set(
+        node_os(os_image), value, custom_networking=custom_networking, prefix_delegation=prefix_delegation
+    )
+
+
 def how_to_set(os: str, value: int, *, custom_networking: bool, prefix_delegation: bool) -> str:
     """The setting that gives kubelet ``value`` max-pods on this OS."""
     if os == AL2023:

@@ -55,7 +55,7 @@ from bot.domain.facts import (
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ipamd_metrics import IpamdMetrics
-from bot.domain.max_pods import how_to_set, max_pods_sources, node_os
+from bot.domain.max_pods import max_pods_sources, setting_for_node
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
@@ -623,7 +623,7 @@ def _max_pods_source_note(state: NodeState, settings: EffectiveSettings, value: 
     mode = {"custom_networking": settings.custom_networking, "prefix_delegation": settings.prefix_delegation}
     calculator = max_pods_sources(state.limits, max_eni=settings.max_eni, **mode)[0]
     named = f" ({calculator.source} gives {calculator.value:,}: {calculator.detail})"
-    return named + ": " + how_to_set(node_os(state.node.os_image), value, **mode)
+    return named + ": " + setting_for_node(state.node.os_image, state.node.labels, value, **mode)
 
 
 def _aws_node_problems(node_name: str, pod: PodFact | None) -> list[Problem]:

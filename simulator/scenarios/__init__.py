@@ -98,6 +98,7 @@ class NodeGroupSpec:
     extra_enis: list[NodeEniSpec] = field(default_factory=list)
     # Workload pods per node of this group (namespace default, deployment "<group>-app").
     pods_per_node: int = 0
+    os_image: str = "Amazon Linux 2023.6.20250203"  # status.nodeInfo.osImage
 
 
 @dataclass

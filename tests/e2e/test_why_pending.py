@@ -165,6 +165,20 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             never=("Add room: tag subnet-",),
         ),
     },
+    "karpenter-max-pods": {  # issue 16 items 4 and 6: the setting where this node's max-pods really comes from
+        "shop/web-5": Expect(
+            "NODE_IP_CAPACITY",
+            ("kubelet max-pods 110", "max-pods-calculator.sh (AL2) 20"),
+            ("EC2NodeClass bottlerocket-cn `spec.kubelet.maxPods: 20`", "NodePool general"),
+            never=("bootstrap.sh", "nodeadm's default"),
+        ),
+        "shop/api-5": Expect(
+            "NODE_IP_CAPACITY",
+            ("kubelet max-pods 110",),
+            ("Bottlerocket `settings.kubernetes.max-pods = 20`",),
+            never=("bootstrap.sh", "EC2NodeClass"),
+        ),
+    },
     "multi-nic-disabled": {
         "ml/trainer-0": Expect(
             "MULTI_NIC_DISABLED",

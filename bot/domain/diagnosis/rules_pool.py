@@ -26,7 +26,15 @@ from bot.domain.eni_rules import subnet_excluded as subnet_excluded_by_tags
 from bot.domain.facts import EniFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
-from bot.domain.max_pods import AL2023, UNKNOWN_OS, how_to_set, max_pods_sources, node_os, sources_line
+from bot.domain.max_pods import (
+    AL2023,
+    KARPENTER_NODEPOOL_LABEL,
+    UNKNOWN_OS,
+    max_pods_sources,
+    node_os,
+    setting_for_node,
+    sources_line,
+)
 
 SMALL_WARM_IP_TARGET = 2  # the README pairing: MINIMUM_IP_TARGET near the usual pods, WARM_IP_TARGET=2
 
@@ -149,13 +157,17 @@ def node_ip_capacity(v: View) -> Cause | None:
     remedy = []
     if too_high:
         calculator = sources[0]
-        os = node_os(v.ev.node.os_image if v.ev.node else None)
+        node = v.ev.node
+        os_image, labels = (node.os_image, node.labels) if node else (None, {})
+        os = node_os(os_image)
         remedy.append(
             f"Set kubelet max-pods to {calculator.value} on {limits.instance_type} nodes, as {calculator.source} "
-            f"computes it ({calculator.detail}): {how_to_set(os, calculator.value, **mode)}; then replace the nodes."
+            f"computes it ({calculator.detail}): "
+            f"{setting_for_node(os_image, labels, calculator.value, **mode)}; then replace the nodes."
         )
         standard = sources[1].value
-        if os in (AL2023, UNKNOWN_OS) and standard != calculator.value:
+        karpenter = KARPENTER_NODEPOOL_LABEL in labels
+        if os in (AL2023, UNKNOWN_OS) and standard != calculator.value and not karpenter:
             remedy.append(
                 f"nodeadm's default for {limits.instance_type} is {standard} whatever the CNI mode: without "
                 "maxPods or maxPodsExpression new AL2023 nodes come up too high again."
