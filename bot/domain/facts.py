@@ -61,6 +61,7 @@ class PodFact:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     deleting: bool = False
+    scheduler_name: str = "default-scheduler"
 
     @property
     def ref(self) -> str:
@@ -90,6 +91,7 @@ class NodeFact:
     created_at: datetime | None
     internal_ip: str | None = None
     os_image: str | None = None  # status.nodeInfo.osImage, e.g. "Amazon Linux 2023.6.20250203"
+    allocatable_windows_ips: int | None = None  # vpc.amazonaws.com/PrivateIPv4Address (Windows IPAM)
 
     @property
     def cordoned(self) -> bool:

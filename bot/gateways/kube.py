@@ -90,6 +90,7 @@ def pod_from_api(obj: JSON) -> PodFact:
         labels=dict(meta.get("labels") or {}),
         annotations=dict(meta.get("annotations") or {}),
         deleting=bool(meta.get("deletionTimestamp")),
+        scheduler_name=spec.get("schedulerName") or "default-scheduler",
     )
 
 
@@ -154,6 +155,7 @@ def node_from_api(obj: JSON) -> NodeFact:
             (a.get("address") for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None
         ),
         os_image=(status.get("nodeInfo") or {}).get("osImage"),
+        allocatable_windows_ips=_int(allocatable.get("vpc.amazonaws.com/PrivateIPv4Address")),
     )
 
 

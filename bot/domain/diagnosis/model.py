@@ -44,6 +44,11 @@ class CauseCode(StrEnum):
     LEAKED_ENIS = "LEAKED_ENIS"
     NETWORK_POLICY_AGENT = "NETWORK_POLICY_AGENT"
     MULTI_NIC_DISABLED = "MULTI_NIC_DISABLED"
+    # Nodes aws-node does not serve: their own verdicts, never an ipamd one.
+    FARGATE_POD = "FARGATE_POD"
+    AUTO_MODE_NODE = "AUTO_MODE_NODE"
+    HYBRID_NODE = "HYBRID_NODE"
+    WINDOWS_NODE = "WINDOWS_NODE"
     UNKNOWN = "UNKNOWN"
 
 
