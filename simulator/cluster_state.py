@@ -26,12 +26,16 @@ def replicaset_name(namespace_name: str, deployment: str) -> str:
     return f"{deployment}-{objects.name_suffix('rs', namespace_name, deployment, length=10)}"
 
 
-def sandbox_message(pod_key: str, suffix: str) -> str:
-    """The containerd text of a failed CNI ADD, as the kubelet reports it in FailedCreatePodSandBox."""
+def sandbox_message(pod_key: str, suffix: str, plugin: str = "aws-cni") -> str:
+    """The containerd text of a failed CNI ADD, as the kubelet reports it in FailedCreatePodSandBox.
+
+    libcni names the failing plugin by its type and the network (the conflist's name, "aws-cni", for every
+    plugin of the chain); containerd wraps that in "failed to setup network for sandbox".
+    """
     sandbox = objects.digest("sandbox", pod_key)
     return (
         "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "
-        f'"{sandbox}": plugin type="aws-cni" name="aws-cni" failed (add): {suffix}'
+        f'"{sandbox}": plugin type="{plugin}" name="aws-cni" failed (add): {suffix}'
     )
 
 
