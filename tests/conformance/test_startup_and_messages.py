@@ -8,14 +8,21 @@ not agree on anything this table has not pinned to upstream.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import pytest
 
+from bot.domain.diagnosis import CauseCode, diagnose
+from bot.domain.diagnosis.rules_pool import ENI_PREFIX_ERROR, INSUFFICIENT_PREFIXES_TEXT
 from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox, failing_plugin, plugin_error_text
 from bot.domain.instance_limits import BRANCH_ENI_LIMITS, branch_eni_limit
+from bot.domain.ipamd_metrics import parse_ipamd_metrics
+from simulator.awsnode import IpamdMetrics, render_metrics
 from simulator.cluster_state import GRPC_ERROR, NO_IP, sandbox_message
 from simulator.instance_types import INSTANCE_TYPES
+from simulator.model import Ec2Error, Ec2Model
+from tests.unit.diagnosis import factories
 
 CNI_GO = "cmd/routed-eni-cni-plugin/cni.go: add"
 EGRESS_GO = "cmd/egress-cni-plugin/main.go: add"
@@ -243,3 +250,44 @@ def test_instance_limits_match_limits_go(row: LimitRow) -> None:
 def test_m6i_branch_limits_in_the_bot_and_the_simulator(instance_type: str, branch_enis: int) -> None:
     assert branch_eni_limit(instance_type) == branch_enis
     assert INSTANCE_TYPES[instance_type].branch_enis == branch_enis
+
+
+# --- item 8: EC2's InvalidParameterValue for a new ENI's prefix is fragmentation evidence -------------------
+
+CREATE_ENI_GO = "pkg/awsutils/awsutils.go: createENI / tryCreateNetworkInterface / awsAPIErrInc"
+
+
+def _fragmented_subnet() -> tuple[Ec2Model, str]:
+    """A /24 with one address taken in every aligned /28: 200+ free addresses, no free /28."""
+    model = Ec2Model(region="us-east-2")
+    vpc = model.create_vpc("10.0.0.0/16")
+    subnet = model.create_subnet(vpc.id, "10.0.40.0/24", "us-east-2a")
+    for block in range(16):
+        model.create_network_interface(subnet.id, private_ip=f"10.0.40.{block * 16 + 9}")
+    return model, subnet.id
+
+
+def test_new_eni_with_a_prefix_on_a_fragmented_subnet_is_prefix_fragmentation() -> None:
+    model, subnet_id = _fragmented_subnet()
+    # The simulator's EC2 refuses the ENI ipamd asks for with Ipv4PrefixCount=1, in EC2's words (issue #3105).
+    with pytest.raises(Ec2Error) as refused:
+        model.create_network_interface(subnet_id, prefix_count=1, description="aws-K8S-i-0123456789abcdef0")
+    assert (refused.value.code, refused.value.message) == (ENI_PREFIX_ERROR[1], INSUFFICIENT_PREFIXES_TEXT)
+    # ipamd counts it by API and error code only (awsAPIErrInc), as the simulator's /metrics serves it ...
+    served = IpamdMetrics()
+    served.count_api_error("CreateNetworkInterface", refused.value.code)
+    parsed = parse_ipamd_metrics(render_metrics(served))
+    assert parsed.api_errors == {ENI_PREFIX_ERROR: 1}, CREATE_ENI_GO
+    # ... and the bot reads that count as fragmentation evidence when prefix delegation is on.
+    ev = factories.evidence(
+        env={"ENABLE_PREFIX_DELEGATION": "true"},
+        node_enis=[
+            factories.eni("eni-0", 0, "subnet-frag", primary="10.0.40.4", cni=False),
+            factories.eni("eni-1", 1, "subnet-frag", primary="10.0.40.6", prefixes=("10.0.41.0/28",)),
+        ],
+        subnets=[factories.subnet("subnet-frag", "10.0.40.0/24", free=model.subnets[subnet_id].available_ip_count)],
+        the_metrics=replace(parsed, total_ips=16, assigned_ips=16),
+    )
+    result = diagnose(ev, now=factories.NOW)
+    assert result.primary.code is CauseCode.PREFIX_FRAGMENTATION
+    assert any(INSUFFICIENT_PREFIXES_TEXT in line for line in result.primary.evidence)
