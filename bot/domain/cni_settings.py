@@ -812,6 +812,18 @@ def startup_errors(env: Mapping[str, str]) -> list[str]:
     return errors
 
 
+def instance_startup_errors(env: Mapping[str, str], instance_type: str, supports_prefix_delegation: bool) -> list[str]:
+    """What makes ipamd exit on one instance type (ipamd.go isConfigValid): IPv6 needs prefix delegation, which
+    exists on Nitro and bare-metal types only (elsewhere it falls back in IPv4, but is fatal in IPv6)."""
+    settings = effective_settings(env)
+    if settings.ipv6 and settings.prefix_delegation and not supports_prefix_delegation:
+        return [
+            f"Prefix Delegation is not supported on non-nitro instance {instance_type}. IPv6 is only supported in "
+            "Prefix delegation Mode. "
+        ]
+    return []
+
+
 def _custom_networking(env: Mapping[str, str]) -> bool:
     # ipamd's parseBoolEnvVar: empty or unparsable -> false.
     return parse_go_bool(env.get("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "")) is True
