@@ -9,7 +9,7 @@ from typing import Any
 
 from simulator import objects
 from simulator.addresses import int_to_ip
-from simulator.ipamd import CUSTOM_NETWORKING_INIT_ERROR, NodeIpamd
+from simulator.ipamd import NodeIpamd
 from simulator.model import Instance
 from simulator.scenarios import NodeGroupSpec, PodSpec
 
@@ -66,8 +66,10 @@ class SimNode:
 
     @property
     def cni_config_written(self) -> bool:
-        """The CNI conflist exists once ipamd initialised, or when it failed only after the entrypoint wrote it."""
-        return self.ipamd.started or self.ipamd.startup_error == CUSTOM_NETWORKING_INIT_ERROR
+        """The CNI conflist exists once ipamd has initialised on the node (now or in an earlier aws-node run: the
+        file stays in /etc/cni/net.d). The entrypoint copies it only after waitForIPAM succeeds
+        (cmd/aws-vpc-cni/main.go _main), so a node whose ipamd never started has none."""
+        return self.ipamd.started
 
 
 @dataclass

@@ -22,6 +22,7 @@ from bot.domain.cni_settings import (
     startup_errors,
     validate_change,
 )
+from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox
 from bot.domain.eniconfig import CUSTOM_NETWORKING_INIT_FAILURE, custom_networking_gaps
 from bot.domain.fleet_checks import check_fleet
 from bot.domain.instance_limits import InstanceLimits
@@ -250,6 +251,12 @@ def test_custom_networking_without_the_nodes_eniconfig_stops_ipamd_in_both() -> 
     gaps = custom_networking_gaps(nodes, names, effective_settings(cluster.env))
     assert crashed and {node for gap in gaps for node in gap.nodes} == crashed
     assert [(gap.zone, gap.name) for gap in gaps] == [("us-east-2c", "us-east-2c")]
+    # cmd/aws-vpc-cni/main.go _main: the conflist is copied only after waitForIPAM, which never returns here,
+    # so the new node has no CNI config: its pods meet "network is not ready", not an ipamd gRPC error.
+    for name in crashed:
+        assert not cluster.nodes[name].cni_config_written
+    pod = cluster.pods["shop/web-5"]
+    assert pod.reason == "NetworkNotReady" and classify_sandbox(pod.message) is SandboxFailure.NETWORK_NOT_READY
     assert f'"{CUSTOM_NETWORKING_INIT_FAILURE}"' in gaps[0].message()
     # Through `/cni set` from a stock aws-node, the bot refuses what would do that.
     before = {k: v for k, v in cluster.env.items() if k not in ("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",)}
