@@ -427,6 +427,12 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         check = validate_change(env_now, plan.spec.env_updates())
         if check.errors:
             raise ChangeRefused(check.errors)
+        env_after = _env_after(env_now, check.diff)
+        if needs_fleet(env_now, env_after):
+            fleet = _check_fleet(conn, env_now, env_after, read_state(conn, aws_node=False))
+            if fleet.errors:
+                raise ChangeRefused(fleet.errors)
+            warnings += fleet.warnings
         detail.update(_check_detail(check, (), {}))
         detail["warnings"] = [*warnings, *check.warnings, *state.notes]
         risk = max(risk, check.risk, key=lambda r: r.rank)
