@@ -268,12 +268,13 @@ def prefix_fragmentation(v: View) -> Cause | None:
     if not v.pd_active or not _starved(v) or v.at_ip_capacity:
         return None
     m = v.ev.metrics
-    cidr_errors = m.api_error_count("InsufficientCidrBlocks") if m else 0
     # A new ENI asked for with a prefix (createENI: Ipv4PrefixCount) on a subnet with no free aligned /28: EC2
     # answers InvalidParameterValue "There aren't sufficient free Ipv4 addresses or prefixes", which ipamd
     # counts under that code only (awsAPIErrInc); with prefix delegation on, that is fragmentation evidence.
     eni_prefix_errors = m.api_errors.get(ENI_PREFIX_ERROR, 0) if m else 0
-    errors = cidr_errors + eni_prefix_errors
+    errors = (m.api_error_count("InsufficientCidrBlocks") if m else 0) + eni_prefix_errors
+
+    cidr_errors = m.api_error_count("InsufficientCidrBlocks") if m else 0
     for subnet, _ in v.growth_subnets:
         if subnet.available_ips < IPS_PER_PREFIX:
             continue
