@@ -595,6 +595,20 @@ def test_set_refuses_custom_networking_where_a_zone_has_no_eniconfig(make_bot: C
     assert change_id > 0 and "Failed to attach any ENIs" not in answer
 
 
+def test_set_refuses_ipv6_where_a_node_type_has_no_prefix_delegation(make_bot: Callable[..., SimBot]) -> None:
+    """ipamd.go isConfigValid: IPv6 needs prefix delegation, which non-Nitro types lack: fatal there."""
+    base = load_scenario("healthy")
+    xen = dataclasses.replace(base.node_groups[1], instance_type="m4.4xlarge")
+    sb = make_bot(SimulatedCluster(dataclasses.replace(base, name="with-xen", node_groups=[base.node_groups[0], xen])))
+    env = "ENABLE_IPv4=false ENABLE_IPv6=true ENABLE_PREFIX_DELEGATION=true"
+    refused = ask(sb, f'set {env} --reason "ipv6 pods"')
+    assert "Not requested" in refused, refused
+    assert "aws-node would exit at start on 1 m4.4xlarge node(s)" in refused
+    assert "Prefix Delegation is not supported on non-nitro instance m4.4xlarge." in refused
+    assert "m5.large" not in refused.split("Not requested", 1)[1]
+    assert sb.bot.slack.api_calls("chat.postMessage") == []
+
+
 def test_set_accepts_what_aws_node_accepts(make_bot: Callable[..., SimBot]) -> None:
     sb = make_bot()
     # MAX_ENI of 0 or below means unset (ipamd.go getMaxENI): accepted, and said so.
