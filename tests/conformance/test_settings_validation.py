@@ -4,6 +4,7 @@ Each row cites the upstream file and function (aws/amazon-vpc-cni-k8s v1.23.1, c
 (on top of the shipped manifest's) and the expected result; it runs against the bot's validation
 (bot/domain/cni_settings, bot/domain/fleet_checks) and the simulator's aws-node (simulator/awsnode,
 simulator/ipamd, simulator/awsnode_logs).
+The strings quoted were checked to be the same at v1.19.2 (the version the simulator runs) as at v1.23.1.
 """
 
 from __future__ import annotations

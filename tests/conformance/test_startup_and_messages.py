@@ -4,6 +4,7 @@ Each row cites the upstream file and function it was read from (aws/amazon-vpc-c
 b52188387; aws/amazon-vpc-resource-controller-k8s pkg/aws/vpc/limits.go at b8d4251), its input and the
 expected result. Where both the bot and the simulator model a behaviour, the row runs against both: they may
 not agree on anything this table has not pinned to upstream.
+The strings quoted were checked to be the same at v1.19.2 (the version the simulator runs) as at v1.23.1.
 """
 
 from __future__ import annotations
