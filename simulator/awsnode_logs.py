@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from simulator.awsnode import CNI_VERSION, IPAMD_CONFIG_INVALID, IPAMD_INIT_FAILURE
+from simulator.awsnode import CNI_VERSION, IPAMD_CONFIG_INVALID, IPAMD_INIT_FAILURE, go_atoi
 from simulator.ipamd import CUSTOM_NETWORKING_INIT_ERROR, NodeIpamd
 
 _AGENT = "aws-k8s-agent/main.go"
@@ -50,7 +50,8 @@ def aws_node_log(ipamd: NodeIpamd, env: Mapping[str, str], started: datetime, *,
     at = started
     error = ipamd.startup_error
     if error and entrypoint_exit:
-        return _entrypoint("error", at, error) + "\n"
+        lines = [_entrypoint("error", at, line) for line in _atoi_failures(env, error)]
+        return "\n".join([*lines, _entrypoint("error", at, error)]) + "\n"
     lines = [_entrypoint("info", at, STARTING_IPAMD), _entrypoint("info", at, CHECKING_IPAM)]
     if env.get("AWS_VPC_K8S_CNI_LOG_FILE") == "stdout":
         lines.extend(_ipamd_lines(ipamd, at + timedelta(milliseconds=10)))
@@ -59,6 +60,15 @@ def aws_node_log(ipamd: NodeIpamd, env: Mapping[str, str], started: datetime, *,
     lines.append(_entrypoint("info", at + timedelta(seconds=3), COPYING_CONFIG))
     lines.append(_entrypoint("info", at + timedelta(seconds=3), COPIED_CONFIG))
     return "\n".join(lines) + "\n"
+
+
+def _atoi_failures(env: Mapping[str, str], error: str) -> list[str]:
+    """utils.GetIntFromStringEnvVar logs its own line before validateEnvVars/validateMTU give up on a value
+    strconv.Atoi refuses."""
+    for name in ("IP_COOLDOWN_PERIOD", "AWS_VPC_ENI_MTU", "POD_MTU"):
+        if error.startswith(name) and name in env and go_atoi(env[name]) is None:
+            return [f"Failed to parse variable {name} with value {env[name]} as integer"]
+    return []
 
 
 def _ipamd_lines(ipamd: NodeIpamd, at: datetime) -> list[str]:

@@ -162,7 +162,13 @@ def test_startup_logs_are_upstreams_lines_only(row: StartRow) -> None:
     for invented in ("Validating env variables", "Install CNI binaries", "Timed out waiting for IPAM daemon"):
         assert invented not in text
     if row.stage == ENTRYPOINT:
-        assert lines == [f'time="2026-12-01T12:00:00Z" level=error msg="{row.expected}"']
+        assert lines[-1] == f'time="2026-12-01T12:00:00Z" level=error msg="{row.expected}"'
+        # utils.GetIntFromStringEnvVar: an Atoi failure is logged first, then validateEnvVars' reason.
+        bad = [(k, v) for k, v in row.env.items() if k.endswith(("MTU", "COOLDOWN_PERIOD")) and go_atoi(v) is None]
+        assert lines[:-1] == [
+            f'time="2026-12-01T12:00:00Z" level=error msg="Failed to parse variable {k} with value {v} as integer"'
+            for k, v in bad
+        ]
     else:
         # ipamd exits; waitForIPAM loops on the health probe forever, so the entrypoint says nothing more.
         assert lines[-1].endswith(f'msg="{CHECKING_IPAM}"') and COPIED_CONFIG not in text
