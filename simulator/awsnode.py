@@ -42,6 +42,7 @@ MANIFEST_ENV: dict[str, str] = {
 DEFAULT_ENI_CONFIG_KEY = "k8s.amazonaws.com/eniConfig"
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
@@ -54,25 +55,34 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     return default
 
 
+def go_atoi(value: str) -> int | None:
+    """Go strconv.Atoi on a 64-bit build: an optional sign and ASCII digits, within int64; None on error."""
+    body = value[1:] if value[:1] in ("+", "-") else value
+    if not body or not all("0" <= ch <= "9" for ch in body):
+        return None
+    number = int(value)
+    return number if _INT64[0] <= number <= _INT64[1] else None
+
+
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    """An ipamd integer knob: absent or unparsable (strconv.Atoi error) means the default."""
     value = env.get(key)
-    if value is None:
-        return default
-    try:
-        return int(value.strip())
-    except ValueError:
-        return default
+    number = None if value is None else go_atoi(value)
+    return default if number is None else number
 
 
 @dataclass(frozen=True)
 class AwsNodeConfig:
-    """The knobs ipamd acts on, after parsing. `startup_error` is set when aws-node would exit at start."""
+    """The knobs ipamd acts on, after parsing. `startup_error` is set when aws-node would fail at start:
+    `entrypoint_exit` says the entrypoint itself exits (validateEnvVars); otherwise ipamd exits and the
+    entrypoint keeps waiting for it (waitForIPAM loops forever)."""
 
     warm_eni_target: int = 1
     warm_ip_target: int = 0
     minimum_ip_target: int = 0
     warm_prefix_target: int = 0
     prefix_delegation: bool = False
+    ipv6: bool = False
     custom_networking: bool = False
     eniconfig_label_key: str = DEFAULT_ENI_CONFIG_KEY
     eniconfig_annotation_key: str = DEFAULT_ENI_CONFIG_KEY
@@ -87,29 +97,37 @@ class AwsNodeConfig:
     leaked_eni_cleanup: bool = True  # the hourly sweep runs (ipamd.go disableLeakedENICleanup is false)
     additional_eni_tags: dict[str, str] = field(default_factory=dict)
     startup_error: str | None = None
+    entrypoint_exit: bool = False
 
     @property
     def warm_ip_targets_defined(self) -> bool:
         return self.warm_ip_target > 0 or self.minimum_ip_target > 0
 
 
+def _ipamd_bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    """ipamd's parseBoolEnvVar (custom networking, subnet discovery...): empty means the default too."""
+    return _bool(env, key, default) if env.get(key) else default
+
+
 def parse_env(env: Mapping[str, str]) -> AwsNodeConfig:
-    """Parse the aws-node container env as ipamd and the aws-vpc-cni entrypoint do."""
+    """Parse the aws-node container env as ipamd and the aws-vpc-cni entrypoint do (ipamd.go getWarmENITarget,
+    getWarmIPTarget, getMinimumIPTarget, getWarmPrefixTarget, getMaxENI; datastore getCooldownPeriod)."""
     warm_eni = _int(env, "WARM_ENI_TARGET", 1)
-    warm_prefix = _int(env, "WARM_PREFIX_TARGET", 0)
+    max_eni = _int(env, "MAX_ENI", -1)
     config = AwsNodeConfig(
         warm_eni_target=warm_eni if warm_eni >= 0 else 1,
         warm_ip_target=max(_int(env, "WARM_IP_TARGET", 0), 0),
         minimum_ip_target=max(_int(env, "MINIMUM_IP_TARGET", 0), 0),
-        warm_prefix_target=max(warm_prefix, 0),
+        warm_prefix_target=max(_int(env, "WARM_PREFIX_TARGET", 0), 0),
         prefix_delegation=_bool(env, "ENABLE_PREFIX_DELEGATION", False),
-        custom_networking=_bool(env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", False),
+        ipv6=_bool(env, "ENABLE_IPv6", False),
+        custom_networking=_ipamd_bool(env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", False),
         eniconfig_label_key=env.get("ENI_CONFIG_LABEL_DEF") or DEFAULT_ENI_CONFIG_KEY,
         eniconfig_annotation_key=env.get("ENI_CONFIG_ANNOTATION_DEF") or DEFAULT_ENI_CONFIG_KEY,
-        max_eni=_int(env, "MAX_ENI", -1),
+        max_eni=max_eni if max_eni >= 1 else -1,  # getMaxENI: 0 or below is ignored
         pod_eni=_bool(env, "ENABLE_POD_ENI", False),
-        manage_enis_non_schedulable=_bool(env, "AWS_MANAGE_ENIS_NON_SCHEDULABLE", False),
-        subnet_discovery=_bool(env, "ENABLE_SUBNET_DISCOVERY", True),
+        manage_enis_non_schedulable=_ipamd_bool(env, "AWS_MANAGE_ENIS_NON_SCHEDULABLE", False),
+        subnet_discovery=_ipamd_bool(env, "ENABLE_SUBNET_DISCOVERY", True),
         ip_cooldown_period=max(_int(env, "IP_COOLDOWN_PERIOD", 30), 0),
         cluster_name=env.get("CLUSTER_NAME", ""),
         manage_untagged_enis=_bool(env, "MANAGE_UNTAGGED_ENI", True),
@@ -122,45 +140,88 @@ def parse_env(env: Mapping[str, str]) -> AwsNodeConfig:
         ),
         additional_eni_tags=_additional_tags(env.get("ADDITIONAL_ENI_TAGS", "{}")),
     )
-    error = startup_error(env)
+    entrypoint = entrypoint_error(env)
+    error = entrypoint or ipamd_config_error(env)
     if error:
-        return AwsNodeConfig(**{**config.__dict__, "startup_error": error})
+        return AwsNodeConfig(**{**config.__dict__, "startup_error": error, "entrypoint_exit": bool(entrypoint)})
     return config
 
 
 def startup_error(env: Mapping[str, str]) -> str | None:
-    """The message aws-node exits with for an invalid environment, or None (checks in upstream order)."""
-    ipv4 = _bool(env, "ENABLE_IPv4", False)  # code default is false: removing the variable disables IPv4
-    ipv6 = _bool(env, "ENABLE_IPv6", False)
-    if ipv4 and ipv6:
-        return "IPv4 and IPv6 are both enabled. One of them have to be disabled"
-    if not ipv4 and not ipv6:
-        return "IPv4 and IPv6 are both disabled. One of them have to be enabled"
+    """The first message aws-node fails with for this env, or None: the entrypoint's checks, then ipamd's."""
+    return entrypoint_error(env) or ipamd_config_error(env)
+
+
+def entrypoint_error(env: Mapping[str, str]) -> str | None:
+    """cmd/aws-vpc-cni/main.go validateEnvVars, in its order: the entrypoint logs this and exits 1."""
+    if env.get("AWS_VPC_K8S_PLUGIN_LOG_FILE", "/var/log/aws-routed-eni/plugin.log") == "stdout":
+        return "AWS_VPC_K8S_PLUGIN_LOG_FILE cannot be set to stdout"
     veth = env.get("AWS_VPC_K8S_CNI_VETHPREFIX", "eni")
     if len(veth) > 4:
         return "AWS_VPC_K8S_CNI_VETHPREFIX cannot be longer than 4 characters"
-    if veth in ("eth", "vlan", "lo"):
-        return f"AWS_VPC_K8S_CNI_VETHPREFIX cannot be {veth}, it is reserved for the host interfaces"
-    for key in ("AWS_VPC_ENI_MTU", "POD_MTU"):
-        if key in env:
-            mtu = _int(env, key, -1)
-            low = 1280 if ipv6 else 576
-            if not low <= mtu <= 9001:
-                return f"{key} is invalid: {env[key]} must be between {low} and 9001"
-    mode = env.get("POD_SECURITY_GROUP_ENFORCING_MODE")
-    if mode is not None and mode not in ("strict", "standard"):
+    if veth in ("eth", "lo", "vlan"):
+        return "AWS_VPC_K8S_CNI_VETHPREFIX cannot be set to reserved values 'eth', 'vlan', or 'lo'"
+    # The enforcing mode is checked only when security groups for pods are on.
+    pod_eni = _bool(env, "ENABLE_POD_ENI", False)
+    if pod_eni and env.get("POD_SECURITY_GROUP_ENFORCING_MODE", "strict") not in ("strict", "standard"):
         return "POD_SECURITY_GROUP_ENFORCING_MODE must be set to either 'strict' or 'standard'"
-    cooldown = env.get("IP_COOLDOWN_PERIOD")
-    if cooldown is not None and _int(env, "IP_COOLDOWN_PERIOD", -1) < 0:
-        return f"IP_COOLDOWN_PERIOD MUST be a valid positive integer. {cooldown} is invalid"
-    if ipv6 and _bool(env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", False):
-        return "IPv6 is supported only in Prefix Delegation mode. Custom Networking is not supported in IPv6 mode."
-    prefix_delegation = _bool(env, "ENABLE_PREFIX_DELEGATION", False)
-    ip_targets = _int(env, "WARM_IP_TARGET", 0) > 0 or _int(env, "MINIMUM_IP_TARGET", 0) > 0
-    if prefix_delegation and _int(env, "WARM_PREFIX_TARGET", 0) <= 0 and not ip_targets:
+    if "IP_COOLDOWN_PERIOD" in env:
+        cooldown = go_atoi(env["IP_COOLDOWN_PERIOD"])
+        if cooldown is None or cooldown < 0:
+            return f"IP_COOLDOWN_PERIOD MUST be a valid positive integer. {env['IP_COOLDOWN_PERIOD']} is invalid"
+    ipv6 = _bool(env, "ENABLE_IPv6", False)
+    for key in ("AWS_VPC_ENI_MTU", "POD_MTU"):  # validateMTU
+        if key not in env:
+            continue
+        mtu = go_atoi(env[key])
+        if mtu is None:
+            return f"{key} MUST be a valid integer. {env[key]} is invalid"
+        low, family = (1280, "IPv6") if ipv6 else (576, "IPv4")
+        if not low <= mtu <= 9001:
+            return f"{key} cannot be less than {low} or greater than 9001 in {family}. {env[key]} is invalid"
+    # Upstream compares the raw strings with "0" (Go string order), not numbers.
+    targets = [env.get(name, "0") for name in ("WARM_IP_TARGET", "WARM_PREFIX_TARGET", "MINIMUM_IP_TARGET")]
+    if _bool(env, "ENABLE_PREFIX_DELEGATION", False) and all(value <= "0" for value in targets):
         return (
             "Setting WARM_PREFIX_TARGET = 0 is not supported while WARM_IP_TARGET/MINIMUM_IP_TARGET is not set. "
             "Please configure either one of the WARM_{PREFIX/IP}_TARGET or MINIMUM_IP_TARGET env variables"
+        )
+    return None
+
+
+IPAMD_INIT_FAILURE = "Initialization failure: "  # cmd/aws-k8s-agent/main.go, before the error ipamd.New returns
+IPAMD_CONFIG_INVALID = "ipamd: failed to validate configuration"
+
+
+def ipamd_config_error(env: Mapping[str, str]) -> str | None:
+    """What ipamd.New refuses from the env alone (getNetworkPolicyMode, then isConfigValid), as ipamd logs it.
+
+    The prefix-delegation-on-non-Nitro check of isConfigValid needs the instance type: see nitro_ipv6_error.
+    """
+    mode = env.get("NETWORK_POLICY_ENFORCING_MODE")
+    if mode is not None and mode.lower() not in ("none", "strict", "standard"):
+        return "invalid Network policy mode, supported modes: none, strict, standard"
+    ipv4 = _bool(env, "ENABLE_IPv4", False)  # code default is false: removing the variable disables IPv4
+    ipv6 = _bool(env, "ENABLE_IPv6", False)
+    if ipv4 and ipv6:
+        return "IPv4 and IPv6 are both enabled. VPC CNI currently does not support dual stack mode"
+    if not ipv4 and not ipv6:
+        return "IPv4 and IPv6 are both disabled. One of them have to be enabled"
+    custom_networking = _ipamd_bool(env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", False)
+    if ipv6 and (custom_networking or not _bool(env, "ENABLE_PREFIX_DELEGATION", False)):
+        return (
+            "IPv6 is supported only in Prefix Delegation mode. Custom Networking is not supported in IPv6 mode. "
+            "Please set the env variables accordingly."
+        )
+    return None
+
+
+def nitro_ipv6_error(config: AwsNodeConfig, instance_type: str, supports_prefix_delegation: bool) -> str | None:
+    """isConfigValid on the instance: prefix delegation is needed for IPv6 and exists on Nitro/bare metal only."""
+    if config.ipv6 and config.prefix_delegation and not supports_prefix_delegation:
+        return (
+            f"Prefix Delegation is not supported on non-nitro instance {instance_type}. IPv6 is only supported in "
+            "Prefix delegation Mode. "
         )
     return None
 

@@ -485,7 +485,9 @@ class SimCluster(ClusterObjects):
             return
         if spec.sandbox_error:
             # ipamd assigned an address, the rest of CNI ADD failed, and CNI DEL gave the address back.
-            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, spec.sandbox_error))
+            self._failing(
+                pod, "FailedCreatePodSandBox", sandbox_message(pod.key, spec.sandbox_error, spec.sandbox_plugin)
+            )
             return
         if spec.pod_eni:
             self._give_branch_eni(pod, node)

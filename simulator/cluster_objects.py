@@ -147,14 +147,14 @@ class ClusterObjects:
         started = node.aws_node_started or node.created
         ipamd = node.ipamd
         containers = spec["containers"]
+        entrypoint_exit = bool(ipamd.context and ipamd.context.config.entrypoint_exit)
         if ipamd.ready:
             statuses = [objects.running_status(c, started) for c in containers]
         else:
             restarts = 4 + ipamd.restarts
+            code = objects.ENTRYPOINT_EXIT_CODE if entrypoint_exit else objects.LIVENESS_KILL_EXIT_CODE
             statuses = [
-                objects.crashloop_status(
-                    containers[0], node.aws_node_pod, node.aws_node_uid, restarts, ipamd.startup_error or "", self.now
-                ),
+                objects.crashloop_status(containers[0], node.aws_node_pod, node.aws_node_uid, restarts, self.now, code),
                 objects.running_status(containers[1], started),
             ]
         init = spec["initContainers"][0]
@@ -173,7 +173,7 @@ class ClusterObjects:
             },
         )
         ready = ipamd.ready
-        log = aws_node_log(ipamd, self.env, started)
+        log = aws_node_log(ipamd, self.env, started, entrypoint_exit=entrypoint_exit)
         return {
             "apiVersion": "v1",
             "kind": "Pod",

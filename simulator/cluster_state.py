@@ -9,7 +9,7 @@ from typing import Any
 
 from simulator import objects
 from simulator.addresses import int_to_ip
-from simulator.ipamd import CUSTOM_NETWORKING_INIT_ERROR, NodeIpamd
+from simulator.ipamd import NodeIpamd
 from simulator.model import Instance
 from simulator.scenarios import NodeGroupSpec, PodSpec
 
@@ -26,12 +26,16 @@ def replicaset_name(namespace_name: str, deployment: str) -> str:
     return f"{deployment}-{objects.name_suffix('rs', namespace_name, deployment, length=10)}"
 
 
-def sandbox_message(pod_key: str, suffix: str) -> str:
-    """The containerd text of a failed CNI ADD, as the kubelet reports it in FailedCreatePodSandBox."""
+def sandbox_message(pod_key: str, suffix: str, plugin: str = "aws-cni") -> str:
+    """The containerd text of a failed CNI ADD, as the kubelet reports it in FailedCreatePodSandBox.
+
+    libcni names the failing plugin by its type and the network (the conflist's name, "aws-cni", for every
+    plugin of the chain); containerd wraps that in "failed to setup network for sandbox".
+    """
     sandbox = objects.digest("sandbox", pod_key)
     return (
         "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "
-        f'"{sandbox}": plugin type="aws-cni" name="aws-cni" failed (add): {suffix}'
+        f'"{sandbox}": plugin type="{plugin}" name="aws-cni" failed (add): {suffix}'
     )
 
 
@@ -62,8 +66,10 @@ class SimNode:
 
     @property
     def cni_config_written(self) -> bool:
-        """The CNI conflist exists once ipamd initialised, or when it failed only after the entrypoint wrote it."""
-        return self.ipamd.started or self.ipamd.startup_error == CUSTOM_NETWORKING_INIT_ERROR
+        """The CNI conflist exists once ipamd has initialised on the node (now or in an earlier aws-node run: the
+        file stays in /etc/cni/net.d). The entrypoint copies it only after waitForIPAM succeeds
+        (cmd/aws-vpc-cni/main.go _main), so a node whose ipamd never started has none."""
+        return self.ipamd.started
 
 
 @dataclass

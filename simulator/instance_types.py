@@ -73,6 +73,14 @@ _STANDARD_SIZES: list[_Size] = [
     ("16xlarge", 64, 15, 50, 107),
     ("24xlarge", 96, 15, 50, 107),
 ]
+# m6i: the same ENI/IP steps, but the VPC Resource Controller (pkg/aws/vpc/limits.go) gives the 8xlarge and
+# 12xlarge more branch ENIs (84 and 114) than the m5/r5 sizes of the same shape (54).
+_M6I_SIZES: list[_Size] = [
+    *_STANDARD_SIZES[:4],
+    ("8xlarge", 32, 8, 30, 84),
+    ("12xlarge", 48, 8, 30, 114),
+    *_STANDARD_SIZES[6:],
+]
 _C5_SIZES: list[_Size] = [
     ("large", 2, 3, 10, 9),
     ("xlarge", 4, 4, 15, 18),
@@ -119,7 +127,7 @@ def _build_table() -> dict[str, InstanceType]:
     types = [
         *_family("t3", _T3_SIZES, 4096),
         *_family("m5", [*_STANDARD_SIZES, ("metal", 96, 15, 50, 120)], 4096),
-        *_family("m6i", [*_STANDARD_SIZES, ("32xlarge", 128, 15, 50, 107)], 4096),
+        *_family("m6i", [*_M6I_SIZES, ("32xlarge", 128, 15, 50, 107)], 4096),
         *_family("c5", _C5_SIZES, 2048),
         *_family("r5", _STANDARD_SIZES, 8192),
         # Xen (non-Nitro): prefix delegation unsupported, not trunking compatible.

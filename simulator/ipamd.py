@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from simulator.addresses import PREFIX_SIZE
-from simulator.awsnode import AwsNodeConfig, IpamdMetrics
+from simulator.awsnode import AwsNodeConfig, IpamdMetrics, nitro_ipv6_error
 from simulator.instance_types import InstanceType
 from simulator.model import Ec2Error, Ec2Model, NetworkInterface
 
@@ -101,6 +101,10 @@ class NodeIpamd:
             self.last_error = ""
             if config.startup_error:
                 return self._crash(config.startup_error)
+            itype = self.instance_type
+            nitro_error = nitro_ipv6_error(config, itype.name, itype.supports_prefix_delegation)
+            if nitro_error:
+                return self._crash(nitro_error)
             self._release_other_mode_leftovers()
             self._update_limits()
             self.converge()

@@ -504,9 +504,19 @@ def creating_status(container: JsonObject) -> JsonObject:
     }
 
 
+# How the last run of a failing aws-node container ended. The entrypoint exits 1 when validateEnvVars fails.
+# When ipamd fails instead, the entrypoint waits for it forever and the liveness probe has the kubelet stop
+# the container: the Go entrypoint runs as PID 1, where the runtime's re-raised SIGTERM is ignored, so it
+# ends through the runtime's fallback exit(2).
+ENTRYPOINT_EXIT_CODE = 1
+LIVENESS_KILL_EXIT_CODE = 2
+
+
 def crashloop_status(
-    container: JsonObject, pod_name: str, pod_uid: str, restarts: int, message: str, now: datetime
+    container: JsonObject, pod_name: str, pod_uid: str, restarts: int, now: datetime, exit_code: int
 ) -> JsonObject:
+    """A container in back-off after failing. No termination message: aws-node writes none to
+    /dev/termination-log, and the manifest sets no terminationMessagePolicy (so no FallbackToLogsOnError)."""
     finished = now - timedelta(seconds=20)
     return {
         "name": container["name"],
@@ -527,9 +537,8 @@ def crashloop_status(
         },
         "lastState": {
             "terminated": {
-                "exitCode": 1,
+                "exitCode": exit_code,
                 "reason": "Error",
-                "message": message,
                 "startedAt": ts(finished - timedelta(seconds=3)),
                 "finishedAt": ts(finished),
                 "containerID": f"containerd://{digest('ctr', pod_name, restarts - 1)}",

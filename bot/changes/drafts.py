@@ -27,6 +27,7 @@ from bot.domain.changes import (
 from bot.domain.cni_settings import KNOBS, ChangeCheck, EnvChange, Risk, effective_settings, validate_change
 from bot.domain.eniconfig import check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import EniConfigFact, NodeFact, SubnetFact
+from bot.domain.fleet_checks import FleetCheck, check_fleet, needs_fleet
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube_write import PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
@@ -74,8 +75,18 @@ def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, dur
     if check.errors:
         raise ChangeRefused(check.errors)
     spec = ChangeSpec(env=check.diff)
-    state_for_estimate = read_state(conn, aws_node=False) if _estimate_needs_eniconfigs(node) else state
     after = _env_after(node.env, check.diff)
+    fleet_warnings: list[str] = []
+    with_eniconfigs: ClusterState | None = None
+    if needs_fleet(node.env, after):
+        with_eniconfigs = read_state(conn, aws_node=False)
+        fleet = _check_fleet(conn, node.env, after, with_eniconfigs)
+        if fleet.errors:
+            raise ChangeRefused(fleet.errors)
+        fleet_warnings = list(fleet.warnings)
+    if with_eniconfigs is None and _estimate_needs_eniconfigs(node):
+        with_eniconfigs = read_state(conn, aws_node=False)
+    state_for_estimate = with_eniconfigs or state
     estimate = estimate_or_error(
         lambda: warm_pool_estimate(read_fleet(conn), node.env, after, state_for_estimate.eniconfig_states())
     )
@@ -86,9 +97,26 @@ def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, dur
         summary=_env_summary(check.diff),
         base=state.revision(spec),
         target=node.target,
-        detail=_check_detail(check, state.notes, estimate),
+        detail=_check_detail(check, [*fleet_warnings, *state.notes], estimate),
         duration=duration,
     )
+
+
+def _check_fleet(
+    conn: ClusterConnection, before: Mapping[str, str], after: Mapping[str, str], state: ClusterState
+) -> FleetCheck:
+    """The nodes and ENIConfigs the new env meets: what would make aws-node fail on some of them."""
+    nodes = conn.kube.nodes()
+    types = {n.name: n.instance_type for n in nodes if n.instance_type}
+    notes: list[str] = []
+    try:
+        aws = conn.aws(next((n.az for n in nodes if n.az), None))
+        limits = aws.instance_limits(sorted(set(types.values())))
+    except UpstreamError as exc:
+        limits = None
+        notes.append(f"Could not read the instance types in EC2 ({exc.api}: {exc.reason}); approvers, check them.")
+    check = check_fleet(before, after, nodes, types, set(state.eniconfigs), limits)
+    return FleetCheck(check.errors, (*check.warnings, *notes))
 
 
 def _require_aws_node(state: ClusterState) -> AwsNodeState:
@@ -399,6 +427,12 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         check = validate_change(env_now, plan.spec.env_updates())
         if check.errors:
             raise ChangeRefused(check.errors)
+        env_after = _env_after(env_now, check.diff)
+        if needs_fleet(env_now, env_after):
+            fleet = _check_fleet(conn, env_now, env_after, read_state(conn, aws_node=False))
+            if fleet.errors:
+                raise ChangeRefused(fleet.errors)
+            warnings += fleet.warnings
         detail.update(_check_detail(check, (), {}))
         detail["warnings"] = [*warnings, *check.warnings, *state.notes]
         risk = max(risk, check.risk, key=lambda r: r.rank)

@@ -6,10 +6,18 @@ import re
 from collections.abc import Sequence
 
 from bot.domain.changes import EniConfigState
+from bot.domain.cni_settings import KNOBS, UNMODELLED_KNOBS
 from bot.errors import UsageError
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ZONE_SUBNET = re.compile(r"^([a-z0-9-]+)=(subnet-[0-9a-zA-Z]+)$")
+# aws-node's names are case-sensitive and not all upper case (ENABLE_IPv4, ENABLE_IPv6): typed in any case,
+# a known name is written as upstream spells it.
+_SPELLING = {name.upper(): name for name in (*KNOBS, *UNMODELLED_KNOBS)}
+
+
+def env_name(key: str) -> str:
+    return _SPELLING.get(key.upper(), key.upper())
 
 
 def parse_assignments(words: Sequence[str]) -> dict[str, str | None]:
@@ -24,7 +32,7 @@ def parse_assignments(words: Sequence[str]) -> dict[str, str | None]:
             raise UsageError(f"`{word[:40]}` is not KEY=VALUE (or KEY- to unset).")
         if not _KEY.match(key):
             raise UsageError(f"`{key[:40]}` is not an environment variable name.")
-        key = key.upper()
+        key = env_name(key)
         if key in updates:
             raise UsageError(f"{key} is given twice.")
         updates[key] = value
@@ -38,7 +46,7 @@ def parse_unsets(words: Sequence[str]) -> dict[str, str | None]:
     for word in words:
         if not _KEY.match(word):
             raise UsageError(f"`{word[:40]}` is not an environment variable name.")
-        updates[word.upper()] = None
+        updates[env_name(word)] = None
     return updates
 
 

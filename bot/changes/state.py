@@ -12,7 +12,7 @@ import yaml
 
 from bot.config import ClusterConfig
 from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeSpec, EniConfigState, Target
-from bot.domain.cni_settings import KNOBS, knob_env
+from bot.domain.cni_settings import AWS_NODE, knob_env, knob_for
 from bot.domain.facts import DaemonSetFact
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
@@ -150,6 +150,7 @@ def container_edits(spec: ChangeSpec) -> dict[str, dict[str, str | None]]:
     """The env edits per aws-node container (a knob set on both containers is patched on both)."""
     edits: dict[str, dict[str, str | None]] = {}
     for change in spec.env:
-        for container in KNOBS[change.key].containers:
+        knob = knob_for(change.key)
+        for container in knob.containers if knob is not None else (AWS_NODE,):
             edits.setdefault(container, {})[change.key] = change.new
     return edits

@@ -73,6 +73,9 @@ class Knob:
     empty_is_default: bool = False  # an empty value means "use the default" (string knobs)
     since: str | None = None
     also_in_init: bool = False  # the manifest sets it on aws-vpc-cni-init too (ENABLE_IPv6)
+    unset_at_or_below: int | None = None  # values up to this mean "unset" upstream (MAX_ENI: getMaxENI)
+    bad_int_exits: bool = False  # an Atoi error makes aws-node exit (validateEnvVars) instead of a fallback
+    modelled: bool = True  # False: a real aws-node setting the bot passes through without modelling it
 
     @property
     def containers(self) -> tuple[str, ...]:
@@ -189,8 +192,27 @@ _CATALOGUE: tuple[Knob, ...] = (
     _int("WARM_IP_TARGET", 0, None, "Free IPs to keep warm; overrides WARM_ENI/WARM_PREFIX_TARGET.", minimum=0),
     _int("MINIMUM_IP_TARGET", 0, None, "Floor on IPs attached to each node (pre-scaling).", minimum=0, since="1.6.0"),
     _int("WARM_PREFIX_TARGET", 0, "1", "Free /28 prefixes to keep warm (prefix delegation).", minimum=0, since="1.9.0"),
-    _int("MAX_ENI", None, None, "Cap on ENIs per node.", minimum=1, risk=_HIGH, effect=Effect.MAX_PODS),
-    _int("IP_COOLDOWN_PERIOD", 30, None, "Seconds a released pod IP waits before reuse.", minimum=0, since="1.15.0"),
+    Knob(
+        "MAX_ENI",
+        KnobType.INT,
+        None,
+        None,
+        "Cap on ENIs per node (0 or below: unset).",
+        risk=_HIGH,
+        effect=Effect.MAX_PODS,
+        minimum=1,
+        unset_at_or_below=0,
+    ),
+    Knob(
+        "IP_COOLDOWN_PERIOD",
+        KnobType.INT,
+        30,
+        None,
+        "Seconds a released pod IP waits before reuse.",
+        minimum=0,
+        since="1.15.0",
+        bad_int_exits=True,
+    ),
     _bool("AWS_MANAGE_ENIS_NON_SCHEDULABLE", False, None, "Grow/shrink the pool on cordoned nodes.", since="1.12.6"),
     _bool(
         "ENABLE_PREFIX_DELEGATION",
@@ -301,8 +323,29 @@ _CATALOGUE: tuple[Knob, ...] = (
         "CIDRs forced through the main routing table.",
         since="1.12.6",
     ),
-    _int("AWS_VPC_ENI_MTU", 9001, "9001", "MTU of attached ENIs.", minimum=576, maximum=9001, risk=_MEDIUM),
-    _int("POD_MTU", 9001, None, "MTU of pod interfaces.", minimum=576, maximum=9001, risk=_MEDIUM, since="1.16.4"),
+    Knob(
+        "AWS_VPC_ENI_MTU",
+        KnobType.INT,
+        9001,
+        "9001",
+        "MTU of attached ENIs.",
+        risk=_MEDIUM,
+        minimum=576,
+        maximum=9001,
+        bad_int_exits=True,
+    ),
+    Knob(
+        "POD_MTU",
+        KnobType.INT,
+        9001,
+        None,
+        "MTU of pod interfaces.",
+        risk=_MEDIUM,
+        minimum=576,
+        maximum=9001,
+        since="1.16.4",
+        bad_int_exits=True,
+    ),
     _bool("AWS_VPC_CNI_NODE_PORT_SUPPORT", True, "true", "iptables rules for NodePort on the primary ENI."),
     _bool("AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER", True, None, "No-op since v1.12.1 (deprecated)."),
     _str(
@@ -408,6 +451,65 @@ _CATALOGUE: tuple[Knob, ...] = (
 
 KNOBS: dict[str, Knob] = {knob.name: knob for knob in _CATALOGUE}
 
+
+def _unmodelled(name: str, default: str, description: str, *, also_in_init: bool = False) -> Knob:
+    return Knob(
+        name,
+        KnobType.STR,
+        default,
+        None,
+        description,
+        risk=Risk.MEDIUM,
+        also_in_init=also_in_init,
+        modelled=False,
+    )
+
+
+# Real aws-node settings (read by upstream code, see each description) that the catalogue does not model:
+# accepted as written, with a note that the bot cannot judge their value or effect.
+UNMODELLED_KNOBS: dict[str, Knob] = {
+    knob.name: knob
+    for knob in (
+        _unmodelled(
+            "HOST_CNI_BIN_PATH",
+            "/host/opt/cni/bin",
+            "Where the CNI binaries are installed, inside the container (cmd/aws-vpc-cni and "
+            "cmd/aws-vpc-cni-init); needs a matching hostPath mount.",
+            also_in_init=True,
+        ),
+        _unmodelled(
+            "HOST_CNI_CONFDIR_PATH",
+            "/host/etc/cni/net.d",
+            "Where 10-aws.conflist is written, inside the container (cmd/aws-vpc-cni _main); needs a matching "
+            "hostPath mount.",
+        ),
+        _unmodelled(
+            "AWS_VPC_K8S_CNI_CONNMARK",
+            "0x80",
+            "Connection mark of the SNAT rules (pkg/networkutils getConnmark: strconv.ParseInt base 0; "
+            "unparsable, 0 or below, or above 2^32-1 -> the default 0x80, with a log line).",
+        ),
+        _unmodelled(
+            "AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE",
+            "/var/log/aws-routed-eni/egress-v4-plugin.log",
+            "egress-cni plugin log file in IPv6 clusters (cmd/aws-vpc-cni generateJSON); its level follows "
+            "AWS_VPC_K8S_PLUGIN_LOG_LEVEL.",
+        ),
+        _unmodelled(
+            "AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE",
+            "/var/log/aws-routed-eni/egress-v6-plugin.log",
+            "egress-cni plugin log file in IPv4 clusters (cmd/aws-vpc-cni generateJSON); its level follows "
+            "AWS_VPC_K8S_PLUGIN_LOG_LEVEL.",
+        ),
+    )
+}
+
+
+def knob_for(name: str) -> Knob | None:
+    """The catalogue's knob, else a real but unmodelled aws-node setting, else None (unknown)."""
+    return KNOBS.get(name) or UNMODELLED_KNOBS.get(name)
+
+
 # Set by the manifest from the downward API or for information: present in the env, never tunables.
 MANIFEST_OWNED_ENV = frozenset({"MY_NODE_NAME", "MY_POD_NAME", "VPC_CNI_VERSION"})
 
@@ -433,9 +535,33 @@ def parse_go_bool(raw: str) -> bool | None:
     return None
 
 
+GO_INT64 = (-(2**63), 2**63 - 1)  # strconv.Atoi's range on the 64-bit builds aws-node ships
+
+
 def parse_go_int(raw: str) -> int | None:
-    """Go ``strconv.Atoi``: optional sign and decimal digits only (no spaces, no underscores)."""
-    return int(raw) if _GO_INT.fullmatch(raw) else None
+    """Go ``strconv.Atoi``: optional sign and decimal digits only (no spaces, no underscores), within int64
+    (beyond it Atoi returns "value out of range")."""
+    if not _GO_INT.fullmatch(raw):
+        return None
+    number = int(raw)
+    return number if GO_INT64[0] <= number <= GO_INT64[1] else None
+
+
+_GO_LEGACY_OCTAL = re.compile(r"[+-]?0[0-7_]+")
+
+
+def parse_connmark(raw: str) -> int | None:
+    """pkg/networkutils getConnmark: strconv.ParseInt(raw, 0, 64) within 1..2^32-1, else None (the default)."""
+    try:
+        mark = int(raw, 8) if _GO_LEGACY_OCTAL.fullmatch(raw) else int(raw, 0)
+    except ValueError:
+        return None
+    return mark if 0 < mark <= 2**32 - 1 else None
+
+
+def beyond_int64(raw: str) -> bool:
+    """Digits Go's strconv.Atoi refuses only for their size."""
+    return bool(_GO_INT.fullmatch(raw)) and parse_go_int(raw) is None
 
 
 def parse_value(knob: Knob, raw: str) -> tuple[SettingValue, str | None]:
@@ -453,6 +579,8 @@ def parse_value(knob: Knob, raw: str) -> tuple[SettingValue, str | None]:
             number = parse_go_int(raw)
             if number is None:
                 return default, f"{knob.name}={raw!r} is not an integer; aws-node uses {_show(default)}"
+            if knob.unset_at_or_below is not None and number <= knob.unset_at_or_below:
+                return default, unset_note(knob, number)
             if not _in_range(knob, number):
                 return (
                     default,
@@ -469,6 +597,14 @@ def parse_value(knob: Knob, raw: str) -> tuple[SettingValue, str | None]:
             return _parse_tags(knob, raw)
         case _:
             return raw, None
+
+
+def unset_note(knob: Knob, number: int) -> str:
+    """What a value that upstream treats as unset means (MAX_ENI <= 0: ipamd.go getMaxENI ignores it)."""
+    return (
+        f"{knob.name}={number} means unset: ipamd ignores {knob.unset_at_or_below} or below (getMaxENI), so the "
+        "instance type's ENI limit applies"
+    )
 
 
 def _show(value: SettingValue) -> str:
@@ -602,7 +738,7 @@ def effective_settings(env: Mapping[str, str]) -> EffectiveSettings:
         values["POD_MTU"] = values["AWS_VPC_ENI_MTU"]  # main.go: GetEnv(POD_MTU, eniMTU)
 
     non_defaults = tuple(name for name, knob in KNOBS.items() if values[name] != _stock_value(knob, values))
-    unrecognised = tuple(sorted(name for name in env if name not in KNOBS and name not in MANIFEST_OWNED_ENV))
+    unrecognised = tuple(sorted(name for name in env if knob_for(name) is None and name not in MANIFEST_OWNED_ENV))
     return EffectiveSettings(values, non_defaults, tuple(notes), unrecognised)
 
 
@@ -674,6 +810,18 @@ def startup_errors(env: Mapping[str, str]) -> list[str]:
             "Please set the env variables accordingly."
         )
     return errors
+
+
+def instance_startup_errors(env: Mapping[str, str], instance_type: str, supports_prefix_delegation: bool) -> list[str]:
+    """What makes ipamd exit on one instance type (ipamd.go isConfigValid): IPv6 needs prefix delegation, which
+    exists on Nitro and bare-metal types only (elsewhere it falls back in IPv4, but is fatal in IPv6)."""
+    settings = effective_settings(env)
+    if settings.ipv6 and settings.prefix_delegation and not supports_prefix_delegation:
+        return [
+            f"Prefix Delegation is not supported on non-nitro instance {instance_type}. IPv6 is only supported in "
+            "Prefix delegation Mode. "
+        ]
+    return []
 
 
 def _custom_networking(env: Mapping[str, str]) -> bool:
@@ -827,8 +975,9 @@ def validate_change(current_env: Mapping[str, str], changes: Mapping[str, str | 
     warnings += _new_warm_pool_warnings(before, after)
     warnings += _change_warnings(diff, before, after)
 
-    changed = [KNOBS[change.key] for change in diff]
-    effective = [knob for knob in changed if before[knob.name] != after[knob.name]]
+    changed = [knob for change in diff if (knob := knob_for(change.key)) is not None]
+    # An unmodelled setting's effect cannot be told apart from a no-op: count it as a change.
+    effective = [knob for knob in changed if not knob.modelled or before[knob.name] != after[knob.name]]
     needs_max_pods = any(knob.name in _CAPACITY_KNOBS for knob in effective)
     needs_replacement = _needs_node_replacement(effective, before, after)
     return ChangeCheck(
@@ -852,7 +1001,7 @@ def _diff(
     errors: list[str] = []
     warnings: list[str] = []
     for key, new in changes.items():
-        knob = KNOBS.get(key)
+        knob = knob_for(key)
         if knob is None:
             errors.append(_unknown_key_message(key))
             continue
@@ -885,8 +1034,16 @@ def value_error(knob: Knob, raw: str) -> str | None:
                 return f"{knob.name} must be true or false (got {raw!r})."
         case KnobType.INT:
             number = parse_go_int(raw)
+            if number is None and beyond_int64(raw):
+                then = "aws-node exits at start" if knob.bad_int_exits else f"aws-node uses {_show(knob.code_default)}"
+                return (
+                    f"{knob.name}={raw} is beyond Go's int64 range: aws-node's strconv.Atoi refuses it "
+                    f"(value out of range) and {then}."
+                )
             if number is None:
                 return f"{knob.name} must be a whole number (got {raw!r})."
+            if knob.unset_at_or_below is not None and number <= knob.unset_at_or_below:
+                return None  # accepted: it means unset (validate_change says so)
             if not _in_range(knob, number):
                 return f"{knob.name} must be {_range_text(knob)} (got {number})."
         case KnobType.ENUM:
@@ -933,6 +1090,24 @@ def _change_warnings(diff: list[EnvChange], before: EffectiveSettings, after: Ef
             warnings.append(
                 "IP_COOLDOWN_PERIOD=0 is supported but highly discouraged: kube-proxy may still route to a reused IP."
             )
+    for change in diff:
+        knob = knob_for(change.key)
+        if knob is not None and not knob.modelled and change.new is not None:
+            warnings.append(
+                f"{change.key} is a real aws-node setting that cnibot does not model ({knob.description}) It is "
+                "written as given: the bot cannot check the value or predict its effect."
+            )
+    connmark = keys.get("AWS_VPC_K8S_CNI_CONNMARK")
+    if connmark is not None and connmark.new is not None and parse_connmark(connmark.new) is None:
+        warnings.append(
+            f"AWS_VPC_K8S_CNI_CONNMARK={connmark.new} is not a mark aws-node accepts (an integer 1 to 4294967295, "
+            "decimal, 0x hex or 0 octal): it logs so and uses the default 0x80."
+        )
+    max_eni = keys.get("MAX_ENI")
+    if max_eni is not None and max_eni.new is not None:
+        number = parse_go_int(max_eni.new)
+        if number is not None and number <= 0:
+            warnings.append(unset_note(KNOBS["MAX_ENI"], number) + ".")
     if "MAX_ENI" in keys and (after.max_eni or 0) and after.max_eni != before.max_eni:
         warnings.append("MAX_ENI does not change kubelet max-pods: lower max-pods too or pods will starve for IPs.")
     if after.prefix_delegation and not before.prefix_delegation:
@@ -941,7 +1116,8 @@ def _change_warnings(diff: list[EnvChange], before: EffectiveSettings, after: Ef
             "instances only (others fall back to secondary IPs)."
         )
     for change in diff:
-        if KNOBS[change.key].effect is Effect.NEW_ENIS:
+        knob = knob_for(change.key)
+        if knob is not None and knob.effect is Effect.NEW_ENIS:
             warnings.append(f"{change.key} applies to ENIs created from now on; existing ENIs keep the old one.")
     return warnings
 

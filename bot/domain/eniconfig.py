@@ -164,3 +164,71 @@ def _subnet_problems(name: str, subnet: SubnetLike, node_az: str, vpc_id: str) -
             )
         )
     return problems
+
+
+# --- turning custom networking on ------------------------------------------------------------------------
+
+CUSTOM_NETWORKING_INIT_FAILURE = "Failed to attach any ENIs for custom networking"  # ipamd.go handlePreScaling
+
+
+class NodeLike(Protocol):
+    """What custom_networking_gaps reads of a node."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def az(self) -> str | None: ...
+
+    @property
+    def labels(self) -> dict[str, str]: ...
+
+    @property
+    def annotations(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class EniConfigGap:
+    """Nodes of one zone whose ENIConfig (as resolved under the new settings) does not exist."""
+
+    zone: str
+    name: str  # the ENIConfig name they resolve
+    source: NameSource
+    key: str | None
+    nodes: tuple[str, ...]
+
+    def message(self) -> str:
+        how = {
+            NameSource.EXTERNAL_LABEL: f"label {self.key}",
+            NameSource.ANNOTATION: f"annotation {self.key}",
+            NameSource.LABEL: f"label {self.key}",
+            NameSource.DEFAULT: "no label or annotation, so the name `default`",
+        }[self.source]
+        shown = ", ".join(self.nodes[:3]) + (f" and {len(self.nodes) - 3} more" if len(self.nodes) > 3 else "")
+        return (
+            f"Custom networking on: {len(self.nodes)} node(s) in {self.zone} ({shown}) resolve ENIConfig "
+            f"`{self.name}` by {how}, and no ENIConfig has that name. ipamd there cannot create pod ENIs, and "
+            f'where it has no pod IPs yet (every new node) it stops at start with "{CUSTOM_NETWORKING_INIT_FAILURE}" '
+            "(ipamd.go nodeInit), so aws-node never becomes ready. Create the ENIConfig first "
+            f"(`/cni eniconfig set {self.name} --subnet subnet-...`), or use `/cni custom-networking enable`."
+        )
+
+
+def custom_networking_gaps(
+    nodes: Sequence[NodeLike], eniconfig_names: Collection[str], settings: EffectiveSettings
+) -> list[EniConfigGap]:
+    """Per zone with nodes, the ENIConfig names ipamd would look up under ``settings`` and cannot find
+    (eniconfig.go GetNodeSpecificENIConfigName, then MyENIConfig's Get)."""
+    if not settings.custom_networking:
+        return []
+    missing: dict[tuple[str, str], tuple[Resolution, list[str]]] = {}
+    for node in nodes:
+        resolution = resolve_eniconfig_name(node.labels, node.annotations, settings)
+        if resolution.name in eniconfig_names:
+            continue
+        _, names = missing.setdefault((node.az or "unknown zone", resolution.name), (resolution, []))
+        names.append(node.name)
+    return [
+        EniConfigGap(zone, name, resolution.source, resolution.key, tuple(sorted(names)))
+        for (zone, name), (resolution, names) in sorted(missing.items())
+    ]

@@ -138,6 +138,8 @@ class PodSpec:
     # A CNI ADD failure the IP model cannot produce (network-policy agent, veth setup...): the text after
     # `failed (add): ` in the kubelet's FailedCreatePodSandBox event. The pod gets no address.
     sandbox_error: str | None = None
+    # The plugin of the chain (10-aws.conflist: aws-cni, egress-cni, portmap) that returned sandbox_error.
+    sandbox_plugin: str = "aws-cni"
 
 
 @dataclass

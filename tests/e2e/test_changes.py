@@ -574,6 +574,54 @@ def _before_custom_networking() -> SimulatedCluster:
     return SimulatedCluster(scenario)
 
 
+def test_set_refuses_custom_networking_where_a_zone_has_no_eniconfig(make_bot: Callable[..., SimBot]) -> None:
+    """`/cni set` turning custom networking on is checked like `/cni custom-networking enable`: nodes whose
+    ENIConfig (by the label in force) does not exist would stop ipamd at start (ipamd.go nodeInit)."""
+    sb = make_bot(_before_custom_networking())
+    env = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone"
+    refused = ask(sb, f'set {env} --reason "pods on 100.64"')
+    assert "Not requested" in refused, refused
+    assert '"Failed to attach any ENIs for custom networking"' in refused
+    for zone in ("us-east-2a", "us-east-2b", "us-east-2c"):
+        assert f"ENIConfig `{zone}` by label topology.kubernetes.io/zone" in refused
+    # Without ENI_CONFIG_LABEL_DEF every node looks up the ENIConfig named `default`.
+    default = ask(sb, 'set AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true --reason "pods on 100.64"')
+    assert "ENIConfig `default` by no label or annotation" in default
+    assert sb.bot.slack.api_calls("chat.postMessage") == []
+    # Once an ENIConfig exists for every zone the same request goes through.
+    base = load_scenario("custom-networking")
+    ready = make_bot(SimulatedCluster(dataclasses.replace(base, name="eniconfigs-first", aws_node_env={})))
+    change_id, answer = request(ready, f'set {env} --reason "pods on 100.64"')
+    assert change_id > 0 and "Failed to attach any ENIs" not in answer
+
+
+def test_set_refuses_ipv6_where_a_node_type_has_no_prefix_delegation(make_bot: Callable[..., SimBot]) -> None:
+    """ipamd.go isConfigValid: IPv6 needs prefix delegation, which non-Nitro types lack: fatal there."""
+    base = load_scenario("healthy")
+    xen = dataclasses.replace(base.node_groups[1], instance_type="m4.4xlarge")
+    sb = make_bot(SimulatedCluster(dataclasses.replace(base, name="with-xen", node_groups=[base.node_groups[0], xen])))
+    env = "ENABLE_IPv4=false ENABLE_IPv6=true ENABLE_PREFIX_DELEGATION=true"
+    refused = ask(sb, f'set {env} --reason "ipv6 pods"')
+    assert "Not requested" in refused, refused
+    assert "aws-node would exit at start on 1 m4.4xlarge node(s)" in refused
+    assert "Prefix Delegation is not supported on non-nitro instance m4.4xlarge." in refused
+    assert "m5.large" not in refused.split("Not requested", 1)[1]
+    assert sb.bot.slack.api_calls("chat.postMessage") == []
+
+
+def test_set_accepts_what_aws_node_accepts(make_bot: Callable[..., SimBot]) -> None:
+    sb = make_bot()
+    # MAX_ENI of 0 or below means unset (ipamd.go getMaxENI): accepted, and said so.
+    _, max_eni = request(sb, 'set MAX_ENI=0 --reason "back to the instance limit"')
+    assert "MAX_ENI=0 means unset" in max_eni
+    # A real aws-node knob outside the catalogue is accepted with a note, not refused as unknown.
+    _, connmark = request(sb, 'set AWS_VPC_K8S_CNI_CONNMARK=0x40 --reason "mark clash with our CNI chain"')
+    assert "AWS_VPC_K8S_CNI_CONNMARK is a real aws-node setting that cnibot does not model" in connmark
+    # Beyond Go's int64, strconv.Atoi fails: refused.
+    huge = ask(sb, 'set WARM_IP_TARGET=9223372036854775808 --reason "big pool"')
+    assert "Not requested" in huge and "beyond Go's int64 range" in huge
+
+
 def test_custom_networking_enable_then_node_tracking(make_bot: Callable[..., SimBot]) -> None:
     sb = make_bot(_before_custom_networking())
     change_id, answer = request(sb, 'custom-networking enable --reason "pods on 100.64.0.0/16"')

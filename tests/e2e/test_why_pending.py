@@ -132,7 +132,19 @@ EXPECTED: dict[str, dict[str, Expect]] = {
         ),
     },
     "unknown": {
-        "shop/web-5": Expect("UNKNOWN", ("not an IP shortage", "IPs 4/18 assigned"), ("ipamd.log",)),
+        # "netplugin failed ..." is not the aws-cni plugin's own text: not veth/route setup (cni.go: add).
+        "shop/web-5": Expect(
+            "UNKNOWN",
+            ("not from the aws-cni plugin's IP path", "netplugin failed", "IPs 4/18 assigned"),
+            ("ipamd.log",),
+        ),
+    },
+    "sandbox-other-plugin": {
+        "shop/web-5": Expect(
+            "UNKNOWN",
+            ("not from the aws-cni plugin's IP path", "from CNI plugin egress-cni", "global unicast IPv6 not found"),
+            ("ipamd.log",),
+        ),
     },
     # Upstream fidelity (issue 11): each of these got a confident wrong answer before.
     "unmanaged-eni-subnet-exhausted": {
@@ -278,6 +290,15 @@ def test_scenario_is_diagnosed_with_numbers_and_fix(running: SimBot) -> None:
             assert json.loads(button["value"])["cause"] == want.cause
         else:
             assert buttons(answer) == []
+
+
+@pytest.mark.parametrize("running", ["sandbox-other-plugin", "unknown"], indirect=True)
+def test_sandbox_errors_not_in_the_aws_cni_plugins_words_are_not_veth_setup(running: SimBot) -> None:
+    """containerd's "failed to setup network for sandbox" wraps every CNI error; only the aws-cni plugin's
+    "add command: failed to setup network" is a veth/route failure (cmd/routed-eni-cni-plugin/cni.go: add)."""
+    text = blocks_text(running.ask("why-pending shop/web-5"))
+    assert "veth/route" not in text and "not an IP shortage" not in text, text
+    assert "pod sandbox failed" in text and "not from the aws-cni plugin's IP path" in text, text
 
 
 @pytest.mark.parametrize("running", ["warm-target-misconfig"], indirect=True)

@@ -76,7 +76,9 @@ def check_cause(cluster: SimCluster, key: str, cause: str) -> None:  # noqa: C90
         assert pod.phase == "unscheduled" and SCHEDULER_TEXT[cause] in pod.message
         assert pod.message.startswith("0/")
     elif cause in UNREACHABLE:
-        assert pod.phase == "failing" and GRPC_ERROR in pod.message and ipamd and not ipamd.ready
+        assert pod.phase == "failing" and ipamd and not ipamd.ready
+        # A node whose ipamd never initialised has no CNI config (main.go copies it after waitForIPAM).
+        assert (GRPC_ERROR if ipamd.started else "cni plugin not initialized") in pod.message
         if cause == "ENICONFIG_MISSING":
             assert cluster.store.get("crd.k8s.amazonaws.com/v1alpha1", "ENIConfig", None, node.instance.az) is None
         if cause == "ENICONFIG_INVALID":

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from bot.domain.diagnosis import rules_cni, rules_multinic, rules_pod, rules_pool
 from bot.domain.diagnosis.model import Cause, CauseCode, Diagnosis
-from bot.domain.diagnosis.signals import SandboxFailure
+from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox, failing_plugin, plugin_error_text
 from bot.domain.diagnosis.text import ago, plural, subnet_line
 from bot.domain.diagnosis.view import View
 from bot.domain.evidence import PodEvidence
@@ -65,7 +65,7 @@ _SANDBOX_MEANING = {
     SandboxFailure.NETWORK_SETUP: "'failed to setup network' (veth/route setup after the IP was assigned, not an "
     "IP shortage)",
     SandboxFailure.NETWORK_NOT_READY: "the node's network plugin was not ready",
-    SandboxFailure.OTHER: "an error not from the VPC CNI's IP path (see the pod's events)",
+    SandboxFailure.OTHER: "an error not from the aws-cni plugin's IP path (see the pod's events)",
 }
 
 
@@ -126,6 +126,17 @@ def rank(causes: list[Cause], v: View) -> list[Cause]:
     return primary + contributing
 
 
+def _sandbox_meaning(v: View, kind: SandboxFailure) -> str:
+    """What a kind of sandbox failure means; for OTHER, also who failed and in which words (the newest)."""
+    meaning = _SANDBOX_MEANING[kind]
+    latest = v.signals.sandbox_latest
+    if kind is not SandboxFailure.OTHER or latest is None or classify_sandbox(latest.message) is not kind:
+        return meaning
+    plugin = failing_plugin(latest.message)
+    who = f"CNI plugin {plugin}" if plugin else "the container runtime"
+    return f"{meaning}; newest, from {who}: '{plugin_error_text(latest.message)[:200]}'"
+
+
 def _unknown(v: View) -> Cause:
     """Nothing matched: every fact gathered, and what to look at next."""
     ev, pod = v.ev, v.ev.pod
@@ -134,7 +145,7 @@ def _unknown(v: View) -> Cause:
         facts.append(f"pod phase {pod.phase}, node {pod.node_name or 'none'}, created {ago(pod.created_at, v.now)}")
     sandbox = v.signals.sandbox
     if sandbox:
-        facts += [f"pod sandbox failed {plural(n, 'time')}: {_SANDBOX_MEANING[kind]}" for kind, n in sandbox.items()]
+        facts += [f"pod sandbox failed {plural(n, 'time')}: {_sandbox_meaning(v, kind)}" for kind, n in sandbox.items()]
     elif pod is not None:
         facts.append("0 sandbox failures reported for the pod")
     facts += [line for line in (v.enis_line(), v.waiting_line()) if line]

@@ -10,11 +10,10 @@ from bot.domain.diagnosis.signals import SandboxFailure, missing_permissions
 from bot.domain.diagnosis.subnets import common_security_groups, pod_subnet_for
 from bot.domain.diagnosis.text import ago, listing, plural, verb
 from bot.domain.diagnosis.view import View
-from bot.domain.eniconfig import NameSource, check_eniconfig
+from bot.domain.eniconfig import CUSTOM_NETWORKING_INIT_FAILURE, NameSource, check_eniconfig
 from bot.domain.facts import ContainerState, EniConfigFact
 
 POD_ENI_ANNOTATION = "vpc.amazonaws.com/pod-eni"
-CUSTOM_NETWORKING_INIT_FAILURE = "Failed to attach any ENIs for custom networking"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 ALLOCATION_APIS = {
     "AssignPrivateIpAddresses",

@@ -340,10 +340,21 @@ def _block_report(v: View, subnet_id: str) -> BlockReport | None:
         return None
 
 
+# EC2's answer to CreateNetworkInterface with Ipv4PrefixCount when no aligned /28 is free (issue #3105).
+ENI_PREFIX_ERROR = ("CreateNetworkInterface", "InvalidParameterValue")
+INSUFFICIENT_PREFIXES_TEXT = "There aren't sufficient free Ipv4 addresses or prefixes"
+
+
 def prefix_fragmentation(v: View) -> Cause | None:
     if not v.pd_active or not _starved(v) or v.at_ip_capacity:
         return None
     m = v.ev.metrics
+    # A new ENI asked for with a prefix (createENI: Ipv4PrefixCount) on a subnet with no free aligned /28: EC2
+    # answers InvalidParameterValue "There aren't sufficient free Ipv4 addresses or prefixes", which ipamd
+    # counts under that code only (awsAPIErrInc); with prefix delegation on, that is fragmentation evidence.
+    eni_prefix_errors = m.api_errors.get(ENI_PREFIX_ERROR, 0) if m else 0
+    errors = (m.api_error_count("InsufficientCidrBlocks") if m else 0) + eni_prefix_errors
+
     cidr_errors = m.api_error_count("InsufficientCidrBlocks") if m else 0
     for growth in v.growth_subnets:
         subnet = growth.subnet
@@ -352,7 +363,7 @@ def prefix_fragmentation(v: View) -> Cause | None:
         report = _block_report(v, subnet.subnet_id)
         if report is not None and (report.free or report.reserved_free):
             continue
-        if report is None and not cidr_errors:
+        if report is None and not errors:
             continue
         evidence = [subnet_line(subnet) + f", {subnet.cidr}"]
         if report is not None:
@@ -363,10 +374,15 @@ def prefix_fragmentation(v: View) -> Cause | None:
             )
         if cidr_errors:
             evidence.append(f"ipamd: InsufficientCidrBlocks {plural(cidr_errors, 'time')} (awscni_aws_api_error_count)")
+        if eni_prefix_errors:
+            evidence.append(
+                f"ipamd: CreateNetworkInterface InvalidParameterValue {plural(eni_prefix_errors, 'time')} "
+                f"(awscni_aws_api_error_count): EC2's \"{INSUFFICIENT_PREFIXES_TEXT}\" for a new ENI's /28"
+            )
         evidence.append(f"pool {v.pool_line()}")
         return Cause(
             CauseCode.PREFIX_FRAGMENTATION,
-            _boost(v, 0.85 if report is not None else 0.7, bool(cidr_errors)),
+            _boost(v, 0.85 if report is not None else 0.7, bool(errors)),
             f"Prefix delegation needs a free aligned /28, and {subnet.subnet_id} ({subnet.az}) has none although "
             f"{subnet.available_ips:,} IPs are free: they are scattered.",
             tuple(evidence),

@@ -128,26 +128,51 @@ class SandboxFailure(StrEnum):
     OTHER = "other"
 
 
-_SANDBOX_PATTERNS: tuple[tuple[SandboxFailure, tuple[str, ...]], ...] = (
-    (SandboxFailure.NETWORK_POLICY, ("failed to setup network policy",)),
-    (SandboxFailure.NO_IP, ("failed to assign an IP address to container",)),
-    (
-        SandboxFailure.IPAMD_UNREACHABLE,
-        ("Error received from AddNetwork gRPC call", "failed to connect to backend server"),
-    ),
-    (SandboxFailure.NETWORK_SETUP, ("failed to setup network",)),
-    (
-        SandboxFailure.NETWORK_NOT_READY,
-        ("NetworkPluginNotReady", "cni plugin not initialized", "cni config uninitialized", "network is not ready"),
-    ),
+# The aws-cni plugin's own error texts (cmd/routed-eni-cni-plugin/cni.go: add). containerd wraps every CNI
+# error in `failed to setup network for sandbox "<id>": plugin type="<type>" name="<network>" failed (add): `,
+# so only the plugin's text after that says what went wrong. Note the plugin's "add command:" (not "add cmd:")
+# in front of the veth/route setup failure: it is the one message that says the IP was assigned first.
+_AWS_CNI_ADD_ERRORS: tuple[tuple[SandboxFailure, str], ...] = (
+    (SandboxFailure.NETWORK_POLICY, "add cmd: failed to setup network policy"),
+    (SandboxFailure.NO_IP, "add cmd: failed to assign an IP address to container"),
+    (SandboxFailure.IPAMD_UNREACHABLE, "add cmd: Error received from AddNetwork gRPC call"),
+    (SandboxFailure.IPAMD_UNREACHABLE, "add cmd: failed to connect to backend server"),
+    (SandboxFailure.NETWORK_SETUP, "add command: failed to setup network"),
 )
+# The kubelet's and the runtime's words for a node whose CNI is not initialised (no aws-cni involved).
+_NOT_READY_TEXTS = (
+    "NetworkPluginNotReady",
+    "cni plugin not initialized",
+    "cni config uninitialized",
+    "network is not ready",
+)
+_CNI_PLUGIN = re.compile(r'plugin type="([^"]*)"')
+AWS_CNI_PLUGIN = "aws-cni"
+
+
+def failing_plugin(message: str) -> str | None:
+    """The CNI plugin libcni names in the message (`plugin type="egress-cni" ...`), None when not named."""
+    match = _CNI_PLUGIN.search(message)
+    return match.group(1) if match else None
+
+
+def plugin_error_text(message: str) -> str:
+    """The failing plugin's own words: what follows libcni's `failed (add): `, else the whole message."""
+    _, found, after = message.partition("failed (add): ")
+    return (after if found else message).strip()
 
 
 def classify_sandbox(message: str) -> SandboxFailure:
-    lowered = message.lower()
-    for failure, needles in _SANDBOX_PATTERNS:
-        if any(needle.lower() in lowered for needle in needles):
-            return failure
+    """By the aws-cni plugin's own text, never by containerd's wrapper: an error of another plugin in the
+    chain (egress-cni, portmap, bandwidth...) or of the runtime is OTHER."""
+    plugin = failing_plugin(message)
+    if plugin is None or plugin == AWS_CNI_PLUGIN:
+        lowered = message.lower()
+        for failure, text in _AWS_CNI_ADD_ERRORS:
+            if text.lower() in lowered:
+                return failure
+    if any(text.lower() in message.lower() for text in _NOT_READY_TEXTS):
+        return SandboxFailure.NETWORK_NOT_READY
     return SandboxFailure.OTHER
 
 

@@ -37,6 +37,16 @@ def test_assignments_set_and_unset() -> None:
     assert parse_unsets(["warm_ip_target"]) == {"WARM_IP_TARGET": None}
 
 
+def test_names_are_written_as_aws_node_spells_them() -> None:
+    """aws-node reads ENABLE_IPv4 / ENABLE_IPv6 (case-sensitive os.LookupEnv): never ENABLE_IPV6."""
+    assert parse_assignments(["ENABLE_IPV6=true", "enable_ipv4=false", "host_cni_bin_path=/x"]) == {
+        "ENABLE_IPv6": "true",
+        "ENABLE_IPv4": "false",
+        "HOST_CNI_BIN_PATH": "/x",
+    }
+    assert parse_unsets(["ENABLE_IPV6"]) == {"ENABLE_IPv6": None}
+
+
 def test_eniconfig_words_and_options() -> None:
     assert parse_eniconfig(["subnet=subnet-0a", "sg=sg-1,sg-2"]) == EniConfigState("subnet-0a", ("sg-1", "sg-2"))
     assert parse_eniconfig([], "subnet-0b", "sg-3") == EniConfigState("subnet-0b", ("sg-3",))

@@ -136,6 +136,15 @@ def _fragmented() -> PodEvidence:
     )
 
 
+def _fragmented_seen_only_by_ec2() -> PodEvidence:
+    """No subnet sweep to analyse; ipamd's new ENI (createENI with Ipv4PrefixCount) was refused by EC2 with
+    InvalidParameterValue "There aren't sufficient free Ipv4 addresses or prefixes" (awscni_aws_api_error_count)."""
+    ev = _fragmented()
+    ev.subnet_enis = {}
+    ev.metrics = f.metrics(16, 16, api_errors={("CreateNetworkInterface", "InvalidParameterValue"): 3})
+    return ev
+
+
 def _custom_networking_env() -> dict[str, str]:
     return {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}
 
@@ -281,6 +290,16 @@ CASES: dict[str, Case] = {
         _fragmented,
         CauseCode.PREFIX_FRAGMENTATION,
         ("120 free", "0 of 14 aligned /28 blocks free", "InsufficientCidrBlocks 2"),
+        ("create-subnet-cidr-reservation",),
+    ),
+    "fragmented-new-eni-refused": Case(
+        _fragmented_seen_only_by_ec2,
+        CauseCode.PREFIX_FRAGMENTATION,
+        (
+            "120 free",
+            "CreateNetworkInterface InvalidParameterValue 3 times",
+            "There aren't sufficient free Ipv4 addresses or prefixes",
+        ),
         ("create-subnet-cidr-reservation",),
     ),
     "node-ip-capacity": Case(

@@ -9,6 +9,7 @@ from bot.domain.cni_settings import (
     WARM_TARGET_IGNORED,
     WARM_TARGET_MISCONFIG,
     Effect,
+    EnvChange,
     KnobType,
     Risk,
     Severity,
@@ -215,7 +216,9 @@ def test_empty_env_runs_with_code_defaults() -> None:
         ("WARM_ENI_TARGET", "0", 0, None),
         ("WARM_IP_TARGET", "-5", 0, "out of range"),
         ("WARM_PREFIX_TARGET", "x", 0, "not an integer"),  # code default 0, not the manifest's 1
-        ("MAX_ENI", "0", None, "out of range"),
+        ("MAX_ENI", "0", None, "means unset"),
+        ("MAX_ENI", "-1", None, "means unset"),
+        ("WARM_IP_TARGET", "9223372036854775808", 0, "not an integer"),
         ("MAX_ENI", "4", 4, None),
         ("HTTP_TIMEOUT", "5", 10, "out of range"),
         ("ENABLE_PREFIX_DELEGATION", "yes", False, "Failed to parse variable ENABLE_PREFIX_DELEGATION"),
@@ -413,7 +416,16 @@ def test_manifest_owned_names_are_refused() -> None:
     [
         ({"WARM_IP_TARGET": "abc"}, "WARM_IP_TARGET must be a whole number (got 'abc')."),
         ({"WARM_IP_TARGET": "-1"}, "WARM_IP_TARGET must be >= 0 (got -1)."),
-        ({"MAX_ENI": "0"}, "MAX_ENI must be >= 1 (got 0)."),
+        (
+            {"WARM_IP_TARGET": "9223372036854775808"},
+            "WARM_IP_TARGET=9223372036854775808 is beyond Go's int64 range: aws-node's strconv.Atoi refuses it "
+            "(value out of range) and aws-node uses 0.",
+        ),
+        (
+            {"IP_COOLDOWN_PERIOD": "-9223372036854775809"},
+            "IP_COOLDOWN_PERIOD=-9223372036854775809 is beyond Go's int64 range: aws-node's strconv.Atoi refuses it "
+            "(value out of range) and aws-node exits at start.",
+        ),
         ({"AWS_VPC_ENI_MTU": "10000"}, "AWS_VPC_ENI_MTU must be 576-9001 (got 10000)."),
         ({"ENABLE_POD_ENI": "yes"}, "ENABLE_POD_ENI must be true or false (got 'yes')."),
         (
@@ -427,6 +439,46 @@ def test_type_and_range_errors(changes: dict[str, str | None], error: str) -> No
     check = validate_change(STOCK_ENV, changes)
     assert check.errors == (error,)
     assert check.diff == ()
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_max_eni_of_zero_or_below_is_accepted_and_means_unset(value: str) -> None:
+    """ipamd.go getMaxENI: 0 or below is ignored, the instance type's ENI limit applies."""
+    check = validate_change(STOCK_ENV, {"MAX_ENI": value})
+    assert check.ok and check.diff == (EnvChange("MAX_ENI", None, value),)
+    assert any(f"MAX_ENI={value} means unset" in w and "instance type's ENI limit" in w for w in check.warnings)
+    assert not check.needs_max_pods and "behaviour stays the same" in check.impact
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "HOST_CNI_BIN_PATH",
+        "HOST_CNI_CONFDIR_PATH",
+        "AWS_VPC_K8S_CNI_CONNMARK",
+        "AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE",
+        "AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE",
+    ],
+)
+def test_real_knobs_outside_the_catalogue_are_accepted_with_a_note(key: str) -> None:
+    check = validate_change(STOCK_ENV, {key: "0x40" if key.endswith("CONNMARK") else "/host/custom"})
+    assert check.ok, check.errors
+    assert any(f"{key} is a real aws-node setting that cnibot does not model" in w for w in check.warnings)
+    assert effective_settings({**STOCK_ENV, key: "x"}).unrecognised == ()
+
+
+def test_host_cni_bin_path_is_written_on_both_containers_that_read_it() -> None:
+    assert validate_change(STOCK_ENV, {"HOST_CNI_BIN_PATH": "/host/bin"}).containers == (
+        "aws-node",
+        "aws-vpc-cni-init",
+    )
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("0x80", True), ("010", True), ("0", False), ("4294967296", False)])
+def test_connmark_as_getconnmark_parses_it(value: str, accepted: bool) -> None:
+    check = validate_change(STOCK_ENV, {"AWS_VPC_K8S_CNI_CONNMARK": value})
+    assert check.ok
+    assert any("uses the default 0x80" in w for w in check.warnings) is not accepted
 
 
 def test_bad_cidr_and_json_are_refused() -> None:

@@ -15,8 +15,10 @@ from bot.domain.eniconfig import (
     NameSource,
     Resolution,
     check_eniconfig,
+    custom_networking_gaps,
     resolve_eniconfig_name,
 )
+from bot.domain.fleet_checks import check_fleet, needs_fleet
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 DEFAULT_KEY = "k8s.amazonaws.com/eniConfig"
@@ -133,3 +135,41 @@ def test_missing_security_groups_are_listed() -> None:
         EniConfig("pods", "subnet-a", ("sg-1", "sg-x", "sg-y")), SUBNETS, "us-east-2a", VPC, KNOWN_SGS
     )
     assert "sg-x, sg-y" in problem.message and "sg-1" not in problem.message
+
+
+@dataclass(frozen=True)
+class _Node:
+    name: str
+    az: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+CN_ON = {"ENABLE_IPv4": "true", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": ZONE_LABEL}
+
+
+def test_custom_networking_gaps_follow_the_name_ipamd_resolves() -> None:
+    nodes = [
+        _Node("a1", "us-east-2a", {ZONE_LABEL: "us-east-2a"}, {}),
+        _Node("b1", "us-east-2b", {ZONE_LABEL: "us-east-2b"}, {}),
+        # The annotation wins over the label: this node looks up `pods-b`, which exists.
+        _Node("b2", "us-east-2b", {ZONE_LABEL: "us-east-2b"}, {DEFAULT_KEY: "pods-b"}),
+        _Node("c1", "us-east-2c", {}, {}),  # no zone label: the ENIConfig named `default`
+    ]
+    gaps = custom_networking_gaps(nodes, {"us-east-2a", "pods-b"}, effective_settings(CN_ON))
+    assert [(g.zone, g.name, g.source, g.nodes) for g in gaps] == [
+        ("us-east-2b", "us-east-2b", NameSource.LABEL, ("b1",)),
+        ("us-east-2c", "default", NameSource.DEFAULT, ("c1",)),
+    ]
+    assert "Failed to attach any ENIs for custom networking" in gaps[0].message()
+    assert custom_networking_gaps(nodes, set(), effective_settings({"ENABLE_IPv4": "true"})) == []
+
+
+def test_fleet_check_refuses_new_gaps_and_only_warns_about_old_ones() -> None:
+    nodes = [_Node("c1", "us-east-2c", {ZONE_LABEL: "us-east-2c"}, {})]
+    stock = {"ENABLE_IPv4": "true"}
+    assert needs_fleet(stock, CN_ON) and not needs_fleet(CN_ON, {**CN_ON, "WARM_IP_TARGET": "2"})
+    refused = check_fleet(stock, CN_ON, nodes, {}, {"us-east-2a"}, None)
+    assert len(refused.errors) == 1 and refused.warnings == ()
+    already = check_fleet(CN_ON, {**CN_ON, "WARM_IP_TARGET": "2"}, nodes, {}, {"us-east-2a"}, None)
+    assert already.errors == () and len(already.warnings) == 1
