@@ -107,12 +107,12 @@ class SimCluster(ClusterObjects):
             self._declare_pods()
             self._bind_daemon_pods()
             # Phase 1: nodes start aws-node with the env they first had, then take the pods that predate changes.
-            for node in self.nodes.values():
+            for node in self.aws_node_nodes():
                 self._start_aws_node(node, self._config_for_start(node), first=True)
             self._attach_trunks()
             self._place_pods(created_after=False)
             # Phase 2: nodes that predate the current settings restart aws-node with them (and get cordoned).
-            for node in self.nodes.values():
+            for node in self.aws_node_nodes():
                 if node.group.previous_env is not None:
                     self._start_aws_node(node, self.config)
             self._apply_churn()
@@ -259,6 +259,10 @@ class SimCluster(ClusterObjects):
             "topology.kubernetes.io/zone": az,
             **group.labels,
         }
+        if group.compute_type:
+            labels["eks.amazonaws.com/compute-type"] = group.compute_type
+        if group.os != "linux":
+            labels["kubernetes.io/os"] = labels["beta.kubernetes.io/os"] = group.os
         max_pods = group.max_pods or itype.calculator_max_pods()
         created = (
             self.now
@@ -360,6 +364,9 @@ class SimCluster(ClusterObjects):
         for node in self.nodes.values():
             node.kube_proxy_pod = f"kube-proxy-{objects.name_suffix('kube-proxy', node.name)}"
             capacity = self._scheduled[node.name]
+            if not node.runs_aws_node:  # no aws-node there; no kube-proxy on Fargate either
+                capacity.pods += 0 if node.group.compute_type == "fargate" else 1
+                continue
             capacity.pods += 2  # aws-node and kube-proxy
             capacity.cpu_requested += 25 + 25 + 100 + 25  # aws-node, nodeagent, kube-proxy (init excluded)
 
@@ -403,7 +410,7 @@ class SimCluster(ClusterObjects):
         """The VPC Resource Controller attaches a trunk ENI to trunking-capable nodes with ENABLE_POD_ENI."""
         if not self.config.pod_eni:
             return
-        for node in self.nodes.values():
+        for node in self.aws_node_nodes():
             if node.trunk_eni or not node.instance.type.trunking_compatible:
                 continue
             primary = self.model.enis_of_instance(node.instance.id)[0]
@@ -441,6 +448,9 @@ class SimCluster(ClusterObjects):
 
     def _place(self, pod: SimPod) -> None:
         spec = pod.spec
+        if pod.node is None and spec.scheduler_name != "default-scheduler" and not spec.node:
+            pod.phase = "unscheduled"  # another scheduler's pod (fargate-scheduler): its events come from the scenario
+            return
         if pod.node is None:
             if spec.node:
                 node = self._resolve_node(spec.node)
@@ -477,6 +487,9 @@ class SimCluster(ClusterObjects):
         if spec.host_network:
             self._running(pod, node.private_ip)
             return
+        if not node.runs_aws_node:
+            self._give_network_elsewhere(pod, node)
+            return
         if not node.cni_config_written:
             self._failing(pod, "NetworkNotReady", f"network is not ready: {objects.NETWORK_NOT_READY}")
             return
@@ -505,6 +518,24 @@ class SimCluster(ClusterObjects):
             return
         node.ipamd.converge()  # ipamd's pool loop refills the warm pool behind every assignment
         self._running(pod, int_to_ip(address))
+
+    def _give_network_elsewhere(self, pod: SimPod, node: SimNode) -> None:
+        """Nodes aws-node does not serve: Fargate's pod owns the node's ENI; Auto Mode and the VPC resource controller
+        (Windows) put a secondary IP on the node's ENI; a Hybrid node's CNI is not modelled (the node's IP)."""
+        if pod.spec.sandbox_error:
+            message = sandbox_message(pod.key, pod.spec.sandbox_error, pod.spec.sandbox_plugin)
+            self._failing(pod, "FailedCreatePodSandBox", message)
+            return
+        if node.group.compute_type in ("fargate", "hybrid"):
+            self._running(pod, node.private_ip)
+            return
+        primary = self.model.enis_of_instance(node.instance.id)[0]
+        try:
+            added, _ = self.model.assign_private_ip_addresses(primary.id, count=1)
+        except Ec2Error as err:
+            self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, str(err)))
+            return
+        self._running(pod, int_to_ip(added[0]))
 
     def _give_branch_eni(self, pod: SimPod, node: SimNode) -> None:
         trunk = self.model.enis.get(node.trunk_eni or "")
@@ -562,8 +593,11 @@ class SimCluster(ClusterObjects):
             for key in ghosts:
                 node.ipamd.release(key)
 
+    def aws_node_nodes(self) -> list[SimNode]:
+        return [n for n in self.nodes.values() if n.runs_aws_node]
+
     def _converge_pools(self) -> None:
-        for node in self.nodes.values():
+        for node in self.aws_node_nodes():
             if node.ipamd.ready:
                 node.ipamd.converge()
 
@@ -636,7 +670,7 @@ class SimCluster(ClusterObjects):
     def reconverge(self) -> None:
         """Every node's ipamd re-reads its context and runs its pool; pods without network retry."""
         with self.lock, self.model.lock:
-            for node in self.nodes.values():
+            for node in self.aws_node_nodes():
                 ipamd = node.ipamd
                 context = self._context(node, ipamd.context.config if ipamd.context else self.config)
                 if not ipamd.ready and ipamd.startup_error == CUSTOM_NETWORKING_INIT_ERROR:

@@ -66,9 +66,10 @@ class ClusterObjects:
         return objects.eniconfig(name, subnet_id, group_ids, self.now - timedelta(hours=4))
 
     def daemonset_counts(self) -> tuple[int, int, int]:
-        desired = len(self.nodes)
-        ready = sum(1 for n in self.nodes.values() if n.ipamd.ready)
-        updated = sum(1 for n in self.nodes.values() if n.aws_node_revision == self.revision)
+        served = [n for n in self.nodes.values() if n.runs_aws_node]
+        desired = len(served)
+        ready = sum(1 for n in served if n.ipamd.ready)
+        updated = sum(1 for n in served if n.aws_node_revision == self.revision)
         return desired, ready, updated
 
     def _daemonset_object(self) -> JsonObject:
@@ -121,13 +122,17 @@ class ClusterObjects:
             annotations=node.annotations,
             taints=node.taints,
             unschedulable=node.cordoned,
-            network_ready=node.cni_config_written,
+            network_ready=node.cni_config_written or not node.runs_aws_node,
             pod_eni_capacity=pod_eni,
             created=node.created,
             now=self.now,
             os_image=node.group.os_image,
+            windows_ips=itype.ipv4_per_eni - 1 if node.group.os == "windows" else 0,
         )
         node_obj["metadata"]["uid"] = node.uid
+        if not node.runs_aws_node:
+            # Neither aws-node nor kube-proxy runs on Fargate; only kube-proxy elsewhere (their nodeAffinity).
+            return [node_obj] if node.group.compute_type == "fargate" else [node_obj, self._kube_proxy_pod(node)]
         out = [node_obj, self._aws_node_pod(node), self._kube_proxy_pod(node), self._cninode(node)]
         out.extend(self._aws_node_events(node))
         return out
@@ -342,6 +347,8 @@ class ClusterObjects:
             pod_spec["hostNetwork"] = True
         if spec.node_group:
             pod_spec["nodeSelector"] = {"eks.amazonaws.com/nodegroup": spec.node_group}
+        if spec.scheduler_name != "default-scheduler":
+            pod_spec["schedulerName"] = spec.scheduler_name
         metadata: JsonObject = {
             "name": pod.name,
             "namespace": pod.namespace,

@@ -65,6 +65,12 @@ class SimNode:
         return int_to_ip(self.instance.private_ip)
 
     @property
+    def runs_aws_node(self) -> bool:
+        """aws-node's nodeAffinity (config/master/aws-k8s-cni.yaml): Linux, and compute-type not fargate, hybrid
+        or auto."""
+        return not self.group.compute_type and self.group.os == "linux"
+
+    @property
     def cni_config_written(self) -> bool:
         """The CNI conflist exists once ipamd has initialised on the node (now or in an earlier aws-node run: the
         file stays in /etc/cni/net.d). The entrypoint copies it only after waitForIPAM succeeds

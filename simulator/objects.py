@@ -21,6 +21,7 @@ NETWORK_POLICY_AGENT_TAG = "v1.1.6-eksbuild.1"
 KUBE_PROXY_TAG = "v1.31.3-minimal-eksbuild.2"
 METRICS_PORT = 61678
 POD_ENI_RESOURCE = "vpc.amazonaws.com/pod-eni"
+WINDOWS_IP_RESOURCE = "vpc.amazonaws.com/PrivateIPv4Address"  # the VPC resource controller's Windows IPs
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 NETWORK_NOT_READY = (
@@ -90,6 +91,7 @@ def node(
     created: datetime,
     now: datetime,
     os_image: str = "Amazon Linux 2023.6.20250203",
+    windows_ips: int = 0,
 ) -> JsonObject:
     memory_ki = memory_mib * 1024 - 480_000  # what the kubelet reports after the hypervisor/kernel share
     allocatable_memory_ki = memory_ki - (255 + 11 * max_pods) * 1024 - 100 * 1024
@@ -111,6 +113,8 @@ def node(
     }
     if pod_eni_capacity:
         capacity[POD_ENI_RESOURCE] = allocatable[POD_ENI_RESOURCE] = str(pod_eni_capacity)
+    if windows_ips:
+        capacity[WINDOWS_IP_RESOURCE] = allocatable[WINDOWS_IP_RESOURCE] = str(windows_ips)
     all_taints = list(taints)
     if unschedulable:
         all_taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": ts(now)})

@@ -56,6 +56,7 @@ from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ipamd_metrics import IpamdMetrics
 from bot.domain.max_pods import max_pods_sources, setting_for_node
+from bot.domain.shapes import aws_node_runs_on, node_shape
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
@@ -82,6 +83,7 @@ NODE_ENICONFIG_MISSING = "NODE_ENICONFIG_MISSING"
 AWS_NODE_NOT_READY = "AWS_NODE_NOT_READY"
 POOL_FROZEN_CORDONED = "POOL_FROZEN_CORDONED"
 UNKNOWN_INSTANCE_TYPE = "UNKNOWN_INSTANCE_TYPE"
+NOT_SERVED_BY_AWS_NODE = "NOT_SERVED_BY_AWS_NODE"
 
 # Custom-networking migration status of a node.
 MIGRATED = "migrated"
@@ -477,6 +479,17 @@ class StateModel:
         read, so not judged)."""
         problems: list[Problem] = []
         node, settings = state.node, self.settings
+        if not aws_node_runs_on(node.labels):
+            # Fargate, Auto Mode, Hybrid or Windows: ipamd's numbers and aws-node's health do not apply.
+            return [
+                Problem(
+                    NOT_SERVED_BY_AWS_NODE,
+                    Severity.INFO,
+                    f"aws-node does not run on this {node_shape(node.labels).value} node (the DaemonSet's "
+                    "nodeAffinity), so its pod addresses do not come from ipamd; ENI and warm-pool figures do not "
+                    "apply.",
+                )
+            ]
         if state.limits is None:
             problems.append(
                 Problem(

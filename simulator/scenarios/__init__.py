@@ -99,6 +99,10 @@ class NodeGroupSpec:
     # Workload pods per node of this group (namespace default, deployment "<group>-app").
     pods_per_node: int = 0
     os_image: str = "Amazon Linux 2023.6.20250203"  # status.nodeInfo.osImage
+    # eks.amazonaws.com/compute-type: "" (EC2 with aws-node), fargate, auto or hybrid; and kubernetes.io/os.
+    # aws-node's nodeAffinity keeps it off every node that is not plain EC2 Linux.
+    compute_type: str = ""
+    os: str = "linux"
 
 
 @dataclass
@@ -135,6 +139,7 @@ class PodSpec:
     owner: str | None = None  # Deployment name; default: a bare pod
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    scheduler_name: str = "default-scheduler"  # fargate-scheduler: Fargate places it (or not), never the simulator
     # A CNI ADD failure the IP model cannot produce (network-policy agent, veth setup...): the text after
     # `failed (add): ` in the kubelet's FailedCreatePodSandBox event. The pod gets no address.
     sandbox_error: str | None = None

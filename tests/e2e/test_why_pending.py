@@ -191,6 +191,26 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             never=("bootstrap.sh", "EC2NodeClass"),
         ),
     },
+    "cluster-shapes": {  # issue 16: nodes aws-node does not serve get their own verdicts, never ipamd's
+        "batch/report-0": Expect(
+            "FARGATE_POD", ("compute-type=fargate",), ("profile's subnets",), never=("IPs 0/", "warm pool", "WARM_")
+        ),
+        "shop/api-0": Expect(
+            "AUTO_MODE_NODE",
+            ("compute-type=auto", "not ipamd's pool"),
+            ("NodeClass",),
+            never=("SUBNET_EXHAUSTED", "NODE_IP_CAPACITY", "WARM_"),
+        ),
+        "shop/iis-0": Expect(
+            "WINDOWS_NODE",
+            ("vpc.amazonaws.com/PrivateIPv4Address: 9 allocatable", "kubernetes.io/os=windows"),
+            ("enable-windows-ipam",),
+            never=("AWS_NODE_NOT_READY",),
+        ),
+        "batch/etl-0": Expect(
+            "FARGATE_POD", ("schedulerName=fargate-scheduler", "Pod provisioning timed out"), never=("NOT_SCHEDULED",)
+        ),
+    },
     "multi-nic-disabled": {
         "ml/trainer-0": Expect(
             "MULTI_NIC_DISABLED",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.domain.diagnosis import rules_cni, rules_multinic, rules_pod, rules_pool
+from bot.domain.diagnosis import rules_cni, rules_multinic, rules_pod, rules_pool, rules_shapes
 from bot.domain.diagnosis.model import Cause, CauseCode, Diagnosis
 from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox, failing_plugin, plugin_error_text
 from bot.domain.diagnosis.text import ago, plural, subnet_line
@@ -48,6 +48,16 @@ NODE_RULES: tuple[Rule, ...] = (
     rules_pool.leaked_enis,
 )
 
+# An IPv6 cluster: each node has one /80 prefix on its primary ENI, so the IPv4 pool, subnet and ENI-limit rules
+# do not apply (ipamd.go isConfigValid: IPv6 runs only with prefix delegation and without custom networking).
+IPV6_RULES: tuple[Rule, ...] = (
+    rules_cni.network_policy_agent,
+    rules_multinic.multi_nic_disabled,
+    rules_cni.aws_node_not_ready,
+    rules_cni.sgp_branch_not_ready,
+    rules_cni.iam_permission_missing,
+)
+
 # When the key holds, these are its consequences rather than causes of their own (e.g. with no ENIConfig
 # ipamd fails its start-up, so aws-node crash-loops).
 CONSEQUENCES: dict[CauseCode, frozenset[CauseCode]] = {
@@ -80,10 +90,15 @@ def diagnose(ev: PodEvidence, *, now: datetime) -> Diagnosis:
     elif pod.pod_ip:
         causes = [rules_pod.pod_has_ip(v)]
     elif pod.node_name is None:
-        causes = rank(_run(SCHEDULING_RULES, v), v)
+        fargate = rules_shapes.fargate_unscheduled(v)
+        causes = [fargate] if fargate else rank(_run(SCHEDULING_RULES, v), v)
+    elif (elsewhere := rules_shapes.node_not_served(v)) is not None:
+        causes = [elsewhere]
     else:
-        causes = rank(_run(NODE_RULES, v), v)
+        causes = rank(_run(IPV6_RULES if v.settings_known and v.settings.ipv6 else NODE_RULES, v), v)
     unchecked = list(ev.could_not_check)
+    if pod is not None and not pod.pod_ip and not pod.host_network:
+        unchecked += rules_shapes.unchecked_for_shape(v)
     if pod is not None and pod.node_name and not pod.pod_ip and (extra := rules_multinic.multi_nic_unchecked(v)):
         unchecked.append(extra)
     return Diagnosis(
