@@ -875,6 +875,8 @@ class CapacityView:
     nodes_at_ip_capacity: int
     room_in_prefixes: bool  # prefix delegation: subnet room counts whole free /28 blocks only
     branch_enis: BranchUse | None  # security groups for pods only
+    # Nodes aws-node does not serve (Fargate, Auto Mode, Hybrid, Windows), by shape: left out of every ipamd figure.
+    nodes_not_served: tuple[tuple[str, int], ...] = ()
 
 
 WARM_KNOBS = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "MINIMUM_IP_TARGET", "WARM_PREFIX_TARGET")
@@ -887,7 +889,9 @@ def capacity_view(model: StateModel, proposed_env: Mapping[str, str] | None = No
     ``proposed_env``: warm knobs to evaluate; None = the bot suggests WARM_IP_TARGET/MINIMUM_IP_TARGET when the
     cluster uses whole-ENI or whole-prefix warm pools.
     """
-    nodes = list(model.nodes.values())
+    every_node = list(model.nodes.values())
+    nodes = [n for n in every_node if aws_node_runs_on(n.node.labels)]
+    not_served = Counter(node_shape(n.node.labels).value for n in every_node if not aws_node_runs_on(n.node.labels))
     modelled = [n for n in nodes if n.limits is not None]
     warm = model.settings.warm()
     subnet_free = _subnet_room(model, nodes)
@@ -920,6 +924,7 @@ def capacity_view(model: StateModel, proposed_env: Mapping[str, str] | None = No
         nodes_at_ip_capacity=sum(1 for n in nodes if n.ip_capacity is not None and n.pods_with_ip >= n.ip_capacity),
         room_in_prefixes=model.settings.prefix_delegation,
         branch_enis=_branch_use(model, nodes) if model.settings.pod_eni else None,
+        nodes_not_served=tuple(sorted(not_served.items())),
     )
 
 

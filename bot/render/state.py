@@ -423,6 +423,11 @@ def capacity_doc(view: CapacityView, cluster: str, unchecked: Sequence[Unchecked
         )
     if view.headroom.unknown_subnets:
         notes.append("Some nodes' allocation subnets are unknown; their room is counted without a subnet limit.")
+    if view.nodes_not_served:
+        shapes = ", ".join(f"{count:,} {shape}" for shape, count in view.nodes_not_served)
+        notes.append(
+            f"Left out: nodes aws-node does not serve ({shapes}); their pod addresses do not come from ipamd's pools."
+        )
     if notes:
         doc.add(Bullets(notes))
     prefixes = " With prefix delegation a subnet's room is its whole free /28 blocks." if view.room_in_prefixes else ""
@@ -506,6 +511,7 @@ def capacity_data(view: CapacityView) -> dict[str, Any]:
         "nodes_at_max_pods": view.nodes_at_max_pods,
         "nodes_without_limits": list(view.nodes_without_limits),
         "unknown_subnets": list(view.headroom.unknown_subnets),
+        "nodes_not_served_by_aws_node": dict(view.nodes_not_served),
     }
 
 

@@ -154,6 +154,16 @@ def test_sgp_branch_capacity_is_counted(make_sim: Any) -> None:
     assert node["branch_eni_pods"] == 9 and [e["type"] for e in node["enis"]].count("branch") == 9
 
 
+def test_nodes_aws_node_does_not_serve_are_left_out_of_capacity(make_sim: Any) -> None:
+    """Fargate, Auto Mode and Windows nodes get their addresses elsewhere: no ipamd headroom or what-if for them."""
+    sb = make_sim("cluster-shapes")
+    data = run_json(sb, "capacity").data
+    assert data["nodes_not_served_by_aws_node"] == {"auto": 1, "fargate": 1, "windows": 1}
+    assert data["total"]["nodes"] == 1
+    answer = sb.ask("capacity")
+    assert "Left out: nodes aws-node does not serve (1 auto, 1 fargate, 1 windows)" in blocks_text(answer)
+
+
 def test_a_failing_ec2_call_gives_a_partial_answer(make_sim: Any) -> None:
     sb = make_sim("healthy")
     sb.sim.faults.add(
