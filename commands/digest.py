@@ -6,10 +6,9 @@ import argparse
 import re
 from datetime import datetime
 
-from bot.digests.builder import DigestBuilder
 from bot.digests.render import digest_doc
 from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_text, zone
-from bot.digests.service import Sampling, Stores
+from bot.digests.service import Sampling, Stores, digest_builder
 from bot.digests.sources import sources_for
 from bot.errors import UsageError
 from bot.render.doc import Context, Doc, Para, Table
@@ -158,7 +157,7 @@ def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     stores = Stores.of(ctx.services.engine)
     problem = Sampling(ctx.services, stores.samples).ensure_recent(cluster.name)
-    builder = DigestBuilder(stores.samples, sources_for(ctx.services.engine))
+    builder = digest_builder(ctx.services, stores.samples, sources_for(ctx.services.engine))
     digest = builder.build(cluster.name, ctx.now, since=None)
     doc = digest_doc(digest, preview=True)
     if problem:
@@ -181,8 +180,11 @@ def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         ],
         "recommendations": [r.code for r in digest.recommendations],
         "sample_problem": problem,
+        "caveats": list(digest.caveats),
+        "events_problem": digest.events_problem,
+        "could_not_check": list(digest.could_not_check),
     }
-    partial = bool(digest.could_not_check or problem)
+    partial = bool(digest.could_not_check or problem or digest.caveats or digest.events_problem)
     return CommandResult("digest", doc, data=data, cluster=cluster.name, outcome="partial" if partial else "ok")
 
 

@@ -12,7 +12,9 @@ from bot.domain import capacity
 from bot.domain.state import HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
 
 
-def measure(snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[FailedPod] = ()) -> CapacitySample:
+def measure(
+    snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[FailedPod] = (), *, events_read: bool = True
+) -> CapacitySample:
     model = StateModel(snapshot)
     subnets = snapshot.subnets or {}
     enis_read = snapshot.enis is not None
@@ -50,6 +52,7 @@ def measure(snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[Fail
         ),
         limits=dict(snapshot.limits),
         could_not_check=tuple(f"{u.what} ({u.api}: {u.reason})" for u in snapshot.could_not_check),
+        events_read=events_read,
     )
 
 

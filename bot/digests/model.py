@@ -97,6 +97,12 @@ class CapacitySample:
     vpc_subnets: tuple[VpcSubnet, ...] = ()
     limits: Mapping[str, InstanceLimits] = field(default_factory=dict)
     could_not_check: tuple[str, ...] = ()  # "what (api: reason)" lines
+    events_read: bool = True  # False: the sandbox events could not be read, so failed_pods is not the whole story
+
+    @property
+    def complete(self) -> bool:
+        """Every input was read; a partial sample may miss subnets (found through nodes and ENIConfigs)."""
+        return not self.could_not_check
 
     @property
     def settings_hash(self) -> str | None:

@@ -108,11 +108,19 @@ class DigestPoster:
         return self.digests.retake_failed(claim_id=existing.id, replica=self.replica, now=now)
 
     def _post(self, sub: Subscription, schedule: Schedule, claim: Claim, now: datetime) -> RunResult:
+        # The window runs from the last posted digest's cut-off to this one's, so failures are reported once;
+        # a first digest looks back one schedule period.
         previous = self.digests.last_posted(sub.id, before=claim.period)
-        since = previous.period if previous else schedule.previous_before(claim.period)
         summary = DigestSummary.from_json(previous.summary) if previous and previous.summary else None
         try:
-            digest = self.builder.build(sub.cluster, now, since=since, previous=summary)
+            digest = self.builder.build(
+                sub.cluster,
+                now,
+                since=previous.period if previous else None,
+                until=claim.period,
+                previous=summary,
+                first_window=claim.period - schedule.previous_before(claim.period),
+            )
         except Exception as exc:
             log.exception("building the digest of subscription %s failed", sub.id)
             return self._finish_failed(sub, claim, now, f"build: {type(exc).__name__}: {exc}", FAILED)
@@ -122,7 +130,8 @@ class DigestPoster:
             return RunResult(sub.id, claim.period, SKIPPED_NOW, claim.late, "no capacity sample yet")
         doc = digest_doc(digest, one_line_when_unchanged=self.settings.one_line_when_unchanged)
         if claim.late:
-            doc.summary += f" (late: due {claim.period:%Y-%m-%d %H:%M} UTC)"
+            sampled = f"; figures from {digest.sampled_at:%H:%M} UTC" if digest.sampled_at else ""
+            doc.summary += f" (late: due {claim.period:%Y-%m-%d %H:%M} UTC{sampled})"
         try:
             posted = self.sender.post(sub.channel, doc.summary, render_blocks(doc))
         except PostError as exc:

@@ -3,13 +3,18 @@ changed since the last one."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.digests.content import Digest
 from bot.digests.outlook import Level, SubnetOutlook
 from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table
 
-_ICON = {Level.HEALTHY: ":large_green_circle:", Level.WATCH: ":large_yellow_circle:", Level.AT_RISK: ":red_circle:"}
+_ICON = {
+    Level.HEALTHY: ":large_green_circle:",
+    Level.WATCH: ":large_yellow_circle:",
+    Level.AT_RISK: ":red_circle:",
+    Level.UNKNOWN: ":warning:",
+}
 
 
 def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview: bool = False) -> Doc:
@@ -22,6 +27,13 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
         since = f" since the last digest ({_when(digest.since, digest.now)})" if digest.since else ""
         return Doc(f"{icon} {digest.headline}. No change{since}.")
     doc = Doc(f"{icon} *{digest.headline}*")
+    if digest.caveats and digest.sampled_at:
+        doc.add(
+            Para(
+                f":warning: {'; '.join(digest.caveats).capitalize()}. The figures below are from the sample taken "
+                f"{digest.sampled_at:%Y-%m-%d %H:%M} UTC ({_when(digest.sampled_at, digest.now)})."
+            )
+        )
     doc.add(_subnet_table(digest))
     if digest.nodes_at_limit:
         doc.add(
@@ -89,18 +101,36 @@ def _signed(value: int | None) -> str:
     return f"{value:+,}" if value else "0"
 
 
+def _window(digest: Digest) -> str:
+    until = digest.until or digest.now
+    cut = f", up to {until:%H:%M} UTC" if digest.now - until > timedelta(minutes=1) else ""
+    if digest.since is not None:
+        return f"since the last digest ({digest.since:%Y-%m-%d %H:%M} UTC{cut})"
+    if digest.window_start is not None:
+        return f"in the {_span(until - digest.window_start)} before this digest{cut}"
+    return "recently"
+
+
+def _span(span: timedelta) -> str:
+    hours = round(span.total_seconds() / 3600)
+    return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} h"
+
+
 def _failed_pods(digest: Digest) -> Para | Bullets:
-    window = f"since the last digest ({_when(digest.since, digest.now)})" if digest.since else "recently"
+    window = _window(digest)
     if not digest.failed_pods:
+        if digest.events_problem:
+            return Para(f"*Pods that failed to get an IP* {window}: none seen, but {digest.events_problem}.")
         return Para(f"*Pods that failed to get an IP* {window}: none.")
     items = [
         f"`{g.ref}`: {', '.join(g.causes)}{f' x{g.count}' if g.count > 1 else ''}, {_when(g.last_seen, digest.now)}"
         + (f" ({_short(g.message)})" if g.message else "")
         for g in digest.failed_pods
     ]
+    unsure = f" (more may be missing: {digest.events_problem})" if digest.events_problem else ""
     return Bullets(
         items,
-        title=f"*Pods that failed to get an IP* {window}: {len(items)}",
+        title=f"*Pods that failed to get an IP* {window}: {len(items)}{unsure}",
         limit=8,
         more_hint="`/cni why-pending <pod>` explains one",
     )
@@ -124,7 +154,8 @@ def _footer(digest: Digest, preview: bool) -> str:
         parts.append(f"sampled {_when(digest.sampled_at, digest.now)}")
     parts.append("forecasts fit a line through the last 7 days of samples; n/a = too little data or no growth")
     if digest.could_not_check:
-        parts.append("could not check: " + "; ".join(digest.could_not_check[:3]))
+        # Every entry: a cut list reads as "that was all".
+        parts.append("could not check: " + "; ".join(digest.could_not_check))
     return " · ".join(parts)
 
 
