@@ -97,7 +97,8 @@ def test_a_missed_period_is_posted_late_within_the_grace_window_only(rig: Rig) -
     rig.clock.now = NOW + timedelta(minutes=90)
     late = rig.poster.run(rig.sub, catching_up=True)
     assert (late.outcome, late.late) == (POSTED_NOW, True)
-    assert rig.sender.posts[0][1].endswith("(late: due 2026-03-02 09:00 UTC)")
+    # A late digest says when its figures are from (the newest sample here: 09:00).
+    assert rig.sender.posts[0][1].endswith("(late: due 2026-03-02 09:00 UTC; figures from 09:00 UTC)")
     rig.clock.now = NOW + timedelta(days=1, minutes=181)
     assert rig.poster.run(rig.sub, catching_up=True).outcome == TOO_LATE
     assert len(rig.sender.posts) == 1 and len(rig.digests.claims(rig.sub)) == 1
