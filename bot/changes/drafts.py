@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
-from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
+from bot.changes.state import AwsNodeState, ClusterState, edits_by_container, read_state, writer_for
 from bot.config import ClusterConfig
 from bot.domain.changes import (
     IN_EFFECT,
@@ -24,7 +24,15 @@ from bot.domain.changes import (
     Target,
     rollback_plan,
 )
-from bot.domain.cni_settings import KNOBS, ChangeCheck, EnvChange, Risk, effective_settings, validate_change
+from bot.domain.cni_settings import (
+    INIT_CONTAINER,
+    KNOBS,
+    ChangeCheck,
+    EnvChange,
+    Risk,
+    effective_settings,
+    validate_change,
+)
 from bot.domain.eniconfig import check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import EniConfigFact, NodeFact, SubnetFact
 from bot.errors import UpstreamError, UserError
@@ -86,9 +94,24 @@ def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, dur
         summary=_env_summary(check.diff),
         base=state.revision(spec),
         target=node.target,
-        detail=_check_detail(check, state.notes, estimate),
+        detail=_check_detail(check, [*state.notes, *_copies_left(node, check.diff)], estimate),
         duration=duration,
     )
+
+
+def _copies_left(node: AwsNodeState, diff: Sequence[EnvChange]) -> list[str]:
+    """Say when a key also sits on a container that does not read it: the change leaves that copy alone."""
+    notes = []
+    for change in diff:
+        readers = edits_by_container({change.key: change.new})
+        if INIT_CONTAINER not in readers and change.key in node.daemonset.init_env:
+            notes.append(
+                f"`{change.key}` is also set on the {INIT_CONTAINER} container, which does not read it (as "
+                f"`kubectl set env` without `-c` writes every container): this change "
+                f"{'removes' if change.new is None else 'sets'} it on {', '.join(readers)} only and leaves "
+                "that copy as it is."
+            )
+    return notes
 
 
 def _require_aws_node(state: ClusterState) -> AwsNodeState:

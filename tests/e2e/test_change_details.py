@@ -1,0 +1,152 @@
+"""The approval details users trip on: an unset of a key `kubectl set env` wrote to every container, the
+read-only instructions (managed add-on, init-container knobs), why a request went stale, and an end state
+for approved changes on read-only installs. Against the simulated cluster over HTTP, as in test_changes."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable
+
+import boto3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from bot.domain.changes import Status
+from tests.e2e.test_changes import (
+    FINAL,
+    approval_message,
+    aws_node_env,
+    click,
+    cnibot_patches,
+    make_bot,  # noqa: F401  (the fixture)
+    request,
+    set_env_outside_cnibot,
+    text_of,
+    wait_status,
+    wait_thread,
+)
+from tests.support.simbot import SimBot
+
+
+def kubectl_set_env_without_c(sb: SimBot, key: str, value: str) -> None:
+    """`kubectl -n kube-system set env ds/aws-node KEY=VALUE` without `-c`: every container gets the key."""
+    api = k8s_config.new_client_from_config(config_file=str(sb.sim.kubeconfig_path))
+    env = [{"name": key, "value": value}]
+    spec = {
+        "containers": [{"name": "aws-node", "env": env}, {"name": "aws-eks-nodeagent", "env": env}],
+        "initContainers": [{"name": "aws-vpc-cni-init", "env": env}],
+    }
+    try:
+        k8s.AppsV1Api(api).patch_namespaced_daemon_set(
+            "aws-node", "kube-system", {"spec": {"template": {"spec": spec}}}
+        )
+    finally:
+        api.close()
+
+
+def init_env(sb: SimBot) -> dict[str, str]:
+    services = sb.bot.cnibot.services
+    cluster = services.clusters.get(sb.sim.cluster_name)
+    assert cluster is not None
+    ds = services.connections.get(cluster).kube.aws_node_daemonset()
+    assert ds is not None
+    return ds.init_env
+
+
+# --- item 1 -----------------------------------------------------------------------------------------------
+
+
+def test_an_unset_of_a_key_on_every_container_and_a_rollback_to_unset_are_verified(
+    make_bot: Callable[..., SimBot],  # noqa: F811
+) -> None:
+    sb = make_bot()
+    kubectl_set_env_without_c(sb, "IP_COOLDOWN_PERIOD", "40")
+
+    unset_id, answer = request(sb, 'unset IP_COOLDOWN_PERIOD --reason "back to the default"')
+    # What an unset means here is said up front: aws-node loses the key, the init container's copy stays.
+    assert "`IP_COOLDOWN_PERIOD` is also set on the aws-vpc-cni-init container, which does not read it" in answer
+    click(sb, unset_id, "U0BOB")
+    record = wait_status(sb, unset_id, FINAL)
+    assert record.status is Status.VERIFIED, record.detail
+    assert "IP_COOLDOWN_PERIOD" not in aws_node_env(sb) and init_env(sb)["IP_COOLDOWN_PERIOD"] == "40"
+
+    # A change, then its rollback, which restores "unset" on aws-node while the init container keeps 40.
+    set_id, _ = request(sb, 'set IP_COOLDOWN_PERIOD=20 --reason "shorter"')
+    click(sb, set_id, "U0BOB")
+    assert wait_status(sb, set_id, FINAL).status is Status.VERIFIED
+    rollback_id, _ = request(sb, f'rollback {set_id} --reason "undo"', user="U0CAROL")
+    click(sb, rollback_id, "U0BOB")
+    rolled_back = wait_status(sb, rollback_id, FINAL)
+    assert rolled_back.status is Status.VERIFIED, rolled_back.detail
+    assert "IP_COOLDOWN_PERIOD" not in aws_node_env(sb)
+
+
+# --- items 2, 3, 5: read-only installs ------------------------------------------------------------------------
+
+
+def test_read_only_managed_addon_gets_the_update_addon_command_and_it_works_as_given(
+    make_bot: Callable[..., SimBot],  # noqa: F811
+) -> None:
+    sb = make_bot("warm-target-misconfig", write_enabled=False)  # vpc-cni is the EKS managed add-on here
+    change_id, _ = request(sb, 'set WARM_IP_TARGET=2 --reason "pods beyond the minimum get no IP"')
+    click(sb, change_id, "U0BOB")
+    line = wait_thread(sb.bot.slack, f"Change #{change_id} is approved, but cnibot does not apply it here")
+    assert "kubectl" not in line  # EKS would overwrite a hand edit of the DaemonSet
+    command = line.split("```")[1]
+    words = shlex.split(command)
+    assert words[:3] == ["aws", "eks", "update-addon"]
+    options = dict(zip(words[3::2], words[4::2], strict=True))
+    assert options["--cluster-name"] == sb.sim.cluster_name and options["--addon-name"] == "vpc-cni"
+    assert options["--resolve-conflicts"] == "PRESERVE"
+    config = json.loads(options["--configuration-values"])
+    assert config == {"env": {"MINIMUM_IP_TARGET": "10", "WARM_IP_TARGET": "2"}}  # merged, as cnibot sends it
+    assert cnibot_patches(sb.sim) == 0
+
+    # The command does what it says: run it (through the SDK, as the CLI would) and aws-node follows.
+    eks = boto3.client("eks", region_name=options.get("--region", sb.sim.region))
+    eks.update_addon(
+        clusterName=options["--cluster-name"],
+        addonName=options["--addon-name"],
+        resolveConflicts=options["--resolve-conflicts"],
+        configurationValues=options["--configuration-values"],
+    )
+    assert aws_node_env(sb)["WARM_IP_TARGET"] == "2"
+
+
+def test_read_only_instructions_put_each_knob_on_its_container_without_stray_spaces(
+    make_bot: Callable[..., SimBot],  # noqa: F811
+) -> None:
+    sb = make_bot(write_enabled=False)
+    set_env_outside_cnibot(sb, "WARM_ENI_TARGET", "2")
+    change_id, _ = request(sb, 'unset WARM_ENI_TARGET --reason "default"')
+    click(sb, change_id, "U0BOB")
+    line = wait_thread(sb.bot.slack, f"Change #{change_id} is approved, but cnibot does not apply it here")
+    assert "```kubectl -n kube-system set env daemonset/aws-node -c aws-node WARM_ENI_TARGET-```" in line
+
+    demux_id, _ = request(sb, 'set DISABLE_TCP_EARLY_DEMUX=true --reason "kubelet probes in strict mode"')
+    click(sb, demux_id, "U0BOB")
+    line = wait_thread(sb.bot.slack, f"Change #{demux_id} is approved, but cnibot does not apply it here")
+    assert (
+        "```kubectl -n kube-system set env daemonset/aws-node -c aws-vpc-cni-init DISABLE_TCP_EARLY_DEMUX=true```"
+        in line
+    )
+    assert "-c aws-node" not in line
+
+
+def test_the_approvers_message_of_a_stale_request_says_why(make_bot: Callable[..., SimBot]) -> None:  # noqa: F811
+    sb = make_bot()
+    change_id, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "stale test"')
+    set_env_outside_cnibot(sb, "WARM_ENI_TARGET", "2")
+    click(sb, change_id, "U0BOB")
+    assert wait_status(sb, change_id, FINAL).status is Status.STALE
+
+    def latest_message() -> str:
+        updates = [c for c in sb.bot.slack.api_calls("chat.update") if "Stale" in text_of(c.args)]
+        return text_of(updates[-1].args) if updates else ""
+
+    from tests.e2e.test_changes import wait_for
+
+    message = wait_for(latest_message, what="the approvers' message to show Stale")
+    assert "aws-node `WARM_ENI_TARGET` changed meanwhile: `1` -> `2`. Nothing was applied." in message
+    assert approval_message(sb.bot.slack, change_id)  # the message it updated is the request's own
