@@ -113,9 +113,18 @@ class Applier:
     def _writable(self, record: ChangeRecord, cluster: ClusterConfig) -> bool:
         disabled = record.detail.get("apply_disabled")
         if not cluster.write_enabled or disabled:
-            if not any(e.kind == AuditKind.APPLY_DISABLED for e in self.repo.events(record.id)):
-                self._event(record, AuditKind.APPLY_DISABLED, {"reason": disabled})
+            # An end state of its own, not "approved" forever: a person applies it and marks it applied.
+            result = "Approved; cnibot may not write here, so apply it by hand, then click *Mark applied*."
+            if self._transition(
+                record,
+                Status.BY_HAND,
+                AuditKind.APPLY_DISABLED,
+                detail={"reason": disabled},
+                values={"detail": {**record.detail, "result": result}},
+                only_from={Status.APPROVED},
+            ):
                 self.svc.thread(record, manual_text(record, disabled or "writes are off for this cluster", cluster))
+                self.svc.refresh(record.id)
             return False
         return True
 
@@ -447,6 +456,7 @@ def manual_text(record: ChangeRecord, why: str, cluster: ClusterConfig | None = 
         region=cluster.region if cluster else None,
     )
     lines += [f"```{command}```" for command in commands]
+    lines.append("When it is done, click *Mark applied* on the request: cnibot then checks that it took.")
     return "\n".join(lines)
 
 

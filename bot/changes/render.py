@@ -13,6 +13,7 @@ from storage.changes import ApprovalEntry, AuditEntry, ChangeRecord
 
 APPROVE_ACTION = "change_approve"
 REJECT_ACTION = "change_reject"
+MARK_APPLIED_ACTION = "change_mark_applied"
 
 STATUS_ICON = {
     Status.PENDING: ":large_yellow_circle:",
@@ -26,6 +27,7 @@ STATUS_ICON = {
     Status.STALE: ":warning:",
     Status.ROLLED_BACK: ":leftwards_arrow_with_hook:",
     Status.REVERTED: ":leftwards_arrow_with_hook:",
+    Status.BY_HAND: ":raised_hand:",
 }
 _TARGET_TEXT = {
     Target.DAEMONSET: "patch of the aws-node DaemonSet",
@@ -95,7 +97,26 @@ def request_doc(
     doc.add(Context(_footer(record, now)))
     if buttons and record.status is Status.PENDING:
         doc.add(approval_buttons(record))
+    if buttons and record.status is Status.BY_HAND:
+        doc.add(mark_applied_button(record))
     return doc
+
+
+def mark_applied_button(record: ChangeRecord) -> Actions:
+    return Actions(
+        [
+            Button(
+                "Mark applied",
+                MARK_APPLIED_ACTION,
+                str(record.id),
+                style="primary",
+                confirm=(
+                    f"Mark change #{record.id} as applied?",
+                    "Only once the commands in the thread have run: cnibot then checks aws-node carries the change.",
+                ),
+            )
+        ]
+    )
 
 
 def approval_buttons(record: ChangeRecord) -> Actions:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 from kubernetes import client as k8s
@@ -17,12 +18,16 @@ from tests.e2e.test_changes import (
     FINAL,
     approval_message,
     aws_node_env,
+    block_action,
     click,
     cnibot_patches,
+    ephemeral,
     make_bot,  # noqa: F401  (the fixture)
     request,
+    service,
     set_env_outside_cnibot,
     text_of,
+    wait_for,
     wait_status,
     wait_thread,
 )
@@ -145,8 +150,48 @@ def test_the_approvers_message_of_a_stale_request_says_why(make_bot: Callable[..
         updates = [c for c in sb.bot.slack.api_calls("chat.update") if "Stale" in text_of(c.args)]
         return text_of(updates[-1].args) if updates else ""
 
-    from tests.e2e.test_changes import wait_for
-
     message = wait_for(latest_message, what="the approvers' message to show Stale")
     assert "aws-node `WARM_ENI_TARGET` changed meanwhile: `1` -> `2`. Nothing was applied." in message
     assert approval_message(sb.bot.slack, change_id)  # the message it updated is the request's own
+
+
+def test_an_approved_change_on_a_read_only_install_ends_by_hand_and_is_verified_once_marked_applied(
+    make_bot: Callable[..., SimBot],  # noqa: F811
+) -> None:
+    sb = make_bot(write_enabled=False)
+    change_id, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "read only"')
+    click(sb, change_id, "U0BOB")
+    assert wait_status(sb, change_id, {Status.BY_HAND}).status is Status.BY_HAND
+    line = wait_thread(sb.bot.slack, f"Change #{change_id} is approved, but cnibot does not apply it here")
+    assert "click *Mark applied*" in line
+
+    def by_hand_message() -> dict[str, Any] | None:
+        updates = [c.args for c in sb.bot.slack.api_calls("chat.update") if "*By hand*" in text_of(c.args)]
+        return updates[-1] if updates else None
+
+    message = wait_for(by_hand_message, what="the approvers' message to show By hand")
+    assert "apply it by hand, then click *Mark applied*" in text_of(message)
+    blocks = message["blocks"] if isinstance(message["blocks"], list) else json.loads(message["blocks"])
+    (mark,) = [
+        e
+        for b in blocks
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "change_mark_applied"
+    ]
+
+    # Someone who neither asked nor approves may not say it is done.
+    stranger = sb.bot.slack.response_url("mark-stranger")
+    assert sb.bot.action(block_action("U0MALLORY", mark, stranger)).status_code == 200
+    assert "Only the requester or an approver" in ephemeral(sb, stranger.removeprefix(sb.bot.slack.url))
+    assert service(sb).get(change_id).status is Status.BY_HAND
+
+    # The operator runs the command from the thread, then marks it applied: cnibot checks it took.
+    set_env_outside_cnibot(sb, "WARM_IP_TARGET", "5")
+    bob = sb.bot.slack.response_url("mark-bob")
+    assert sb.bot.action(block_action("U0BOB", mark, bob)).status_code == 200
+    record = wait_status(sb, change_id, FINAL)
+    assert record.status is Status.VERIFIED, record.detail
+    kinds = [e.kind for e in service(sb).repo.events(change_id)]
+    assert kinds[-4:] == ["apply-disabled", "marked-applied", "rollout-done", "verified"]
+    assert cnibot_patches(sb.sim) == 0
