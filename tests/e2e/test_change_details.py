@@ -17,8 +17,10 @@ from bot.domain.changes import Status
 from tests.e2e.test_changes import (
     FINAL,
     approval_message,
+    ask,
     aws_node_env,
     block_action,
+    button,
     click,
     cnibot_patches,
     ephemeral,
@@ -195,3 +197,28 @@ def test_an_approved_change_on_a_read_only_install_ends_by_hand_and_is_verified_
     kinds = [e.kind for e in service(sb).repo.events(change_id)]
     assert kinds[-4:] == ["apply-disabled", "marked-applied", "rollout-done", "verified"]
     assert cnibot_patches(sb.sim) == 0
+
+
+# --- item 4 -------------------------------------------------------------------------------------------------
+
+
+def test_change_history_keeps_the_outcome_in_view_after_a_flood_of_refused_clicks(
+    make_bot: Callable[..., SimBot],  # noqa: F811
+) -> None:
+    sb = make_bot()
+    change_id, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "flood"')
+    element = button(approval_message(sb.bot.slack, change_id), "change_approve")
+    for n in range(55):  # someone who may not approve keeps clicking
+        url = sb.bot.slack.response_url(f"flood-{n}")
+        assert sb.bot.action(block_action("U0MALLORY", element, url)).status_code == 200
+    wait_for(
+        lambda: sum(e.kind == "refused-click" for e in service(sb).repo.events(change_id)) == 55,
+        what="55 refused clicks recorded",
+    )
+    click(sb, change_id, "U0BOB", "change_reject")
+    assert wait_status(sb, change_id, FINAL).status is Status.REJECTED
+
+    history = ask(sb, f"change {change_id}").split("History", 1)[1]
+    assert "refused-click x55" in history and "You are not an approver" in history
+    assert "rejected" in history and "requested" in history
+    assert "more" not in history  # nothing cut: one row stands for the whole flood
