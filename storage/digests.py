@@ -351,6 +351,32 @@ class DigestRepository:
             ).first()
             return _claim(row) if row else None
 
+    def last_claim(self, subscription_id: int, *, before: datetime) -> Claim | None:
+        """The newest period that was claimed, whatever became of it."""
+        with self._sessions() as session:
+            row = session.scalars(
+                select(DigestClaimRow)
+                .where(DigestClaimRow.subscription_id == subscription_id, DigestClaimRow.period < before)
+                .order_by(DigestClaimRow.period.desc())
+                .limit(1)
+            ).first()
+            return _claim(row) if row else None
+
+    def abandon_claimed(self, *, older_than: datetime, now: datetime) -> int:
+        """Claims whose replica died while posting: the message may have gone out, so they are never retried
+        (uncertain), but they no longer look in progress."""
+        with session_scope(self._sessions) as session:
+            result = session.execute(
+                update(DigestClaimRow)
+                .where(DigestClaimRow.status == CLAIMED, DigestClaimRow.claimed_at < older_than)
+                .values(
+                    status=UNCERTAIN,
+                    finished_at=now,
+                    error="the replica posting it stopped; it may or may not have been posted",
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def claims(self, subscription_id: int | None = None) -> list[Claim]:
         query = select(DigestClaimRow).order_by(DigestClaimRow.period, DigestClaimRow.id)
         if subscription_id is not None:
@@ -687,15 +713,21 @@ def _detail_json(sample: CapacitySample) -> dict[str, Any]:
         "cni_version": sample.cni_version,
         "limits": {t: [getattr(lim, f) for f in _LIMIT_FIELDS] for t, lim in sample.limits.items()},
         "could_not_check": list(sample.could_not_check),
+        # Per subnet [ENIs, addresses] of leaked ENIs: only the newest samples need it (recommendations).
+        "leaked": {s.subnet_id: [s.leaked_enis, s.leaked_ips] for s in sample.subnets if s.leaked_enis},
     }
 
 
 def _sample_from(row: CapacitySampleRow, subnets: Sequence[SubnetSampleRow]) -> CapacitySample:
     detail = row.detail or {}
+    leaked = detail.get("leaked") or {}
     return CapacitySample(
         cluster=row.cluster,
         taken_at=row.taken_at,
-        subnets=tuple(SubnetSample(s.subnet_id, s.az, s.usable, s.free, s.warm_unused) for s in subnets),
+        subnets=tuple(
+            SubnetSample(s.subnet_id, s.az, s.usable, s.free, s.warm_unused, *leaked.get(s.subnet_id, (0, 0)))
+            for s in subnets
+        ),
         nodes=tuple(NodeSample(**dict(zip(_NODE_FIELDS, n, strict=True))) for n in detail.get("nodes") or []),
         failed_pods=tuple(_failed_from(e) for e in row.failed_pods or []),
         aws_node_env=detail.get("aws_node_env"),

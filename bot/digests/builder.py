@@ -45,6 +45,7 @@ class DigestBuilder:
         since: datetime | None,
         until: datetime | None = None,
         previous: DigestSummary | None = None,
+        previous_posted_at: datetime | None = None,
         first_window: timedelta = FIRST_WINDOW,
     ) -> Digest:
         """The window of failures is (since, until]: `since` is the previous digest's cut-off (None for a
@@ -71,6 +72,7 @@ class DigestBuilder:
                 approved=self.sources.approved_settings(cluster),
                 pending=self.sources.pending_changes(cluster),
                 previous=previous,
+                previous_posted_at=previous_posted_at,
                 data=DataState(
                     failed_slots=len(failed_slots),
                     last_error=failed_slots[0].error if failed_slots else None,

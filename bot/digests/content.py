@@ -100,6 +100,7 @@ class DigestInputs:
     window_start: datetime | None = None  # failures are counted in (window_start, until]
     until: datetime | None = None  # this digest's cut-off (None = now)
     data: DataState = field(default_factory=DataState)
+    previous_posted_at: datetime | None = None  # when the previous digest actually went out
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class Digest:
     events_problem: str | None = None  # why the failed-pod list may be incomplete
     window_start: datetime | None = None
     until: datetime | None = None
+    previous_posted_at: datetime | None = None
 
     @property
     def has_data(self) -> bool:
@@ -210,6 +212,7 @@ def build_digest(inputs: DigestInputs) -> Digest:
         events_problem=events_problem,
         window_start=inputs.window_start,
         until=inputs.until,
+        previous_posted_at=inputs.previous_posted_at,
     )
 
 

@@ -23,6 +23,8 @@ class SubnetSample:
     usable: int  # addresses in the CIDR minus the 5 AWS reserves
     free: int  # DescribeSubnets AvailableIpAddressCount
     warm_unused: int | None = None  # held by nodes' warm pools, assigned to no pod; None = not measured
+    leaked_enis: int = 0  # detached ENIs the VPC CNI created and nobody deleted (newest sample only)
+    leaked_ips: int = 0  # the addresses they hold
 
     @property
     def used(self) -> int:

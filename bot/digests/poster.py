@@ -119,6 +119,7 @@ class DigestPoster:
                 since=previous.period if previous else None,
                 until=claim.period,
                 previous=summary,
+                previous_posted_at=previous.finished_at if previous else None,
                 first_window=claim.period - schedule.previous_before(claim.period),
             )
         except Exception as exc:

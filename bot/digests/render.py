@@ -24,8 +24,11 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
             Para("Samples are taken every few minutes once a digest is subscribed; try again shortly.")
         )
     if digest.unchanged and one_line_when_unchanged and not preview:
-        since = f" since the last digest ({_when(digest.since, digest.now)})" if digest.since else ""
-        return Doc(f"{icon} {digest.headline}. No change{since}.")
+        # "posted 8 min ago" is when the reader saw it, not the period it was for (late posts differ).
+        posted = digest.previous_posted_at or digest.since
+        since = f" since the last digest (posted {_when(posted, digest.now)})" if posted else ""
+        sampled = f"; figures from {_when(digest.sampled_at, digest.now)}" if digest.sampled_at else ""
+        return Doc(f"{icon} {digest.headline}. No change{since}{sampled}.")
     doc = Doc(f"{icon} *{digest.headline}*")
     if digest.caveats and digest.sampled_at:
         doc.add(
@@ -87,7 +90,7 @@ def _subnet_row(o: SubnetOutlook) -> tuple[str, str, str, str, str, str, str, st
         o.az,
         o.subnet_id + marker,
         f"{o.free:,}",
-        f"{o.percent_used:.0f}%",
+        percent(o.percent_used),
         _signed(o.change_24h),
         _signed(o.change_7d),
         o.forecast.text,
@@ -124,7 +127,7 @@ def _failed_pods(digest: Digest) -> Para | Bullets:
         return Para(f"*Pods that failed to get an IP* {window}: none.")
     items = [
         f"`{g.ref}`: {', '.join(g.causes)}{f' x{g.count}' if g.count > 1 else ''}, {_when(g.last_seen, digest.now)}"
-        + (f" ({_short(g.message)})" if g.message else "")
+        + (f" ({_short(cni_cause(g.message))})" if g.message else "")
         for g in digest.failed_pods
     ]
     unsure = f" (more may be missing: {digest.events_problem})" if digest.events_problem else ""
@@ -157,6 +160,20 @@ def _footer(digest: Digest, preview: bool) -> str:
         # Every entry: a cut list reads as "that was all".
         parts.append("could not check: " + "; ".join(digest.could_not_check))
     return " · ".join(parts)
+
+
+def percent(value: float) -> str:
+    """As `/cni subnets` shows it: a few used addresses in a big subnet read "<1%", not "0%"."""
+    return f"{value:.0f}%" if value >= 1 or value == 0 else "<1%"
+
+
+def cni_cause(message: str) -> str:
+    """What the CNI plugin said, without the kubelet's and containerd's wrapping: the text after containerd's
+    `failed (add): ` (the plugin's own error), else after the last gRPC `desc = `."""
+    for marker in ("failed (add): ", "desc = "):
+        if marker in message:
+            return message.rsplit(marker, 1)[1].strip()
+    return message
 
 
 def _when(then: datetime | None, now: datetime) -> str:

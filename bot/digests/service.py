@@ -42,6 +42,7 @@ SAMPLE_JOB = "digests:sample"
 POST_JOB_PREFIX = "digest:"
 SYNC_SECONDS = 30
 PENDING_SAMPLE_TIMEOUT = timedelta(minutes=30)
+CLAIM_TIMEOUT = timedelta(minutes=15)  # a post (build, message, chart) takes seconds; longer means its replica died
 # The first sample of a cluster reads the sandbox failures of this long before it (Kubernetes keeps events
 # for an hour by default, so in practice: all there are).
 FIRST_LOOKBACK = timedelta(hours=24)
@@ -162,7 +163,12 @@ class DigestJobs:
         scheduler.every(SAMPLE_JOB, interval, self.sample_subscribed, jitter=int(min(30, interval / 10)), run_now=True)
 
     def sync(self) -> list[RunResult]:
-        """Match this replica's jobs to the subscriptions in the database, then post any missed period."""
+        """Match this replica's jobs to the subscriptions in the database, close claims a dead replica left
+        in progress, then post any missed period."""
+        now = self.services.clock()
+        abandoned = self.stores.digests.abandon_claimed(older_than=now - CLAIM_TIMEOUT, now=now)
+        if abandoned:
+            log.warning("%d digest post(s) were left unfinished by a stopped replica; marked uncertain", abandoned)
         subscriptions = self.stores.digests.subscriptions()
         self.reconcile(subscriptions)
         return [self.poster.run(sub.id, catching_up=True) for sub in subscriptions]

@@ -279,3 +279,43 @@ def test_serve_samples_subscribed_clusters_at_start_not_one_interval_later(
             bot.services.engine.dispose()
     finally:
         sim.stop()
+
+
+# --- item 10: the smaller things ------------------------------------------------------------------------------
+
+
+def test_a_post_left_unfinished_by_a_dead_replica_is_closed_and_listed_as_uncertain(
+    monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    with sim_bot("healthy", monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url) as sb:
+        clock = Clock(PERIOD - timedelta(days=1, minutes=10))
+        jobs = jobs_for(sb, fake_slack, clock)
+        sub_id = subscribe_daily_9(jobs, sb.sim.cluster_name)
+        assert jobs.sampling.sample(sb.sim.cluster_name) is not None
+        clock.now = PERIOD - timedelta(days=1) + timedelta(seconds=2)
+        assert jobs.poster.run(sub_id).outcome == POSTED_NOW  # yesterday's went out
+        # Today a replica claims the period and dies before posting.
+        clock.now = PERIOD + timedelta(seconds=2)
+        assert jobs.stores.digests.claim(subscription_id=sub_id, period=PERIOD, replica="dead", now=clock.now)
+
+        clock.now = PERIOD + timedelta(minutes=20)
+        jobs.sync()  # another replica's periodic sync
+        claim = jobs.stores.digests.claim_for(sub_id, PERIOD)
+        assert claim is not None and claim.status == "uncertain" and "stopped" in (claim.error or "")
+        assert len(fake_slack.api_calls("chat.postMessage")) == 1  # never posted twice
+
+        listed = blocks_text(sb.ask("digest list"))
+        assert "Sun 2026-03-01 09:00; Mon 2026-03-02 09:00 may not have been posted" in listed
+
+
+def test_a_preview_of_the_demo_cluster_names_the_cni_cause_and_the_leaked_enis(
+    monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    with sim_bot("demo", monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url) as sb:
+        text = blocks_text(sb.ask("digest now"))
+        subnet_2a = sb.sim.cluster.subnets["private-us-east-2a"].id
+        # The CNI's own words, not only the kubelet's "Failed to create pod sandbox" prefix.
+        assert "`shop/checkout-7`: no-ip" in text and "(add cmd: failed to assign an IP address to container)" in text
+        assert "Delete the leaked ENIs" in text
+        assert f"3 in {subnet_2a} (us-east-2a) hold 30 of its 123 addresses" in text
+        assert f"{subnet_2a}: 0 -> 30 free addresses" in text
