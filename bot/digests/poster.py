@@ -165,11 +165,16 @@ class DigestPoster:
     def _attach_chart(self, cluster: str, digest: Digest, *, posted_at: datetime, posted: Posted) -> str | None:
         histories = self.builder.samples.histories(cluster, since=posted_at - timedelta(days=CHART_DAYS))
         try:
-            png = free_ips_chart(histories, digest.now, title=f"{cluster}: free IPs per subnet, last 7 days (UTC)")
+            png = free_ips_chart(
+                histories,
+                digest.now,
+                title=f"{cluster}: share of each subnet's IPs in use",
+                levels={o.subnet_id: o.level for o in digest.subnets},  # the chart agrees with the text
+            )
             if png is None:
                 return None
             name = f"cnibot-{cluster}-{digest.now:%Y%m%d-%H%M}.png"
-            self.sender.attach_chart(posted, png, filename=name, title=f"{cluster}: free IPs per subnet")
+            self.sender.attach_chart(posted, png, filename=name, title=f"{cluster}: IPs in use per subnet")
         except (SlackApiError, OSError, ValueError) as exc:
             log.warning("chart for %s not attached: %s", cluster, exc)
             return f"chart: {exc}"
