@@ -33,11 +33,15 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
     if digest.caveats and digest.sampled_at:
         doc.add(
             Para(
-                f":warning: {'; '.join(digest.caveats).capitalize()}. The figures below are from the sample taken "
+                f":warning: {_sentence_case('; '.join(digest.caveats))}. The figures below are from the sample taken "
                 f"{digest.sampled_at:%Y-%m-%d %H:%M} UTC ({_when(digest.sampled_at, digest.now)})."
             )
         )
-    doc.add(_subnet_table(digest))
+    if digest.subnets:
+        doc.add(_subnet_table(digest))
+    else:
+        # Subnets are found through the nodes' ENIs and the ENIConfigs: without them there is no table to show.
+        doc.add(Para("*Subnets*: none could be attributed to the cluster in this sample."))
     if digest.nodes_at_limit:
         doc.add(
             Bullets(
@@ -160,6 +164,10 @@ def _footer(digest: Digest, preview: bool) -> str:
         # Every entry: a cut list reads as "that was all".
         parts.append("could not check: " + "; ".join(digest.could_not_check))
     return " · ".join(parts)
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def percent(value: float) -> str:

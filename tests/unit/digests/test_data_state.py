@@ -42,6 +42,8 @@ def test_a_partial_sample_is_stored_as_partial_and_its_digest_is_not_healthy(tmp
     assert "healthy" not in text.replace("health unknown", "")
     assert "none seen, but 1 sample in this window could not read the pod events" in text
     assert "could not check: " + "; ".join(UNREAD) in text  # all five, not the first three
+    assert "The newest sample could not read nodes, ENIConfigs, aws-node DaemonSet" in text
+    assert "Subnets: none could be attributed to the cluster in this sample." in text  # no empty table
 
 
 def test_a_complete_sample_is_ok_and_healthy(tmp_path: Path) -> None:
