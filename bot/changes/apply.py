@@ -20,19 +20,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.changes.containers import edits_by_container
 from bot.changes.drafts import CUSTOM_NETWORK_KNOB, apply_blocker
 from bot.changes.nodes import nodes_to_replace
 from bot.changes.rollout import Backoff, Progress, ip_failure_counts, verify, watch_rollout
 from bot.changes.service import ChangeService, nodes_left_text
-from bot.changes.state import (
-    ClusterState,
-    addon_config_with,
-    container_edits,
-    edits_by_container,
-    eks_name,
-    read_state,
-    writer_for,
-)
+from bot.changes.state import ClusterState, addon_config_with, container_edits, eks_name, read_state, writer_for
 from bot.config import ClusterConfig
 from bot.domain.changes import (
     ChangeKind,

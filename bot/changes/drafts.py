@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.changes.containers import edits_by_container
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
-from bot.changes.state import AwsNodeState, ClusterState, edits_by_container, read_state, writer_for
+from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
 from bot.config import ClusterConfig
 from bot.domain.changes import (
     IN_EFFECT,
@@ -87,16 +88,18 @@ def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, dur
     estimate = estimate_or_error(
         lambda: warm_pool_estimate(read_fleet(conn), node.env, after, state_for_estimate.eniconfig_states())
     )
-    return Draft(
+    draft = Draft(
         kind=ChangeKind.SET,
         spec=spec,
         risk=check.risk,
         summary=_env_summary(check.diff),
         base=state.revision(spec),
         target=node.target,
-        detail=_check_detail(check, [*state.notes, *_copies_left(node, check.diff)], estimate),
+        detail=_check_detail(check, state.notes, estimate),
         duration=duration,
     )
+    draft.detail["warnings"] = [*draft.detail.get("warnings", []), *_copies_left(node, check.diff)]
+    return draft
 
 
 def _copies_left(node: AwsNodeState, diff: Sequence[EnvChange]) -> list[str]:

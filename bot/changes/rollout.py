@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.changes.state import container_env, edits_by_container
+from bot.changes.containers import container_env, edits_by_container
 from bot.domain.facts import DaemonSetFact
 from bot.gateways.kube import KubeGateway
 

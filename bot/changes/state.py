@@ -12,7 +12,7 @@ import yaml
 
 from bot.config import ClusterConfig
 from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeSpec, EniConfigState, Target
-from bot.domain.cni_settings import AWS_NODE, INIT_CONTAINER, KNOBS, knob_env
+from bot.domain.cni_settings import KNOBS, knob_env
 from bot.domain.facts import DaemonSetFact
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
@@ -148,20 +148,8 @@ def addon_config_with(current: str, updates: Mapping[str, str | None]) -> str:
 
 def container_edits(spec: ChangeSpec) -> dict[str, dict[str, str | None]]:
     """The env edits per aws-node container (a knob set on both containers is patched on both)."""
-    return edits_by_container(spec.env_updates())
-
-
-def edits_by_container(updates: Mapping[str, str | None]) -> dict[str, dict[str, str | None]]:
-    """Each key on the container(s) whose process reads it, and only there: the one rule the writer, the
-    read-only instructions and the verification share. A copy on another container (`kubectl set env`
-    without `-c` writes every container) is read by nothing, so an unset leaves it alone."""
     edits: dict[str, dict[str, str | None]] = {}
-    for key, value in updates.items():
-        knob = KNOBS.get(key)
-        for container in knob.containers if knob else (AWS_NODE,):
-            edits.setdefault(container, {})[key] = value
+    for change in spec.env:
+        for container in KNOBS[change.key].containers:
+            edits.setdefault(container, {})[change.key] = change.new
     return edits
-
-
-def container_env(daemonset: DaemonSetFact, container: str) -> Mapping[str, str]:
-    return daemonset.init_env if container == INIT_CONTAINER else daemonset.env
