@@ -287,6 +287,10 @@ def _headline(
             n = state.failed_slots
             return Level.UNKNOWN, f"{cluster}: no capacity sample yet, {n} attempt{'s' if n != 1 else ''} failed{error}"
         return Level.WATCH, f"{cluster}: no capacity sample yet, so nothing to report"
+    if not outlooks and not failed:
+        # Subnets are found through the nodes' ENIs and the ENIConfigs: none at all is nothing to call healthy.
+        why = "; ".join(caveats) or "the sample found no subnet that the cluster's nodes or ENIConfigs use"
+        return Level.UNKNOWN, f"{cluster}: health unknown: {why}"
     worst = max((o.level for o in outlooks), key=lambda lv: lv.rank, default=Level.HEALTHY)
     level = Level.AT_RISK if failed else worst
     if level == Level.HEALTHY and (caveats or events_problem):

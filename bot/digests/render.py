@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.digests.content import Digest
+from bot.digests.content import Digest, age_text
 from bot.digests.outlook import Level, SubnetOutlook
 from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table
 
@@ -185,16 +185,7 @@ def cni_cause(message: str) -> str:
 
 
 def _when(then: datetime | None, now: datetime) -> str:
-    if then is None:
-        return "never"
-    secs = max(0, int((now - then).total_seconds()))
-    if secs < 90:
-        return "just now"
-    if secs < 3600:
-        return f"{secs // 60} min ago"
-    if secs < 2 * 86400:
-        return f"{secs // 3600} h ago"
-    return f"{secs // 86400} days ago"
+    return "never" if then is None else age_text(then, now)
 
 
 def _short(text: str, width: int = 90) -> str:

@@ -106,7 +106,8 @@ class Sampling:
             return None, str(exc) if _expected(exc) else f"internal error ({type(exc).__name__})"
         self.samples.store(sample_id, sample)
         if not sample.complete:
-            log.warning("capacity sample of %s is partial: could not check %s", cluster_name, sample.could_not_check)
+            missing = "; ".join(sample.could_not_check)
+            log.warning("capacity sample of %s is partial: could not check %s", cluster_name, missing)
         self._housekeeping(cluster_name, now)
         return sample, None
 

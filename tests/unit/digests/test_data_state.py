@@ -85,3 +85,11 @@ def test_a_subnet_at_risk_stays_at_risk_on_a_partial_sample_and_says_what_is_mis
         "prod is at risk: subnet-a (us-east-2a) has no free IPs left "
         "(data incomplete: the newest sample could not read pod sandbox events)"
     )
+
+
+def test_a_complete_sample_without_any_subnet_is_not_called_healthy() -> None:
+    digest = build_digest(DigestInputs("prod", NOW, sample([]), ()))
+    assert digest.level == Level.UNKNOWN
+    assert digest.headline == (
+        "prod: health unknown: the sample found no subnet that the cluster's nodes or ENIConfigs use"
+    )
