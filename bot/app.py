@@ -29,7 +29,7 @@ log = logging.getLogger("cnibot.app")
 def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     if settings.migrate_on_start:
-        log.info("migrating %s", redact_url(settings.database_url))
+        log.debug("migrating %s", redact_url(settings.database_url))
         migrate.upgrade(engine)
     return Services(
         settings=settings,

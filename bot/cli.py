@@ -28,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default CNIBOT_PORT or 3000)")
     serve.add_argument("--host", help="bind address (default CNIBOT_HOST or 127.0.0.1)")
 
-    ask = sub.add_parser("ask", help='run a /cni command from the terminal, e.g. cnibot ask "why-pending shop/web"')
+    ask = sub.add_parser(
+        "ask", help='run a /cni command from the terminal, e.g. cnibot ask "why-pending shop/checkout-7"'
+    )
     ask.add_argument("--json", action="store_true", help="print the structured result (also as last word)")
     ask.add_argument("--user", default=None, help="who is asking (for history; default: your login)")
     # Everything after the first word belongs to /cni (e.g. `cnibot ask history --user @ann`).
@@ -131,7 +133,7 @@ def _ask(args: argparse.Namespace) -> int:
     if words and words[-1] == "--json":
         args.json, words = True, words[:-1]
     if not words:
-        print('cnibot ask: say what to ask, e.g. cnibot ask "why-pending shop/web-1"', file=sys.stderr)
+        print('cnibot ask: say what to ask, e.g. cnibot ask "why-pending shop/checkout-7"', file=sys.stderr)
         return EXIT_USAGE
     settings = _settings(quiet=True)
     services = build_services(settings)

@@ -26,6 +26,8 @@ Type what you would type in Slack, e.g.:
   /cni why-pending {example}
 Ctrl-D or "exit" to leave.
 """
+EXIT_USAGE = 2
+EXIT_CODES = {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}  # as `cnibot ask`; an error is 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,7 +77,7 @@ def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
     runner = build_runner()
     user = os.environ.get("USER", "demo")
 
-    def ask(text: str) -> None:
+    def ask(text: str) -> int:
         text = text.strip().removeprefix("/cni").strip()
         ctx = CommandContext(
             services=services,
@@ -85,7 +87,9 @@ def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
             source="cli",
             now=services.clock(),
         )
-        print(render_text(runner.execute(text, ctx).doc))
+        result = runner.execute(text, ctx)
+        print(render_text(result.doc))
+        return EXIT_CODES.get(result.outcome, 1)
 
     try:
         return _session(args, sim, ask)
@@ -93,12 +97,14 @@ def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
         services.connections.close()
 
 
-def _session(args: argparse.Namespace, sim: SimulatedCluster, ask: Callable[[str], None]) -> int:
+def _session(args: argparse.Namespace, sim: SimulatedCluster, ask: Callable[[str], int]) -> int:
     if args.command:
+        # Scripted: the exit code is the worst command's, as `cnibot ask` would give it.
+        worst = 0
         for command in args.command:
             print(f"$ /cni {command.strip().removeprefix('/cni').strip()}")
-            ask(command)
-        return 0
+            worst = max(worst, ask(command))
+        return worst
     example = _example_pod(sim)
     print(BANNER.format(scenario=args.scenario, nodes=_node_count(sim), example=example))
     for line in _lines():

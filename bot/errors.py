@@ -44,6 +44,10 @@ class ConfigError(CnibotError):
         self.problems = problems
 
 
+# UpstreamError.code when a cluster's credentials cannot be loaded: a setup problem to fix, not an outage.
+NO_CLUSTER = "no-cluster"
+
+
 class UpstreamError(CnibotError):
     """A dependency failed. `api` names it (e.g. "ec2:DescribeSubnets", "kube:LIST pods")."""
 

@@ -84,6 +84,11 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         "slack_bolt",
         "slack_sdk",
         "uvicorn.access",
+        # Start-up chatter an operator cannot act on (one line per job, "Uvicorn running on ..."):
+        # `cnibot serve` logs its own summary instead.
+        "uvicorn.error",
+        "apscheduler",
+        "matplotlib",  # "generated new fontManager" on a fresh home directory
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from bot import metrics
-from bot.errors import UpstreamError, UserError
+from bot.errors import NO_CLUSTER, UpstreamError, UserError
 from bot.logs import event, log_context
 from bot.render.doc import Doc, Para
 from commands.base import CommandContext, CommandResult
@@ -69,6 +69,8 @@ class CommandRunner:
         except UserError as exc:
             return usage_result(sub.name, exc.message, getattr(exc, "usage", ""))
         except UpstreamError as exc:
+            if exc.code == NO_CLUSTER:
+                return _no_cluster_result(sub.name, exc)
             log.warning("upstream failure: %s", exc)
             doc = Doc(f":warning: Could not complete `{sub.name}`: {exc.api} failed ({exc.reason}).").add(
                 Para(f"Try again in a moment. Reference: `{ctx.correlation_id}`")
@@ -106,3 +108,22 @@ class CommandRunner:
         except Exception as exc:
             metrics.HISTORY_WRITE_FAILURES.inc()
             log.error("history write lost: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+NO_CLUSTER_HINT = (
+    "Point cnibot at a cluster: it reads the current context of your kubeconfig (`$KUBECONFIG`, else "
+    "`~/.kube/config`; `aws eks update-kubeconfig --name CLUSTER --region REGION` writes one), or the clusters "
+    "listed in the settings file named by `CNIBOT_CONFIG`. To try it without a cluster: `cnibot demo`."
+)
+
+
+def _no_cluster_result(subcommand: str, exc: UpstreamError) -> CommandResult:
+    """Not an outage to wait out: nothing tells cnibot where the cluster is, so say how to tell it."""
+    headline = (
+        f":warning: No cluster is configured, so `{subcommand}` has nothing to read ({exc.reason})."
+        if "no kubeconfig" in exc.reason
+        else f":warning: The cluster's credentials could not be loaded, so `{subcommand}` has nothing to read "
+        f"({exc.reason})."
+    )
+    doc = Doc(headline).add(Para(NO_CLUSTER_HINT))
+    return CommandResult(subcommand, doc, data={"error": str(exc), "api": exc.api}, outcome="user_error")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -34,13 +34,17 @@ class Scheduler:
         *,
         jitter: int | None = None,
         start: datetime | None = None,
+        run_now: bool = False,
     ) -> None:
-        """Run fn every `seconds` (replacing a job of the same id)."""
+        """Run fn every `seconds` (replacing a job of the same id); with `run_now`, first as soon as the
+        scheduler runs (an interval trigger alone first fires one interval after it starts)."""
+        extra: dict[str, Any] = {"next_run_time": datetime.now(UTC)} if run_now else {}
         self._aps.add_job(
             self._guard(job_id, fn),
             IntervalTrigger(seconds=seconds, jitter=jitter, start_date=start),
             id=job_id,
             replace_existing=True,
+            **extra,
         )
 
     def at(self, job_id: str, trigger: BaseTrigger, fn: Callable[[], Any]) -> None:

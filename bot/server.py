@@ -19,8 +19,9 @@ from types import FrameType
 
 import uvicorn
 
+from bot import __version__
 from bot.app import Cnibot, build_cnibot
-from bot.config import Settings, redacted
+from bot.config import Settings, redact_url, redacted
 from bot.logs import event
 from bot.web import uvicorn_config
 
@@ -74,7 +75,7 @@ def wait_all(waits: dict[str, Callable[[], None]], deadline: float) -> list[str]
 
 def serve(settings: Settings, *, socket_mode: bool = False) -> int:
     bot = build_cnibot(settings)
-    event(log, "starting", mode="socket" if socket_mode else "http", settings=redacted(settings))
+    event(log, "settings", logging.DEBUG, settings=redacted(settings))
     handler = None
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -92,6 +93,7 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
         signals.install()
     server = _Server(uvicorn_config(bot.web, settings.host, settings.port))
     bot.services.scheduler.start()
+    log.info("%s", startup_line(bot, settings, socket_mode))
     threading.Thread(target=_warm_up, args=(bot,), name="warm-up", daemon=True).start()
     try:
         server.run()
@@ -113,18 +115,39 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
     return 0
 
 
+def startup_line(bot: Cnibot, settings: Settings, socket_mode: bool) -> str:
+    """What an operator needs to know at start, in one line: where it listens, the database, the clusters,
+    the jobs."""
+    where = f"http://{settings.host}:{settings.port}"
+    mode = f"Socket Mode (probes on {where})" if socket_mode else f"{where}/slack/events"
+    jobs = bot.services.scheduler.job_ids()
+    digests = sum(1 for j in jobs if j.startswith("digest:"))
+    return (
+        f"cnibot {__version__} serving {mode}; database {redact_url(settings.database_url)}; "
+        f"clusters {', '.join(bot.services.clusters.names)}; {len(jobs)} jobs scheduled"
+        + (f" ({digests} digest subscriptions)" if digests else "")
+    )
+
+
 def _warm_up(bot: Cnibot) -> None:
     """Build each cluster's clients and fill its node and pod caches now (botocore loads its models; listing
-    100k pods takes seconds), so the first /cni command does not pay for it."""
+    100k pods takes seconds), so the first /cni command does not pay for it. Ends with one line saying which
+    clusters answered."""
+    reachable, unreachable = [], []
     for cluster in bot.services.clusters.configs:
         conn = bot.services.connections.get(cluster)
         try:
             if conn.default_region():
                 conn.aws()
-            conn.nodes.items()
+            nodes = conn.nodes.items()
             conn.pods.items()
         except Exception as exc:  # the command that needs it will report the problem properly
-            log.info("warm-up of cluster %s: %s", cluster.name, exc)
+            unreachable.append(f"{cluster.name} ({exc})")
+        else:
+            reachable.append(f"{cluster.name} ({len(nodes)} nodes)")
+    parts = [f"reachable: {', '.join(reachable)}"] if reachable else []
+    parts += [f"NOT reachable: {', '.join(unreachable)}"] if unreachable else []
+    log.log(logging.WARNING if unreachable else logging.INFO, "clusters %s", "; ".join(parts))
 
 
 def _drain(bot: Cnibot, deadline: float) -> list[str]:

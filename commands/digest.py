@@ -6,15 +6,21 @@ import argparse
 import re
 from datetime import datetime
 
-from bot.digests.builder import DigestBuilder
 from bot.digests.render import digest_doc
 from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_text, zone
-from bot.digests.service import Sampling, Stores
+from bot.digests.service import Sampling, Stores, digest_builder
 from bot.digests.sources import sources_for
 from bot.errors import UsageError
 from bot.render.doc import Context, Doc, Para, Table
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
-from storage.digests import Subscription
+from storage.digests import CLAIMED, FAILED, POSTED, SKIPPED, UNCERTAIN, Subscription
+
+_CLAIM_TEXT = {
+    CLAIMED: "being posted",
+    FAILED: "not posted (Slack refused it)",
+    SKIPPED: "skipped (no sample)",
+    UNCERTAIN: "may not have been posted",
+}
 
 USAGE = (
     "/cni digest subscribe [#channel] [daily HH:MM | weekdays HH:MM | weekly DAY HH:MM] [--tz ZONE] | "
@@ -28,12 +34,19 @@ _CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_-]{0,79}$")
 
 
 def _build(p: CommandParser) -> None:
-    p.add_argument("action", choices=ACTIONS)
+    # Checked in run(), so that the answer names the actions rather than argparse's internal names.
+    p.add_argument("action", nargs="?")
     p.add_argument("words", nargs="*")
     p.add_argument("--tz", metavar="ZONE", default=None, help="IANA time zone of the schedule (default UTC)")
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    if args.action is None:
+        raise UsageError("Say what to do: `subscribe`, `unsubscribe`, `list` or `now`.", USAGE)
+    if args.action not in ACTIONS:
+        raise UsageError(
+            f"`{args.action[:30]}` is not a digest action: use subscribe, unsubscribe, list or now.", USAGE
+        )
     action = {"subscribe": _subscribe, "unsubscribe": _unsubscribe, "list": _list, "now": _now}[args.action]
     return action(args, ctx)
 
@@ -134,17 +147,27 @@ def _list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         schedule = schedule_from_text(sub.schedule, sub.timezone)
         due = schedule.next_after(ctx.now)
         last = digests.last_posted(sub.id, before=ctx.now)
+        latest = digests.last_claim(sub.id, before=ctx.now)
+        shown = _local(last.period, sub.timezone) if last else "not yet"
+        if latest is not None and latest.status != POSTED:
+            # A newer period that did not (or may not) go out: say so rather than show an old "last posted".
+            shown += f"; {_local(latest.period, sub.timezone)} {_CLAIM_TEXT.get(latest.status, latest.status)}"
         rows.append(
             (
                 _show_channel(sub.channel),
                 sub.cluster,
                 f"{_describe(sub.schedule)} {sub.timezone}",
                 _local(due, sub.timezone),
-                _local(last.period, sub.timezone) if last else "not yet",
+                shown,
             )
         )
         data.append(
-            {**_sub_data(sub), "next_due": due.isoformat(), "last_posted": last.period.isoformat() if last else None}
+            {
+                **_sub_data(sub),
+                "next_due": due.isoformat(),
+                "last_posted": last.period.isoformat() if last else None,
+                "last_run": {"period": latest.period.isoformat(), "status": latest.status} if latest else None,
+            }
         )
     doc = Doc(f"{len(subs)} digest subscription{'s' if len(subs) != 1 else ''}:").add(
         Table(("channel", "cluster", "schedule", "next", "last posted"), rows, align="lllll", limit=50)
@@ -158,7 +181,7 @@ def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     stores = Stores.of(ctx.services.engine)
     problem = Sampling(ctx.services, stores.samples).ensure_recent(cluster.name)
-    builder = DigestBuilder(stores.samples, sources_for(ctx.services.engine))
+    builder = digest_builder(ctx.services, stores.samples, sources_for(ctx.services.engine))
     digest = builder.build(cluster.name, ctx.now, since=None)
     doc = digest_doc(digest, preview=True)
     if problem:
@@ -181,8 +204,11 @@ def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         ],
         "recommendations": [r.code for r in digest.recommendations],
         "sample_problem": problem,
+        "caveats": list(digest.caveats),
+        "events_problem": digest.events_problem,
+        "could_not_check": list(digest.could_not_check),
     }
-    partial = bool(digest.could_not_check or problem)
+    partial = bool(digest.could_not_check or problem or digest.caveats or digest.events_problem)
     return CommandResult("digest", doc, data=data, cluster=cluster.name, outcome="partial" if partial else "ok")
 
 

@@ -140,6 +140,7 @@ class AuditKind(StrEnum):
     EXPIRED = "expired"
     STALE = "stale"
     APPLY_DISABLED = "apply-disabled"
+    MARKED_APPLIED = "marked-applied"  # a person applied a by-hand change and said so
     APPLYING = "applying"
     APPLIED = "applied"
     APPLY_FAILED = "apply-failed"

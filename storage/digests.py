@@ -58,7 +58,9 @@ UNCERTAIN = "uncertain"  # the post may or may not have gone out (a timeout): ne
 # Sample states.
 PENDING = "pending"
 OK = "ok"
+PARTIAL = "partial"  # stored, but some input could not be read (see the sample's could_not_check)
 SAMPLE_FAILED = "failed"
+USABLE = (OK, PARTIAL)
 
 _CHUNK = 500  # ids per IN (...) clause
 
@@ -114,7 +116,8 @@ class CapacitySampleRow(Base):
     claimed_by: Mapped[str] = mapped_column(String(96))
     taken_at: Mapped[datetime]
     settings_hash: Mapped[str | None] = mapped_column(String(16))
-    failed_pods: Mapped[list[Any] | None] = mapped_column(JSON)
+    # SQL NULL (not JSON null) when the events could not be read, so queries can tell.
+    failed_pods: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     # Node rows, VPC subnets, aws-node env, limits: only the newest samples keep it (see strip_details).
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
@@ -137,6 +140,13 @@ class SubnetSampleRow(Base):
 
 
 # --- records ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleAttempt:
+    at: datetime
+    status: str  # OK | PARTIAL | SAMPLE_FAILED
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -341,6 +351,32 @@ class DigestRepository:
             ).first()
             return _claim(row) if row else None
 
+    def last_claim(self, subscription_id: int, *, before: datetime) -> Claim | None:
+        """The newest period that was claimed, whatever became of it."""
+        with self._sessions() as session:
+            row = session.scalars(
+                select(DigestClaimRow)
+                .where(DigestClaimRow.subscription_id == subscription_id, DigestClaimRow.period < before)
+                .order_by(DigestClaimRow.period.desc())
+                .limit(1)
+            ).first()
+            return _claim(row) if row else None
+
+    def abandon_claimed(self, *, older_than: datetime, now: datetime) -> int:
+        """Claims whose replica died while posting: the message may have gone out, so they are never retried
+        (uncertain), but they no longer look in progress."""
+        with session_scope(self._sessions) as session:
+            result = session.execute(
+                update(DigestClaimRow)
+                .where(DigestClaimRow.status == CLAIMED, DigestClaimRow.claimed_at < older_than)
+                .values(
+                    status=UNCERTAIN,
+                    finished_at=now,
+                    error="the replica posting it stopped; it may or may not have been posted",
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def claims(self, subscription_id: int | None = None) -> list[Claim]:
         query = select(DigestClaimRow).order_by(DigestClaimRow.period, DigestClaimRow.id)
         if subscription_id is not None:
@@ -372,10 +408,10 @@ class SampleRepository:
             row = session.get(CapacitySampleRow, sample_id)
             if row is None:
                 raise LookupError(f"sample {sample_id} is gone")
-            row.status = OK
+            row.status = _status(sample)
             row.taken_at = sample.taken_at
             row.settings_hash = sample.settings_hash
-            row.failed_pods = [_failed_json(p) for p in sample.failed_pods]
+            row.failed_pods = _failed_pods_json(sample)
             row.detail = _detail_json(sample)
             session.add_all(
                 SubnetSampleRow(
@@ -408,11 +444,11 @@ class SampleRepository:
                 CapacitySampleRow(
                     cluster=s.cluster,
                     slot=s.taken_at,
-                    status=OK,
+                    status=_status(s),
                     claimed_by=replica,
                     taken_at=s.taken_at,
                     settings_hash=s.settings_hash,
-                    failed_pods=[_failed_json(p) for p in s.failed_pods],
+                    failed_pods=_failed_pods_json(s),
                     detail=_detail_json(s),
                 )
                 for s in samples
@@ -434,11 +470,11 @@ class SampleRepository:
             return [row.id for row in rows]
 
     def latest(self, cluster: str) -> CapacitySample | None:
-        """The newest complete sample, with its subnets, nodes and context."""
+        """The newest stored sample (complete or partial), with its subnets, nodes and context."""
         with self._sessions() as session:
             row = session.scalars(
                 select(CapacitySampleRow)
-                .where(CapacitySampleRow.cluster == cluster, CapacitySampleRow.status == OK)
+                .where(CapacitySampleRow.cluster == cluster, CapacitySampleRow.status.in_(USABLE))
                 .order_by(CapacitySampleRow.taken_at.desc())
                 .limit(1)
             ).first()
@@ -453,9 +489,45 @@ class SampleRepository:
         with self._sessions() as session:
             return session.scalar(
                 select(func.max(CapacitySampleRow.taken_at)).where(
-                    CapacitySampleRow.cluster == cluster, CapacitySampleRow.status == OK
+                    CapacitySampleRow.cluster == cluster, CapacitySampleRow.status.in_(USABLE)
                 )
             )
+
+    def events_read_at(self, cluster: str) -> datetime | None:
+        """When the sandbox events were last read: the next sample looks back to there, so none fall between."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(func.max(CapacitySampleRow.taken_at)).where(
+                    CapacitySampleRow.cluster == cluster,
+                    CapacitySampleRow.status.in_(USABLE),
+                    CapacitySampleRow.failed_pods.is_not(None),
+                )
+            )
+
+    def attempts_since(self, cluster: str, *, after: datetime | None) -> list[SampleAttempt]:
+        """Sampling slots finished after `after` (all when None), newest first: failed and partial ones show
+        in digests, so a digest never passes old or incomplete data off as current."""
+        query = (
+            select(CapacitySampleRow.taken_at, CapacitySampleRow.status, CapacitySampleRow.error)
+            .where(CapacitySampleRow.cluster == cluster, CapacitySampleRow.status != PENDING)
+            .order_by(CapacitySampleRow.taken_at.desc())
+        )
+        if after is not None:
+            query = query.where(CapacitySampleRow.taken_at > after)
+        with self._sessions() as session:
+            return [SampleAttempt(at, status, error) for at, status, error in session.execute(query.limit(500))]
+
+    def events_unread(self, cluster: str, *, since: datetime, until: datetime) -> list[datetime]:
+        """When, in (since, until], a sampling slot could not read the sandbox events (failed or partial)."""
+        query = select(CapacitySampleRow.taken_at).where(
+            CapacitySampleRow.cluster == cluster,
+            CapacitySampleRow.status != PENDING,
+            CapacitySampleRow.failed_pods.is_(None),
+            CapacitySampleRow.taken_at > since,
+            CapacitySampleRow.taken_at <= until,
+        )
+        with self._sessions() as session:
+            return sorted(session.scalars(query))
 
     def histories(self, cluster: str, *, since: datetime) -> list[SubnetHistory]:
         """Free addresses per subnet over time, oldest first: what forecasts and the chart read."""
@@ -470,7 +542,7 @@ class SampleRepository:
             .join(CapacitySampleRow, CapacitySampleRow.id == SubnetSampleRow.sample_id)
             .where(
                 CapacitySampleRow.cluster == cluster,
-                CapacitySampleRow.status == OK,
+                CapacitySampleRow.status.in_(USABLE),
                 CapacitySampleRow.taken_at >= since,
             )
             .order_by(CapacitySampleRow.taken_at)
@@ -487,7 +559,7 @@ class SampleRepository:
         """Pods that failed to get an IP with a last sighting in (since, until]."""
         query = select(CapacitySampleRow.failed_pods).where(
             CapacitySampleRow.cluster == cluster,
-            CapacitySampleRow.status == OK,
+            CapacitySampleRow.status.in_(USABLE),
             CapacitySampleRow.taken_at > since,
             CapacitySampleRow.failed_pods.is_not(None),
         )
@@ -525,7 +597,7 @@ class SampleRepository:
         with session_scope(self._sessions) as session:
             newest = session.scalars(
                 select(CapacitySampleRow.id)
-                .where(CapacitySampleRow.cluster == cluster, CapacitySampleRow.status == OK)
+                .where(CapacitySampleRow.cluster == cluster, CapacitySampleRow.status.in_(USABLE))
                 .order_by(CapacitySampleRow.taken_at.desc())
                 .limit(keep)
             ).all()
@@ -597,6 +669,15 @@ _NODE_FIELDS = (
 _LIMIT_FIELDS = ("max_enis", "ipv4_per_eni", "hypervisor", "bare_metal", "vcpus", "network_cards", "branch_enis")
 
 
+def _status(sample: CapacitySample) -> str:
+    return OK if sample.complete else PARTIAL
+
+
+def _failed_pods_json(sample: CapacitySample) -> list[dict[str, Any]] | None:
+    """None when the events could not be read: "no failures" and "could not tell" must stay apart."""
+    return [_failed_json(p) for p in sample.failed_pods] if sample.events_read else None
+
+
 def _failed_json(pod: FailedPod) -> dict[str, Any]:
     return {
         "ns": pod.namespace,
@@ -632,15 +713,21 @@ def _detail_json(sample: CapacitySample) -> dict[str, Any]:
         "cni_version": sample.cni_version,
         "limits": {t: [getattr(lim, f) for f in _LIMIT_FIELDS] for t, lim in sample.limits.items()},
         "could_not_check": list(sample.could_not_check),
+        # Per subnet [ENIs, addresses] of leaked ENIs: only the newest samples need it (recommendations).
+        "leaked": {s.subnet_id: [s.leaked_enis, s.leaked_ips] for s in sample.subnets if s.leaked_enis},
     }
 
 
 def _sample_from(row: CapacitySampleRow, subnets: Sequence[SubnetSampleRow]) -> CapacitySample:
     detail = row.detail or {}
+    leaked = detail.get("leaked") or {}
     return CapacitySample(
         cluster=row.cluster,
         taken_at=row.taken_at,
-        subnets=tuple(SubnetSample(s.subnet_id, s.az, s.usable, s.free, s.warm_unused) for s in subnets),
+        subnets=tuple(
+            SubnetSample(s.subnet_id, s.az, s.usable, s.free, s.warm_unused, *leaked.get(s.subnet_id, (0, 0)))
+            for s in subnets
+        ),
         nodes=tuple(NodeSample(**dict(zip(_NODE_FIELDS, n, strict=True))) for n in detail.get("nodes") or []),
         failed_pods=tuple(_failed_from(e) for e in row.failed_pods or []),
         aws_node_env=detail.get("aws_node_env"),
@@ -651,4 +738,5 @@ def _sample_from(row: CapacitySampleRow, subnets: Sequence[SubnetSampleRow]) -> 
             for t, values in (detail.get("limits") or {}).items()
         },
         could_not_check=tuple(detail.get("could_not_check") or ()),
+        events_read=row.failed_pods is not None,
     )

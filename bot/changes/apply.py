@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.changes.containers import edits_by_container
 from bot.changes.drafts import CUSTOM_NETWORK_KNOB, apply_blocker
 from bot.changes.nodes import nodes_to_replace
 from bot.changes.rollout import Backoff, Progress, ip_failure_counts, verify, watch_rollout
@@ -104,9 +106,18 @@ class Applier:
     def _writable(self, record: ChangeRecord, cluster: ClusterConfig) -> bool:
         disabled = record.detail.get("apply_disabled")
         if not cluster.write_enabled or disabled:
-            if not any(e.kind == AuditKind.APPLY_DISABLED for e in self.repo.events(record.id)):
-                self._event(record, AuditKind.APPLY_DISABLED, {"reason": disabled})
-                self.svc.thread(record, manual_text(record, disabled or "writes are off for this cluster"))
+            # An end state of its own, not "approved" forever: a person applies it and marks it applied.
+            result = "Approved; cnibot may not write here, so apply it by hand, then click *Mark applied*."
+            if self._transition(
+                record,
+                Status.BY_HAND,
+                AuditKind.APPLY_DISABLED,
+                detail={"reason": disabled},
+                values={"detail": {**record.detail, "result": result}},
+                only_from={Status.APPROVED},
+            ):
+                self.svc.thread(record, manual_text(record, disabled or "writes are off for this cluster", cluster))
+                self.svc.refresh(record.id)
             return False
         return True
 
@@ -360,7 +371,13 @@ class Applier:
     # --- outcomes -------------------------------------------------------------------------------------------
     def _stale(self, run: _Run, reasons: list[str]) -> None:
         record = run.record
-        detail = {**record.detail, "stale": reasons, "result": "Nothing was applied."}
+        # The approvers' message says why, not only the thread: that message is what most of them read.
+        why = "; ".join(reasons)
+        detail = {
+            **record.detail,
+            "stale": reasons,
+            "result": f"What it was approved against changed: {why}. Nothing was applied.",
+        }
         if self._transition(
             record,
             Status.STALE,
@@ -420,19 +437,46 @@ class Applier:
         return Backoff(self.timings.poll_first, self.timings.poll_longest)
 
 
-def manual_text(record: ChangeRecord, why: str) -> str:
+def manual_text(record: ChangeRecord, why: str, cluster: ClusterConfig | None = None) -> str:
     """How to apply an approved change by hand on an install that may not write."""
     lines = [f":lock: Change #{record.id} is approved, but cnibot does not apply it here: {why}. To apply it by hand:"]
-    lines += [f"```{command}```" for command in manual_commands(record.spec)]
+    addon_config = record.base.aws_node.addon_config if record.base.aws_node else None
+    commands = manual_commands(
+        record.spec,
+        target=record.target,
+        addon_config=addon_config,
+        eks_cluster=eks_name(cluster) if cluster else record.cluster,
+        region=cluster.region if cluster else None,
+    )
+    lines += [f"```{command}```" for command in commands]
+    lines.append("When it is done, click *Mark applied* on the request: cnibot then checks that it took.")
     return "\n".join(lines)
 
 
-def manual_commands(spec: ChangeSpec) -> list[str]:
+def manual_commands(
+    spec: ChangeSpec,
+    *,
+    target: Target = Target.DAEMONSET,
+    addon_config: str | None = None,
+    eks_cluster: str = "",
+    region: str | None = None,
+) -> list[str]:
+    """The writes cnibot would make, as commands: the same containers, the same add-on configuration."""
     commands = []
-    sets = " ".join(f"{c.key}={c.new}" for c in spec.env if c.new is not None)
-    unsets = " ".join(f"{c.key}-" for c in spec.env if c.new is None)
-    if sets or unsets:
-        commands.append(f"kubectl -n kube-system set env daemonset/aws-node -c aws-node {sets} {unsets}".strip())
+    updates = spec.env_updates()
+    if updates and target is Target.ADDON:
+        # EKS overwrites hand edits of a managed add-on's DaemonSet: change its configuration instead.
+        config = addon_config_with(addon_config or "", updates)
+        where = f" --region {shlex.quote(region)}" if region else ""
+        commands.append(
+            f"aws eks update-addon --cluster-name {shlex.quote(eks_cluster)} --addon-name vpc-cni{where} "
+            f"--resolve-conflicts PRESERVE --configuration-values {shlex.quote(config)}"
+        )
+    elif updates:
+        for container, edits in edits_by_container(updates).items():
+            words = [shlex.quote(f"{k}={v}") for k, v in edits.items() if v is not None]
+            words += [f"{k}-" for k, v in edits.items() if v is None]
+            commands.append(f"kubectl -n kube-system set env daemonset/aws-node -c {container} {' '.join(words)}")
     for edit in spec.eniconfigs:
         if edit.new is None:
             commands.append(f"kubectl delete eniconfig {edit.name}")

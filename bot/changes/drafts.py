@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.changes.containers import edits_by_container
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
 from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
 from bot.config import ClusterConfig
@@ -24,7 +25,15 @@ from bot.domain.changes import (
     Target,
     rollback_plan,
 )
-from bot.domain.cni_settings import KNOBS, ChangeCheck, EnvChange, Risk, effective_settings, validate_change
+from bot.domain.cni_settings import (
+    INIT_CONTAINER,
+    KNOBS,
+    ChangeCheck,
+    EnvChange,
+    Risk,
+    effective_settings,
+    validate_change,
+)
 from bot.domain.eniconfig import check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import EniConfigFact, NodeFact, SubnetFact
 from bot.domain.fleet_checks import FleetCheck, check_fleet, needs_fleet
@@ -90,7 +99,7 @@ def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, dur
     estimate = estimate_or_error(
         lambda: warm_pool_estimate(read_fleet(conn), node.env, after, state_for_estimate.eniconfig_states())
     )
-    return Draft(
+    draft = Draft(
         kind=ChangeKind.SET,
         spec=spec,
         risk=check.risk,
@@ -100,6 +109,23 @@ def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, dur
         detail=_check_detail(check, [*fleet_warnings, *state.notes], estimate),
         duration=duration,
     )
+    draft.detail["warnings"] = [*draft.detail.get("warnings", []), *_copies_left(node, check.diff)]
+    return draft
+
+
+def _copies_left(node: AwsNodeState, diff: Sequence[EnvChange]) -> list[str]:
+    """Say when a key also sits on a container that does not read it: the change leaves that copy alone."""
+    notes = []
+    for change in diff:
+        readers = edits_by_container({change.key: change.new})
+        if INIT_CONTAINER not in readers and change.key in node.daemonset.init_env:
+            notes.append(
+                f"`{change.key}` is also set on the {INIT_CONTAINER} container, which does not read it (as "
+                f"`kubectl set env` without `-c` writes every container): this change "
+                f"{'removes' if change.new is None else 'sets'} it on {', '.join(readers)} only and leaves "
+                "that copy as it is."
+            )
+    return notes
 
 
 def _check_fleet(

@@ -18,7 +18,7 @@ from slack_bolt import Ack, App
 from bot.changes.drafts import Draft, draft_eniconfig, draft_env
 from bot.changes.notify import SlackNotifier
 from bot.changes.parse import parse_assignments, parse_change_id, parse_eniconfig
-from bot.changes.render import APPROVE_ACTION, REJECT_ACTION
+from bot.changes.render import APPROVE_ACTION, MARK_APPLIED_ACTION, REJECT_ACTION
 from bot.changes.requesting import request_change
 from bot.changes.service import ChangeService, Requester
 from bot.domain.changes import parse_duration, reason_problem
@@ -55,6 +55,7 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
 
     app.action(APPROVE_ACTION)(on_click(service.approve))
     app.action(REJECT_ACTION)(on_click(service.reject))
+    app.action(MARK_APPLIED_ACTION)(on_click(service.mark_applied))
 
     @app.action(REQUEST_CHANGE_ACTION)
     def open_form(ack: Ack, body: dict[str, Any]) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 from bot.domain.changes import ChangeKind, Status, Target, describe_duration
 from bot.domain.cni_settings import Risk
 from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table
-from storage.changes import ApprovalEntry, AuditEntry, ChangeRecord
+from storage.changes import ApprovalEntry, AuditEntry, AuditKind, ChangeRecord
 
 APPROVE_ACTION = "change_approve"
 REJECT_ACTION = "change_reject"
+MARK_APPLIED_ACTION = "change_mark_applied"
 
 STATUS_ICON = {
     Status.PENDING: ":large_yellow_circle:",
@@ -26,6 +27,7 @@ STATUS_ICON = {
     Status.STALE: ":warning:",
     Status.ROLLED_BACK: ":leftwards_arrow_with_hook:",
     Status.REVERTED: ":leftwards_arrow_with_hook:",
+    Status.BY_HAND: ":raised_hand:",
 }
 _TARGET_TEXT = {
     Target.DAEMONSET: "patch of the aws-node DaemonSet",
@@ -95,7 +97,26 @@ def request_doc(
     doc.add(Context(_footer(record, now)))
     if buttons and record.status is Status.PENDING:
         doc.add(approval_buttons(record))
+    if buttons and record.status is Status.BY_HAND:
+        doc.add(mark_applied_button(record))
     return doc
+
+
+def mark_applied_button(record: ChangeRecord) -> Actions:
+    return Actions(
+        [
+            Button(
+                "Mark applied",
+                MARK_APPLIED_ACTION,
+                str(record.id),
+                style="primary",
+                confirm=(
+                    f"Mark change #{record.id} as applied?",
+                    "Only once the commands in the thread have run: cnibot then checks aws-node carries the change.",
+                ),
+            )
+        ]
+    )
 
 
 def approval_buttons(record: ChangeRecord) -> Actions:
@@ -234,9 +255,43 @@ def change_doc(
     if nodes:
         doc.add(Bullets([f"`{n}`" for n in nodes], limit=20, title="*Nodes still to replace*"))
     # Tables are code blocks, where a mention would not render: they show user ids.
-    rows = [(when(e.at), e.actor, e.kind, _event_detail(e)) for e in events]
-    doc.add(Table(("when", "who", "event", "detail"), rows, align="llll", limit=50, title="*History*"))
+    rows = history_rows(events)
+    left_out = max(len(rows) - HISTORY_ROWS, 0)
+    title = "*History*" + (f" (the latest {HISTORY_ROWS} rows; {left_out} earlier left out)" if left_out else "")
+    doc.add(Table(("when", "who", "event", "detail"), rows[left_out:], align="llll", limit=HISTORY_ROWS, title=title))
     return doc
+
+
+HISTORY_ROWS = 40
+
+
+def history_rows(events: Sequence[AuditEntry]) -> list[tuple[str, str, str, str]]:
+    """One row per event, except that refused clicks in a row collapse into one: a flood of them must not
+    push the decisions (approved, rejected, applied, verified...) out of view."""
+    rows: list[tuple[str, str, str, str]] = []
+    run: list[AuditEntry] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) == 1:
+            rows.append((when(run[0].at), run[0].actor, run[0].kind, _event_detail(run[0])))
+        else:
+            people = sorted({e.actor for e in run})
+            who = ", ".join(people[:3]) + (f" +{len(people) - 3}" if len(people) > 3 else "")
+            reasons = " ".join(dict.fromkeys(_event_detail(e) or "refused" for e in run))
+            span = f"{when(run[0].at)[:16]}-{when(run[-1].at)[11:16]}"
+            rows.append((span, who, f"{run[0].kind} x{len(run)}", _short(reasons, 70)))
+        run.clear()
+
+    for event in events:
+        if event.kind == AuditKind.REFUSED_CLICK:
+            run.append(event)
+            continue
+        flush()
+        rows.append((when(event.at), event.actor, event.kind, _event_detail(event)))
+    flush()
+    return rows
 
 
 def _event_detail(event: AuditEntry) -> str:

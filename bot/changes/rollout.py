@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from bot.changes.containers import container_env, edits_by_container
 from bot.domain.facts import DaemonSetFact
 from bot.gateways.kube import KubeGateway
 
@@ -61,8 +62,14 @@ class Backoff:
 
 
 def env_matches(ds: DaemonSetFact, wanted: Mapping[str, str | None]) -> list[str]:
-    """Keys whose value in the DaemonSet is not what the change wrote."""
-    return [key for key, value in sorted(wanted.items()) if ds.env.get(key, ds.init_env.get(key)) != value]
+    """Keys whose value is not what the change wrote, on the container(s) the writer wrote them to."""
+    wrong = {
+        key
+        for container, edits in edits_by_container(wanted).items()
+        for key, value in edits.items()
+        if container_env(ds, container).get(key) != value
+    }
+    return sorted(wrong)
 
 
 def watch_rollout(

@@ -28,6 +28,7 @@ from bot.domain.changes import (
     decide_rejection,
     describe_duration,
     expiry_of,
+    is_approver,
     rollback_preapproved,
     spec_hash,
 )
@@ -214,6 +215,38 @@ class ChangeService:
         else:
             message = f"This request is already {self.get(change_id).status}."
             self._refused(record, user_id, "reject", Refusal.NOT_PENDING, message, response_url)
+
+    def mark_applied(self, change_id: int, user_id: str, response_url: str | None) -> None:
+        """A person applied a by-hand change: record who said so, then verify it as if cnibot had written it.
+        The requester or an approver may say so (the same people who asked for it or decided it)."""
+        now = self.now()
+        record = self.repo.get(change_id)
+        if record is None:
+            self._answer(response_url, f"There is no change #{change_id}.")
+            return
+        rules = rules_for(self.cluster_of(record))
+        allowed = user_id == record.requester_id or is_approver(
+            user_id, self.groups.groups_of(user_id, rules.usergroups), rules
+        )
+        if not allowed:
+            self._answer(response_url, "Only the requester or an approver can mark this change applied.")
+            return
+        if not self.repo.transition(
+            change_id,
+            Status.APPLIED,
+            actor=user_id,
+            at=now,
+            event=AuditKind.MARKED_APPLIED,
+            values={"applied_at": now},
+            only_from={Status.BY_HAND},
+        ):
+            self._answer(
+                response_url, f"Change #{change_id} is {self.get(change_id).status}, not waiting to be applied by hand."
+            )
+            return
+        self.thread(record, f"<@{user_id}> marked change #{change_id} applied by hand; checking that it took.")
+        self.refresh(change_id)
+        self.start_apply(change_id)
 
     def _refused(
         self,

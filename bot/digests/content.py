@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.digests.forecast import EXHAUSTED, humane_days
@@ -76,16 +76,31 @@ class DigestSummary:
 
 
 @dataclass(frozen=True)
+class DataState:
+    """How the sampling went around the newest sample: what a digest admits before anything else."""
+
+    failed_slots: int = 0  # sampling slots that failed after the newest stored sample
+    last_error: str | None = None  # the newest failure's error
+    stale_after: timedelta | None = None  # the newest sample is stale when older than this
+    events_unread: tuple[datetime, ...] = ()  # samples in the window that could not read the sandbox events
+    fresh_events_problem: str | None = None  # reading the events at the cut-off failed: why
+
+
+@dataclass(frozen=True)
 class DigestInputs:
     cluster: str
     now: datetime
     latest: CapacitySample | None  # the newest sample, with its node rows
     histories: Sequence[SubnetHistory]  # free addresses per subnet, at least the last 7 days
     failed_pods: Sequence[FailedPod] = ()  # since the last digest
-    since: datetime | None = None  # when the last digest went out
+    since: datetime | None = None  # the previous digest's cut-off (None: a first digest or a preview)
     approved: ApprovedSettings | None = None
     pending: Sequence[PendingChange] = ()
     previous: DigestSummary | None = None
+    window_start: datetime | None = None  # failures are counted in (window_start, until]
+    until: datetime | None = None  # this digest's cut-off (None = now)
+    data: DataState = field(default_factory=DataState)
+    previous_posted_at: datetime | None = None  # when the previous digest actually went out
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,11 @@ class Digest:
     sampled_at: datetime | None
     since: datetime | None
     could_not_check: tuple[str, ...] = field(default=())
+    caveats: tuple[str, ...] = ()  # why the data may be wrong: failed, partial or stale samples
+    events_problem: str | None = None  # why the failed-pod list may be incomplete
+    window_start: datetime | None = None
+    until: datetime | None = None
+    previous_posted_at: datetime | None = None
 
     @property
     def has_data(self) -> bool:
@@ -152,7 +172,11 @@ def build_digest(inputs: DigestInputs) -> Digest:
     failed = tuple(group_failed_pods(inputs.failed_pods))
     drift = _drift(latest, inputs.approved)
     recs = tuple(recommendations(latest, outlooks)) if latest else ()
-    level, headline = _headline(inputs.cluster, outlooks, failed, latest is not None)
+    caveats = data_caveats(latest, inputs.data, inputs.now)
+    events_problem = _events_problem(latest, inputs.data)
+    level, headline = _headline(
+        inputs.cluster, outlooks, failed, latest is not None, caveats, inputs.data, events_problem
+    )
     summary = DigestSummary(
         level=level.value,
         free={o.subnet_id: o.free for o in outlooks},
@@ -175,20 +199,111 @@ def build_digest(inputs: DigestInputs) -> Digest:
         pending=tuple(inputs.pending),
         recommendations=recs,
         summary=summary,
-        unchanged=latest is not None and _unchanged(summary, inputs.previous, outlooks),
+        unchanged=(
+            latest is not None
+            and not caveats
+            and events_problem is None
+            and _unchanged(summary, inputs.previous, outlooks)
+        ),
         sampled_at=latest.taken_at if latest else None,
         since=inputs.since,
         could_not_check=latest.could_not_check if latest else (),
+        caveats=caveats,
+        events_problem=events_problem,
+        window_start=inputs.window_start,
+        until=inputs.until,
+        previous_posted_at=inputs.previous_posted_at,
     )
 
 
+def data_caveats(latest: CapacitySample | None, data: DataState, now: datetime) -> tuple[str, ...]:
+    """What is wrong with the data a digest shows, most telling first; empty when it is complete and fresh."""
+    caveats = []
+    if data.failed_slots:
+        n = data.failed_slots
+        error = f" ({_short_error(data.last_error)})" if data.last_error else ""
+        caveats.append(
+            f"the last {n} sample{'s' if n != 1 else ''} failed{error}" if n > 1 else f"the last sample failed{error}"
+        )
+    if latest is not None and not latest.complete:
+        missing = ", ".join(sorted(dict.fromkeys(i.split(" (", 1)[0] for i in latest.could_not_check), key=_weight))
+        caveats.append(f"the newest sample could not read {missing}")
+    if latest is not None and (
+        data.failed_slots or (data.stale_after is not None and now - latest.taken_at > data.stale_after)
+    ):
+        caveats.append(f"its figures are from {age_text(latest.taken_at, now)}")
+    return tuple(caveats)
+
+
+# What decides which subnets a sample sees comes first: without it the subnet table itself is wrong.
+_FIRST = ("nodes", "ENIConfigs", "subnets of the VPC", "ENIs of the VPC", "VPC of the cluster", "AWS region")
+
+
+def _weight(what: str) -> tuple[int, str]:
+    return (_FIRST.index(what) if what in _FIRST else len(_FIRST), what)
+
+
+def _events_problem(latest: CapacitySample | None, data: DataState) -> str | None:
+    problems = []
+    if data.events_unread:
+        n = len(data.events_unread)
+        problems.append(f"{n} sample{'s' if n != 1 else ''} in this window could not read the pod events")
+    if data.fresh_events_problem:
+        problems.append(f"the pod events could not be read at the cut-off ({data.fresh_events_problem})")
+    elif latest is not None and not latest.events_read and not data.events_unread:
+        problems.append("the newest sample could not read the pod events")
+    return "; ".join(problems) or None
+
+
+def age_text(then: datetime, now: datetime) -> str:
+    """ "7 min ago", "3 h ago": how old a figure is, for the reader."""
+    secs = max(0, int((now - then).total_seconds()))
+    if secs < 90:
+        return "just now"
+    if secs < 3600:
+        return f"{secs // 60} min ago"
+    if secs < 2 * 86400:
+        return f"{secs // 3600} h ago"
+    return f"{secs // 86400} days ago"
+
+
+def _short_error(error: str, width: int = 120) -> str:
+    error = " ".join(error.split())
+    return error if len(error) <= width else error[: width - 1] + "…"
+
+
 def _headline(
-    cluster: str, outlooks: Sequence[SubnetOutlook], failed: Sequence[FailedPodGroup], data: bool
+    cluster: str,
+    outlooks: Sequence[SubnetOutlook],
+    failed: Sequence[FailedPodGroup],
+    data: bool,
+    caveats: Sequence[str] = (),
+    state: DataState | None = None,
+    events_problem: str | None = None,
 ) -> tuple[Level, str]:
     if not data:
+        if state is not None and state.failed_slots:
+            error = f": {_short_error(state.last_error)}" if state.last_error else ""
+            n = state.failed_slots
+            return Level.UNKNOWN, f"{cluster}: no capacity sample yet, {n} attempt{'s' if n != 1 else ''} failed{error}"
         return Level.WATCH, f"{cluster}: no capacity sample yet, so nothing to report"
+    if not outlooks and not failed:
+        # Subnets are found through the nodes' ENIs and the ENIConfigs: none at all is nothing to call healthy.
+        why = "; ".join(caveats) or "the sample found no subnet that the cluster's nodes or ENIConfigs use"
+        return Level.UNKNOWN, f"{cluster}: health unknown: {why}"
     worst = max((o.level for o in outlooks), key=lambda lv: lv.rank, default=Level.HEALTHY)
     level = Level.AT_RISK if failed else worst
+    if level == Level.HEALTHY and (caveats or events_problem):
+        # Nothing wrong was seen, but not everything could be seen: that is not "healthy".
+        unseen = "; ".join(caveats) if caveats else events_problem
+        return Level.UNKNOWN, f"{cluster}: health unknown: {unseen}"
+    headline = _plain_headline(cluster, level, outlooks, failed)
+    return level, headline + (f" (data incomplete: {'; '.join(caveats)})" if caveats else "")
+
+
+def _plain_headline(
+    cluster: str, level: Level, outlooks: Sequence[SubnetOutlook], failed: Sequence[FailedPodGroup]
+) -> str:
     reasons = []
     ranked = sorted(
         (o for o in outlooks if o.level != Level.HEALTHY),
@@ -202,11 +317,8 @@ def _headline(
         reasons.append(f"{len(failed)} pod{'s' if len(failed) != 1 else ''} failed to get an IP")
     if level == Level.HEALTHY:
         free = sum(o.free for o in outlooks)
-        return (
-            level,
-            f"{cluster} is healthy: {free:,} free IPs in {len(outlooks)} subnets, none runs out within 30 days",
-        )
-    return level, f"{cluster} {'is at risk' if level == Level.AT_RISK else 'needs watching'}: " + "; ".join(reasons)
+        return f"{cluster} is healthy: {free:,} free IPs in {len(outlooks)} subnets, none runs out within 30 days"
+    return f"{cluster} {'is at risk' if level == Level.AT_RISK else 'needs watching'}: " + "; ".join(reasons)
 
 
 def _subnet_reason(outlook: SubnetOutlook) -> str:

@@ -4,20 +4,24 @@ count."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
 from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain import capacity
-from bot.domain.state import HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
+from bot.domain.state import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
 
 
-def measure(snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[FailedPod] = ()) -> CapacitySample:
+def measure(
+    snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[FailedPod] = (), *, events_read: bool = True
+) -> CapacitySample:
     model = StateModel(snapshot)
     subnets = snapshot.subnets or {}
     enis_read = snapshot.enis is not None
     cluster_subnets = _cluster_subnet_ids(model)
     holders = {s: model.ledger.holders(s) for s in cluster_subnets} if enis_read else {}
+    leaked = Counter(u.eni.subnet_id for u in model.ledger.uses if u.holder == HOLDER_LEAKED) if enis_read else {}
     return CapacitySample(
         cluster=snapshot.cluster,
         taken_at=now,
@@ -28,6 +32,8 @@ def measure(snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[Fail
                 usable=s.usable,
                 free=s.available_ips,
                 warm_unused=holders[s.subnet_id][HOLDER_WARM] if enis_read else None,
+                leaked_enis=leaked.get(s.subnet_id, 0),
+                leaked_ips=holders[s.subnet_id][HOLDER_LEAKED] if enis_read else 0,
             )
             for s in sorted((subnets[i] for i in cluster_subnets), key=lambda s: (s.az, s.subnet_id))
         ),
@@ -50,6 +56,7 @@ def measure(snapshot: ClusterSnapshot, now: datetime, failed_pods: Sequence[Fail
         ),
         limits=dict(snapshot.limits),
         could_not_check=tuple(f"{u.what} ({u.api}: {u.reason})" for u in snapshot.could_not_check),
+        events_read=events_read,
     )
 
 

@@ -23,6 +23,8 @@ class SubnetSample:
     usable: int  # addresses in the CIDR minus the 5 AWS reserves
     free: int  # DescribeSubnets AvailableIpAddressCount
     warm_unused: int | None = None  # held by nodes' warm pools, assigned to no pod; None = not measured
+    leaked_enis: int = 0  # detached ENIs the VPC CNI created and nobody deleted (newest sample only)
+    leaked_ips: int = 0  # the addresses they hold
 
     @property
     def used(self) -> int:
@@ -97,6 +99,12 @@ class CapacitySample:
     vpc_subnets: tuple[VpcSubnet, ...] = ()
     limits: Mapping[str, InstanceLimits] = field(default_factory=dict)
     could_not_check: tuple[str, ...] = ()  # "what (api: reason)" lines
+    events_read: bool = True  # False: the sandbox events could not be read, so failed_pods is not the whole story
+
+    @property
+    def complete(self) -> bool:
+        """Every input was read; a partial sample may miss subnets (found through nodes and ENIConfigs)."""
+        return not self.could_not_check
 
     @property
     def settings_hash(self) -> str | None:

@@ -36,7 +36,7 @@ def take_sample(conn: ClusterConnection, *, now: datetime, since: datetime) -> C
         raise UpstreamError("ec2:DescribeSubnets", reason)
     if note is not None:
         snapshot.could_not_check.append(note)
-    return measure(snapshot, now, failed)
+    return measure(snapshot, now, failed, events_read=note is None)
 
 
 def _failed_pods_or_note(
@@ -47,6 +47,12 @@ def _failed_pods_or_note(
     except UpstreamError as exc:
         return [], Unchecked("pod sandbox events", exc.api, exc.reason)
     return failed_pods(events, since, until), None
+
+
+def recent_failed_pods(conn: ClusterConnection, since: datetime, until: datetime) -> list[FailedPod]:
+    """Failures the samples have not seen yet (since the newest one): what a digest reads at its cut-off.
+    Raises UpstreamError when the events cannot be read."""
+    return failed_pods(sandbox_events(conn.kube), since, until)
 
 
 def failed_pods(events: list[tuple[str, EventFact]], since: datetime, until: datetime) -> list[FailedPod]:

@@ -22,6 +22,7 @@ class Level(StrEnum):
     HEALTHY = "healthy"
     WATCH = "watch"
     AT_RISK = "at risk"
+    UNKNOWN = "unknown"  # the data is failed, partial or stale: never called healthy
 
     @property
     def rank(self) -> int:

@@ -108,11 +108,20 @@ class DigestPoster:
         return self.digests.retake_failed(claim_id=existing.id, replica=self.replica, now=now)
 
     def _post(self, sub: Subscription, schedule: Schedule, claim: Claim, now: datetime) -> RunResult:
+        # The window runs from the last posted digest's cut-off to this one's, so failures are reported once;
+        # a first digest looks back one schedule period.
         previous = self.digests.last_posted(sub.id, before=claim.period)
-        since = previous.period if previous else schedule.previous_before(claim.period)
         summary = DigestSummary.from_json(previous.summary) if previous and previous.summary else None
         try:
-            digest = self.builder.build(sub.cluster, now, since=since, previous=summary)
+            digest = self.builder.build(
+                sub.cluster,
+                now,
+                since=previous.period if previous else None,
+                until=claim.period,
+                previous=summary,
+                previous_posted_at=previous.finished_at if previous else None,
+                first_window=claim.period - schedule.previous_before(claim.period),
+            )
         except Exception as exc:
             log.exception("building the digest of subscription %s failed", sub.id)
             return self._finish_failed(sub, claim, now, f"build: {type(exc).__name__}: {exc}", FAILED)
@@ -122,7 +131,8 @@ class DigestPoster:
             return RunResult(sub.id, claim.period, SKIPPED_NOW, claim.late, "no capacity sample yet")
         doc = digest_doc(digest, one_line_when_unchanged=self.settings.one_line_when_unchanged)
         if claim.late:
-            doc.summary += f" (late: due {claim.period:%Y-%m-%d %H:%M} UTC)"
+            sampled = f"; figures from {digest.sampled_at:%H:%M} UTC" if digest.sampled_at else ""
+            doc.summary += f" (late: due {claim.period:%Y-%m-%d %H:%M} UTC{sampled})"
         try:
             posted = self.sender.post(sub.channel, doc.summary, render_blocks(doc))
         except PostError as exc:
@@ -155,11 +165,16 @@ class DigestPoster:
     def _attach_chart(self, cluster: str, digest: Digest, *, posted_at: datetime, posted: Posted) -> str | None:
         histories = self.builder.samples.histories(cluster, since=posted_at - timedelta(days=CHART_DAYS))
         try:
-            png = free_ips_chart(histories, digest.now, title=f"{cluster}: free IPs per subnet, last 7 days (UTC)")
+            png = free_ips_chart(
+                histories,
+                digest.now,
+                title=f"{cluster}: share of each subnet's IPs in use",
+                levels={o.subnet_id: o.level for o in digest.subnets},  # the chart agrees with the text
+            )
             if png is None:
                 return None
             name = f"cnibot-{cluster}-{digest.now:%Y%m%d-%H%M}.png"
-            self.sender.attach_chart(posted, png, filename=name, title=f"{cluster}: free IPs per subnet")
+            self.sender.attach_chart(posted, png, filename=name, title=f"{cluster}: IPs in use per subnet")
         except (SlackApiError, OSError, ValueError) as exc:
             log.warning("chart for %s not attached: %s", cluster, exc)
             return f"chart: {exc}"

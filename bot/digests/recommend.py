@@ -19,6 +19,7 @@ from bot.domain.cni_settings import EffectiveSettings, effective_settings, versi
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.max_pods import calculator_max_pods
 
+LEAKED_ENIS = "LEAKED_ENIS"
 SUBNET_DISCOVERY = "SUBNET_DISCOVERY"
 CUSTOM_NETWORKING = "CUSTOM_NETWORKING"
 PREFIX_DELEGATION = "PREFIX_DELEGATION"
@@ -52,12 +53,41 @@ def recommendations(sample: CapacitySample, outlooks: Sequence[SubnetOutlook]) -
         return []  # one /80 per node: none of these apply
     pressured = [o for o in outlooks if o.level != Level.HEALTHY]
     found = [
+        _leaked_enis(sample, settings),
         _subnet_discovery(sample, settings, pressured),
         _custom_networking(sample, settings, pressured),
         _prefix_delegation(sample, settings),
         _warm_pool(sample, settings, outlooks, pressured),
     ]
     return [r for r in found if r is not None]
+
+
+# --- 0. leaked ENIs: addresses back for free ---------------------------------------------------------------
+
+
+def _leaked_enis(sample: CapacitySample, settings: EffectiveSettings) -> Recommendation | None:
+    leaky = sorted((s for s in sample.subnets if s.leaked_enis), key=lambda s: -s.leaked_ips)
+    if not leaky:
+        return None
+    where = "; ".join(
+        f"{s.leaked_enis} in {s.subnet_id} ({s.az}) hold {s.leaked_ips:,} of its {s.usable:,} addresses" for s in leaky
+    )
+    # ipamd's hourly clean-up (awsutils cleanUpLeakedENIs) is off with DISABLE_LEAKED_ENI_CLEANUP=true or IPv6.
+    cleanup = (
+        "ipamd's hourly clean-up is off here (DISABLE_LEAKED_ENI_CLEANUP=true), so delete them"
+        if settings.flag("DISABLE_LEAKED_ENI_CLEANUP")
+        else "ipamd deletes leaked ENIs about once an hour; if these stay, delete them"
+    )
+    first = leaky[0].subnet_id
+    return Recommendation(
+        LEAKED_ENIS,
+        "Delete the leaked ENIs",
+        f"Detached ENIs that the VPC CNI created: {where}. {cleanup}: `aws ec2 describe-network-interfaces "
+        f"--filters Name=subnet-id,Values={first} Name=status,Values=available "
+        "Name=tag-key,Values=node.k8s.amazonaws.com/instance_id`, then `aws ec2 delete-network-interface "
+        "--network-interface-id ENI_ID` for each.",
+        "; ".join(f"{s.subnet_id}: {s.free:,} -> {s.free + s.leaked_ips:,} free addresses" for s in leaky) + ".",
+    )
 
 
 # --- 1. subnet discovery --------------------------------------------------------------------------------

@@ -3,13 +3,18 @@ changed since the last one."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bot.digests.content import Digest
+from bot.digests.content import Digest, age_text
 from bot.digests.outlook import Level, SubnetOutlook
 from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table
 
-_ICON = {Level.HEALTHY: ":large_green_circle:", Level.WATCH: ":large_yellow_circle:", Level.AT_RISK: ":red_circle:"}
+_ICON = {
+    Level.HEALTHY: ":large_green_circle:",
+    Level.WATCH: ":large_yellow_circle:",
+    Level.AT_RISK: ":red_circle:",
+    Level.UNKNOWN: ":warning:",
+}
 
 
 def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview: bool = False) -> Doc:
@@ -19,10 +24,24 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
             Para("Samples are taken every few minutes once a digest is subscribed; try again shortly.")
         )
     if digest.unchanged and one_line_when_unchanged and not preview:
-        since = f" since the last digest ({_when(digest.since, digest.now)})" if digest.since else ""
-        return Doc(f"{icon} {digest.headline}. No change{since}.")
+        # "posted 8 min ago" is when the reader saw it, not the period it was for (late posts differ).
+        posted = digest.previous_posted_at or digest.since
+        since = f" since the last digest (posted {_when(posted, digest.now)})" if posted else ""
+        sampled = f"; figures from {_when(digest.sampled_at, digest.now)}" if digest.sampled_at else ""
+        return Doc(f"{icon} {digest.headline}. No change{since}{sampled}.")
     doc = Doc(f"{icon} *{digest.headline}*")
-    doc.add(_subnet_table(digest))
+    if digest.caveats and digest.sampled_at:
+        doc.add(
+            Para(
+                f":warning: {_sentence_case('; '.join(digest.caveats))}. The figures below are from the sample taken "
+                f"{digest.sampled_at:%Y-%m-%d %H:%M} UTC ({_when(digest.sampled_at, digest.now)})."
+            )
+        )
+    if digest.subnets:
+        doc.add(_subnet_table(digest))
+    else:
+        # Subnets are found through the nodes' ENIs and the ENIConfigs: without them there is no table to show.
+        doc.add(Para("*Subnets*: none could be attributed to the cluster in this sample."))
     if digest.nodes_at_limit:
         doc.add(
             Bullets(
@@ -75,7 +94,7 @@ def _subnet_row(o: SubnetOutlook) -> tuple[str, str, str, str, str, str, str, st
         o.az,
         o.subnet_id + marker,
         f"{o.free:,}",
-        f"{o.percent_used:.0f}%",
+        percent(o.percent_used),
         _signed(o.change_24h),
         _signed(o.change_7d),
         o.forecast.text,
@@ -89,18 +108,36 @@ def _signed(value: int | None) -> str:
     return f"{value:+,}" if value else "0"
 
 
+def _window(digest: Digest) -> str:
+    until = digest.until or digest.now
+    cut = f", up to {until:%H:%M} UTC" if digest.now - until > timedelta(minutes=1) else ""
+    if digest.since is not None:
+        return f"since the last digest ({digest.since:%Y-%m-%d %H:%M} UTC{cut})"
+    if digest.window_start is not None:
+        return f"in the {_span(until - digest.window_start)} before this digest{cut}"
+    return "recently"
+
+
+def _span(span: timedelta) -> str:
+    hours = round(span.total_seconds() / 3600)
+    return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} h"
+
+
 def _failed_pods(digest: Digest) -> Para | Bullets:
-    window = f"since the last digest ({_when(digest.since, digest.now)})" if digest.since else "recently"
+    window = _window(digest)
     if not digest.failed_pods:
+        if digest.events_problem:
+            return Para(f"*Pods that failed to get an IP* {window}: none seen, but {digest.events_problem}.")
         return Para(f"*Pods that failed to get an IP* {window}: none.")
     items = [
         f"`{g.ref}`: {', '.join(g.causes)}{f' x{g.count}' if g.count > 1 else ''}, {_when(g.last_seen, digest.now)}"
-        + (f" ({_short(g.message)})" if g.message else "")
+        + (f" ({_short(cni_cause(g.message))})" if g.message else "")
         for g in digest.failed_pods
     ]
+    unsure = f" (more may be missing: {digest.events_problem})" if digest.events_problem else ""
     return Bullets(
         items,
-        title=f"*Pods that failed to get an IP* {window}: {len(items)}",
+        title=f"*Pods that failed to get an IP* {window}: {len(items)}{unsure}",
         limit=8,
         more_hint="`/cni why-pending <pod>` explains one",
     )
@@ -124,21 +161,31 @@ def _footer(digest: Digest, preview: bool) -> str:
         parts.append(f"sampled {_when(digest.sampled_at, digest.now)}")
     parts.append("forecasts fit a line through the last 7 days of samples; n/a = too little data or no growth")
     if digest.could_not_check:
-        parts.append("could not check: " + "; ".join(digest.could_not_check[:3]))
+        # Every entry: a cut list reads as "that was all".
+        parts.append("could not check: " + "; ".join(digest.could_not_check))
     return " · ".join(parts)
 
 
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def percent(value: float) -> str:
+    """As `/cni subnets` shows it: a few used addresses in a big subnet read "<1%", not "0%"."""
+    return f"{value:.0f}%" if value >= 1 or value == 0 else "<1%"
+
+
+def cni_cause(message: str) -> str:
+    """What the CNI plugin said, without the kubelet's and containerd's wrapping: the text after containerd's
+    `failed (add): ` (the plugin's own error), else after the last gRPC `desc = `."""
+    for marker in ("failed (add): ", "desc = "):
+        if marker in message:
+            return message.rsplit(marker, 1)[1].strip()
+    return message
+
+
 def _when(then: datetime | None, now: datetime) -> str:
-    if then is None:
-        return "never"
-    secs = max(0, int((now - then).total_seconds()))
-    if secs < 90:
-        return "just now"
-    if secs < 3600:
-        return f"{secs // 60} min ago"
-    if secs < 2 * 86400:
-        return f"{secs // 3600} h ago"
-    return f"{secs // 86400} days ago"
+    return "never" if then is None else age_text(then, now)
 
 
 def _short(text: str, width: int = 90) -> str:

@@ -24,8 +24,8 @@ from sqlalchemy import Engine
 
 from bot.config import ClusterConfig
 from bot.digests.builder import DigestBuilder
-from bot.digests.model import CapacitySample
-from bot.digests.observe import take_sample
+from bot.digests.model import CapacitySample, FailedPod
+from bot.digests.observe import recent_failed_pods, take_sample
 from bot.digests.poster import DigestPoster, RunResult
 from bot.digests.schedule import schedule_from_text
 from bot.digests.slack import DigestSender, SlackDigestSender
@@ -42,6 +42,10 @@ SAMPLE_JOB = "digests:sample"
 POST_JOB_PREFIX = "digest:"
 SYNC_SECONDS = 30
 PENDING_SAMPLE_TIMEOUT = timedelta(minutes=30)
+CLAIM_TIMEOUT = timedelta(minutes=15)  # a post (build, message, chart) takes seconds; longer means its replica died
+# The first sample of a cluster reads the sandbox failures of this long before it (Kubernetes keeps events
+# for an hour by default, so in practice: all there are).
+FIRST_LOOKBACK = timedelta(hours=24)
 
 # (cluster, now, failures since) -> sample; raises UpstreamError when nothing useful could be read.
 Sampler = Callable[[ClusterConfig, datetime, datetime], CapacitySample]
@@ -89,17 +93,21 @@ class Sampling:
             return None, f"cluster {cluster_name} is not configured"
         now = self.services.clock()
         slot = _slot(now, self.interval)
-        previous = self.samples.latest_taken_at(cluster_name)
+        # From the last time the events were read, so no failure falls between two samples.
+        previous = self.samples.events_read_at(cluster_name)
         sample_id = self.samples.claim_slot(cluster=cluster_name, slot=slot, replica=self.replica, now=now)
         if sample_id is None:
             return None, None
         try:
-            sample = self._sampler(cluster, now, previous or now - self.interval)
+            sample = self._sampler(cluster, now, previous or now - FIRST_LOOKBACK)
         except Exception as exc:
             log.warning("capacity sample of %s failed: %s", cluster_name, exc, exc_info=not _expected(exc))
             self.samples.fail(sample_id, f"{type(exc).__name__}: {exc}")
             return None, str(exc) if _expected(exc) else f"internal error ({type(exc).__name__})"
         self.samples.store(sample_id, sample)
+        if not sample.complete:
+            missing = "; ".join(sample.could_not_check)
+            log.warning("capacity sample of %s is partial: could not check %s", cluster_name, missing)
         self._housekeeping(cluster_name, now)
         return sample, None
 
@@ -136,7 +144,7 @@ class DigestJobs:
         self.replica = replica or replica_id()
         self.stores = Stores.of(services.engine)
         self.sampling = Sampling(services, self.stores.samples, sampler=sampler, replica=self.replica)
-        self.builder = DigestBuilder(self.stores.samples, sources or NoSources())
+        self.builder = digest_builder(services, self.stores.samples, sources or NoSources())
         self.poster = DigestPoster(
             digests=self.stores.digests,
             builder=self.builder,
@@ -148,15 +156,20 @@ class DigestJobs:
         )
 
     def install(self) -> None:
-        """Register the jobs; they run once `cnibot serve` starts the scheduler (sync first, at once)."""
+        """Register the jobs; they run once `cnibot serve` starts the scheduler, both at once (a restart must
+        not leave a cluster unsampled, or a missed period unposted, for a whole interval)."""
         scheduler = self.services.scheduler
-        start = datetime.now(UTC)
-        scheduler.every(SYNC_JOB, SYNC_SECONDS, self.sync, start=start)
+        scheduler.every(SYNC_JOB, SYNC_SECONDS, self.sync, run_now=True)
         interval = self.sampling.interval.total_seconds()
-        scheduler.every(SAMPLE_JOB, interval, self.sample_subscribed, jitter=int(min(30, interval / 10)), start=start)
+        scheduler.every(SAMPLE_JOB, interval, self.sample_subscribed, jitter=int(min(30, interval / 10)), run_now=True)
 
     def sync(self) -> list[RunResult]:
-        """Match this replica's jobs to the subscriptions in the database, then post any missed period."""
+        """Match this replica's jobs to the subscriptions in the database, close claims a dead replica left
+        in progress, then post any missed period."""
+        now = self.services.clock()
+        abandoned = self.stores.digests.abandon_claimed(older_than=now - CLAIM_TIMEOUT, now=now)
+        if abandoned:
+            log.warning("%d digest post(s) were left unfinished by a stopped replica; marked uncertain", abandoned)
         subscriptions = self.stores.digests.subscriptions()
         self.reconcile(subscriptions)
         return [self.poster.run(sub.id, catching_up=True) for sub in subscriptions]
@@ -180,6 +193,20 @@ class DigestJobs:
         clusters = sorted({sub.cluster for sub in self.stores.digests.subscriptions()})
         taken = [self.sampling.sample(name) for name in clusters]
         return [s for s in taken if s is not None]
+
+
+def digest_builder(services: Services, samples: SampleRepository, sources: DigestSources) -> DigestBuilder:
+    """A builder that reads the failures after the newest sample from the cluster, and calls a sample older
+    than two intervals stale."""
+
+    def recent_failures(cluster_name: str, since: datetime, until: datetime) -> list[FailedPod]:
+        cluster = services.clusters.get(cluster_name)
+        if cluster is None:
+            raise UpstreamError("cnibot", f"cluster {cluster_name} is not configured")
+        return recent_failed_pods(services.connections.get(cluster), since, until)
+
+    interval = timedelta(minutes=services.settings.digests.sample_interval_minutes)
+    return DigestBuilder(samples, sources, recent_failures=recent_failures, stale_after=2 * interval)
 
 
 def install_digests(services: Services, client: WebClient | None) -> DigestJobs | None:

@@ -288,18 +288,21 @@ class Status(StrEnum):
     STALE = "stale"  # what it was computed against changed; nothing was applied
     ROLLED_BACK = "rolled-back"
     REVERTED = "reverted"  # a `--for` change whose time was up
+    BY_HAND = "by-hand"  # approved where cnibot may not write: a person applies it, then marks it applied
 
 
 TRANSITIONS: Mapping[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.STALE}),
     # FAILED from APPROVED: the cluster refused the write (RBAC) before anything was written.
-    Status.APPROVED: frozenset({Status.APPLYING, Status.STALE, Status.FAILED}),
+    Status.APPROVED: frozenset({Status.APPLYING, Status.STALE, Status.FAILED, Status.BY_HAND}),
+    # Marked applied by a person: cnibot then watches and verifies it like its own writes.
+    Status.BY_HAND: frozenset({Status.APPLIED}),
     Status.APPLYING: frozenset({Status.APPLIED, Status.STALE, Status.FAILED}),
     Status.APPLIED: frozenset({Status.VERIFIED, Status.FAILED, Status.ROLLED_BACK, Status.REVERTED}),
     Status.VERIFIED: frozenset({Status.ROLLED_BACK, Status.REVERTED}),
     Status.FAILED: frozenset({Status.ROLLED_BACK, Status.REVERTED}),
 }
-OPEN_STATUSES = frozenset({Status.PENDING, Status.APPROVED, Status.APPLYING, Status.APPLIED})
+OPEN_STATUSES = frozenset({Status.PENDING, Status.APPROVED, Status.APPLYING, Status.APPLIED, Status.BY_HAND})
 # Changes whose writes are in the cluster (so they can be rolled back).
 IN_EFFECT = frozenset({Status.APPLIED, Status.VERIFIED, Status.FAILED})
 

@@ -14,7 +14,7 @@ from kubernetes import config as k8s_config
 from bot.config import ClusterConfig
 from bot.domain.facts import NodeFact
 from bot.domain.state import PodPlacement
-from bot.errors import UpstreamError
+from bot.errors import NO_CLUSTER, UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
 from bot.gateways.kube import ACTIVE_PODS, KubeGateway, active_placement_from_api, node_from_api
@@ -22,6 +22,13 @@ from bot.gateways.reflector import Reflector
 
 # Parallel gathering opens several connections to the API server at once.
 KUBE_POOL = 32
+
+
+def _kubeconfig_exists(path: str | None) -> bool:
+    """Where the kubernetes client looks: the given file, else every file of $KUBECONFIG, else ~/.kube/config."""
+    candidates = [path] if path else (os.environ.get("KUBECONFIG") or "").split(os.pathsep)
+    candidates = [c for c in candidates if c] or [os.path.expanduser("~/.kube/config")]
+    return any(os.path.exists(c) for c in candidates)
 
 
 def kube_api_client(cluster: ClusterConfig, eks: Callable[[], EksApiAccess] | None = None) -> k8s.ApiClient:
@@ -38,7 +45,9 @@ def kube_api_client(cluster: ClusterConfig, eks: Callable[[], EksApiAccess] | No
                 raise ValueError("auth mode eks needs the cluster's EKS access")
             eks().configure(cfg)
     except k8s_config.ConfigException as exc:
-        raise UpstreamError("kube:config", f"cannot load the cluster credentials: {exc}") from exc
+        if auth.mode == "kubeconfig" and not _kubeconfig_exists(auth.kubeconfig):
+            raise UpstreamError("kube:config", "no kubeconfig file was found", code=NO_CLUSTER) from exc
+        raise UpstreamError("kube:config", f"cannot load the cluster credentials: {exc}", code=NO_CLUSTER) from exc
     cfg.connection_pool_maxsize = KUBE_POOL
     cfg.retries = 1
     return k8s.ApiClient(cfg)

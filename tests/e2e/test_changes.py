@@ -497,7 +497,7 @@ def test_read_only_install_accepts_requests_and_never_writes(make_bot: Callable[
     assert "Apply is disabled here" in text_of(approval_message(sb.bot.slack, change_id).args)
     click(sb, change_id, "U0BOB")
     wait_event(sb, change_id, "apply-disabled")
-    assert service(sb).get(change_id).status is Status.APPROVED
+    assert service(sb).get(change_id).status is Status.BY_HAND
     wait_thread(sb.bot.slack, "kubectl -n kube-system set env daemonset/aws-node -c aws-node WARM_IP_TARGET=5")
     assert cnibot_patches(sb.sim) == 0 and "WARM_IP_TARGET" not in aws_node_env(sb)
 

@@ -89,7 +89,8 @@ def test_subscribe_reschedule_list_unsubscribe(services: Services) -> None:
         ("digest subscribe #Not!A!Channel daily", "is not a channel"),
         ("digest subscribe --cluster prd", "No cluster named `prd`. Did you mean `prod`?"),
         ("digest list extra", "unexpected `extra`"),
-        ("digest sometimes", "invalid choice"),
+        ("digest sometimes", "`sometimes` is not a digest action: use subscribe, unsubscribe, list or now"),
+        ("digest", "Say what to do: `subscribe`, `unsubscribe`, `list` or `now`."),
     ],
 )
 def test_bad_input_gets_a_short_answer(services: Services, text: str, message: str) -> None:

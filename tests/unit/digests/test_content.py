@@ -112,7 +112,9 @@ def test_nothing_changed_since_the_last_digest_makes_one_line() -> None:
     again = digest_of(sample([SUBNET_B]), {}, previous=first.summary, since=NOW - timedelta(days=1))
     assert again.unchanged
     doc = digest_doc(again)
-    assert doc.elements == [] and doc.summary.endswith("No change since the last digest (24 h ago).")
+    assert doc.elements == [] and doc.summary.endswith(
+        "No change since the last digest (posted 24 h ago); figures from just now."
+    )
     assert digest_doc(again, one_line_when_unchanged=False).elements
     moved = DigestSummary.from_json({**first.summary.to_json(), "free": {"subnet-b": 2500}})
     assert not digest_of(sample([SUBNET_B]), {}, previous=moved).unchanged
@@ -175,3 +177,10 @@ def test_the_full_digest_renders_every_section() -> None:
     assert "`shop/web-1`: no-ip, just now (failed to assign an IP address to container)" in text
     assert "Recommendations" in text and "1. Let ipamd use more subnets" not in text  # no spare subnet here
     assert "2. Give nodes /28 prefixes" in text
+
+
+def test_a_nearly_empty_subnet_reads_below_one_percent_as_in_cni_subnets() -> None:
+    roomy = SubnetSample("subnet-big", "us-east-2a", 8187, 8150, 10)
+    text = render_text(digest_doc(digest_of(sample([roomy]), {})))
+    row = next(line for line in text.splitlines() if "subnet-big" in line)
+    assert "<1%" in row and " 0% " not in row

@@ -97,7 +97,8 @@ def test_a_missed_period_is_posted_late_within_the_grace_window_only(rig: Rig) -
     rig.clock.now = NOW + timedelta(minutes=90)
     late = rig.poster.run(rig.sub, catching_up=True)
     assert (late.outcome, late.late) == (POSTED_NOW, True)
-    assert rig.sender.posts[0][1].endswith("(late: due 2026-03-02 09:00 UTC)")
+    # A late digest says when its figures are from (the newest sample here: 09:00).
+    assert rig.sender.posts[0][1].endswith("(late: due 2026-03-02 09:00 UTC; figures from 09:00 UTC)")
     rig.clock.now = NOW + timedelta(days=1, minutes=181)
     assert rig.poster.run(rig.sub, catching_up=True).outcome == TOO_LATE
     assert len(rig.sender.posts) == 1 and len(rig.digests.claims(rig.sub)) == 1
@@ -143,9 +144,18 @@ def test_an_unchanged_cluster_gets_one_line_and_no_chart(rig: Rig) -> None:
     assert rig.poster.run(rig.sub).outcome == POSTED_NOW
     text = rig.sender.posts[1][1]
     assert text.startswith(":red_circle: prod is at risk") and text.endswith(
-        "No change since the last digest (24 h ago)."
+        "No change since the last digest (posted 24 h ago); figures from just now."
     )
     assert len(rig.sender.charts) == 1
+
+
+def test_no_change_counts_from_when_the_last_digest_was_posted_not_its_period(rig: Rig) -> None:
+    rig.clock.now = NOW + timedelta(minutes=150)  # no replica was up at 09:00: posted late, at 11:30
+    assert rig.poster.run(rig.sub, catching_up=True).outcome == POSTED_NOW
+    rig.samples.add(sample([SubnetSample("subnet-a", "us-east-2a", 4091, 300, 10)], at=NOW + timedelta(days=1)))
+    rig.clock.now = NOW + timedelta(days=1, seconds=5)
+    assert rig.poster.run(rig.sub).outcome == POSTED_NOW
+    assert rig.sender.posts[1][1].endswith("No change since the last digest (posted 21 h ago); figures from just now.")
 
 
 def test_the_chart_is_a_png_of_the_last_seven_days(rig: Rig) -> None:
