@@ -101,9 +101,19 @@ def _bool(
     effect: Effect = Effect.ROLLOUT,
     container: str = AWS_NODE,
     since: str | None = None,
+    also_in_init: bool = False,
 ) -> Knob:
     return Knob(
-        name, KnobType.BOOL, default, manifest, description, risk=risk, effect=effect, container=container, since=since
+        name,
+        KnobType.BOOL,
+        default,
+        manifest,
+        description,
+        risk=risk,
+        effect=effect,
+        container=container,
+        since=since,
+        also_in_init=also_in_init,
     )
 
 
@@ -422,10 +432,11 @@ _CATALOGUE: tuple[Knob, ...] = (
         "ENABLE_V6_EGRESS",
         False,
         None,
-        "IPv6 egress for IPv4 pods.",
+        "IPv6 egress for IPv4 pods (read by aws-node and, for its sysctls, by cmd/aws-vpc-cni-init).",
         risk=_MEDIUM,
         effect=Effect.REPLACE_NODES,
         since="1.13.0",
+        also_in_init=True,
     ),
     _bool(
         "ENABLE_V4_EGRESS",
