@@ -724,26 +724,27 @@ class SimCluster(ClusterObjects):
                 self.rollout = None
             return self.rollout is not None
 
-    def set_aws_node_env(self, changes: dict[str, str | None]) -> None:
-        """Apply env changes (EKS UpdateAddon): None resets a key to the manifest default (or removes it)."""
+    def set_aws_node_env(
+        self, changes: dict[str, str | None], init_changes: dict[str, str | None] | None = None
+    ) -> None:
+        """Apply env changes (EKS UpdateAddon) to the aws-node container and to aws-vpc-cni-init: None resets a key to
+        the manifest default (or removes it)."""
         with self.lock:
-            env = dict(self.env)
-            for key, value in changes.items():
-                if value is None:
-                    if key in MANIFEST_ENV:
-                        env[key] = MANIFEST_ENV[key]
-                    else:
-                        env.pop(key, None)
-                else:
-                    env[key] = value
-            if env == self.env:
+            env = _with_changes(self.env, changes, MANIFEST_ENV)
+            ds = self.store.get("apps/v1", "DaemonSet", "kube-system", "aws-node")
+            init_spec = ds["spec"]["template"]["spec"]["initContainers"][0] if ds else {"env": []}
+            old_init = {e["name"]: e["value"] for e in init_spec.get("env") or [] if "value" in e}
+            init_env = _with_changes(old_init, init_changes or {}, MANIFEST_INIT_ENV)
+            if env == self.env and init_env == old_init:
                 return
             generation = self.generation + 1
 
             def patch(ds: JsonObject) -> None:
-                for container in ds["spec"]["template"]["spec"]["containers"]:
+                template = ds["spec"]["template"]["spec"]
+                for container in template["containers"]:
                     if container["name"] == "aws-node":
                         container["env"] = objects.env_list(env)
+                template["initContainers"][0]["env"] = [{"name": k, "value": v} for k, v in sorted(init_env.items())]
 
             self.store.update("apps/v1", "DaemonSet", "kube-system", "aws-node", patch)
             self.begin_rollout(env, generation)
@@ -885,3 +886,19 @@ _KUBELET_ANNOTATIONS = {
     "node.alpha.kubernetes.io/ttl",
     "volumes.kubernetes.io/controller-managed-attach-detach",
 }
+
+
+MANIFEST_INIT_ENV = {"DISABLE_TCP_EARLY_DEMUX": "false", "ENABLE_IPv6": "false"}  # the manifest's aws-vpc-cni-init env
+
+
+def _with_changes(env: dict[str, str], changes: dict[str, str | None], defaults: dict[str, str]) -> dict[str, str]:
+    out = dict(env)
+    for key, value in changes.items():
+        if value is None:
+            if key in defaults:
+                out[key] = defaults[key]
+            else:
+                out.pop(key, None)
+        else:
+            out[key] = value
+    return out

@@ -49,8 +49,9 @@ class EksCluster:
     security_group_ids: list[str]
     certificate_authority: str
     addon: ManagedAddon | None = None
-    # Applies env changes to the aws-node DaemonSet: {KEY: value or None (= remove / back to default)}.
-    apply_env: Callable[[dict[str, str | None]], None] = lambda env: None
+    # Applies env changes to the aws-node DaemonSet: {KEY: value or None (= remove / back to default)} for the aws-node
+    # container (configuration values' `env`) and for aws-vpc-cni-init (`init.env`), as the chart's values do.
+    apply_env: Callable[[dict[str, str | None], dict[str, str | None]], None] = lambda env, init_env: None
     created_at: float = 1767225600.0
 
     @property
@@ -172,11 +173,9 @@ class EksService:
         params: list[dict[str, str]] = []
         if "configurationValues" in request:
             text = str(request["configurationValues"])
-            new_env = _configured_env(text)
-            old_env = _configured_env(addon.configuration_values) if addon.configuration_values else {}
-            changes: dict[str, str | None] = {k: None for k in old_env if k not in new_env}
-            changes.update(new_env)
-            cluster.apply_env(changes)
+            new_env, new_init = _configured_env(text)
+            old_env, old_init = _configured_env(addon.configuration_values) if addon.configuration_values else ({}, {})
+            cluster.apply_env(_env_changes(old_env, new_env), _env_changes(old_init, new_init))
             addon.configuration_values = text
             params.append({"type": "ConfigurationValues", "value": text})
         if "addonVersion" in request:
@@ -204,8 +203,15 @@ class EksService:
         raise EksError("ResourceNotFoundException", f"No update found for ID: {update_id}", 404)
 
 
-def _configured_env(text: str) -> dict[str, str]:
-    """The `env` map of vpc-cni configuration values (JSON; EKS also accepts YAML, JSON is what the bot sends)."""
+def _env_changes(old: dict[str, str], new: dict[str, str]) -> dict[str, str | None]:
+    changes: dict[str, str | None] = {k: None for k in old if k not in new}
+    changes.update(new)
+    return changes
+
+
+def _configured_env(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The `env` and `init.env` maps of vpc-cni configuration values (charts/aws-vpc-cni values: `env` goes to the
+    aws-node container, `init.env` to aws-vpc-cni-init). JSON; EKS also accepts YAML, JSON is what the bot sends."""
     try:
         values = json.loads(text) if text.strip() else {}
     except ValueError:
@@ -214,11 +220,15 @@ def _configured_env(text: str) -> dict[str, str]:
         ) from None
     if not isinstance(values, dict):
         raise EksError("InvalidParameterException", "ConfigurationValue provided in request is not supported")
-    env = values.get("env", {})
-    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise EksError(
-            "InvalidParameterException",
-            "ConfigurationValue provided in request is not supported: Json schema validation failed with error: "
-            "[$.env: string values expected]",
-        )
-    return {str(k): v for k, v in env.items()}
+    init = values.get("init", {})
+    init_env = init.get("env", {}) if isinstance(init, dict) else None
+    out = []
+    for where, env in (("$.env", values.get("env", {})), ("$.init.env", init_env)):
+        if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+            raise EksError(
+                "InvalidParameterException",
+                "ConfigurationValue provided in request is not supported: Json schema validation failed with error: "
+                f"[{where}: string values expected]",
+            )
+        out.append({str(k): v for k, v in env.items()})
+    return out[0], out[1]

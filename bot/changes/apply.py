@@ -244,7 +244,7 @@ class Applier:
     def _update_addon(self, run: _Run, state: ClusterState) -> None:
         assert state.aws_node is not None and state.aws_node.addon_config is not None
         record = run.record
-        config = addon_config_with(state.aws_node.addon_config, record.spec.env_updates())
+        config = addon_config_with(state.aws_node.addon_config, container_edits(record.spec))
         aws = run.conn.aws()
         name = eks_name(run.cluster)
         self._guarded(run, "UpdateAddon")
@@ -466,7 +466,7 @@ def manual_commands(
     updates = spec.env_updates()
     if updates and target is Target.ADDON:
         # EKS overwrites hand edits of a managed add-on's DaemonSet: change its configuration instead.
-        config = addon_config_with(addon_config or "", updates)
+        config = addon_config_with(addon_config or "", container_edits(spec))
         where = f" --region {shlex.quote(region)}" if region else ""
         commands.append(
             f"aws eks update-addon --cluster-name {shlex.quote(eks_cluster)} --addon-name vpc-cni{where} "

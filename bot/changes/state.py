@@ -12,7 +12,7 @@ import yaml
 
 from bot.config import ClusterConfig
 from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeSpec, EniConfigState, Target
-from bot.domain.cni_settings import AWS_NODE, knob_env, knob_for
+from bot.domain.cni_settings import AWS_NODE, INIT_CONTAINER, knob_env, knob_for
 from bot.domain.facts import DaemonSetFact
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
@@ -130,19 +130,31 @@ def parse_addon_config(text: str) -> dict[str, Any]:
     return values
 
 
-def addon_config_with(current: str, updates: Mapping[str, str | None]) -> str:
-    """The configuration values with these env keys set (or removed when None), everything else kept."""
+def addon_config_with(current: str, edits: Mapping[str, Mapping[str, str | None]]) -> str:
+    """The configuration values with these env keys set (or removed when None), everything else kept. ``edits`` are
+    per container (container_edits): the aws-node container's go under `env`, aws-vpc-cni-init's under `init.env`, as
+    in the chart's values (charts/aws-vpc-cni/values.yaml) that the add-on's configuration follows."""
     values = parse_addon_config(current)
-    env = {str(k): str(v) for k, v in (values.get("env") or {}).items()}
-    for key, value in updates.items():
-        if value is None:
-            env.pop(key, None)
+    for container, updates in edits.items():
+        holder = values
+        if container == INIT_CONTAINER:
+            init = values.get("init")
+            holder = dict(init) if isinstance(init, dict) else {}
+        env = {str(k): str(v) for k, v in (holder.get("env") or {}).items()}
+        for key, value in updates.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        if env:
+            holder["env"] = env
         else:
-            env[key] = value
-    if env:
-        values["env"] = env
-    else:
-        values.pop("env", None)
+            holder.pop("env", None)
+        if container == INIT_CONTAINER:
+            if holder:
+                values["init"] = holder
+            else:
+                values.pop("init", None)
     return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
 

@@ -29,7 +29,7 @@ from bot.config import ApprovalPolicy
 from bot.domain.changes import Status
 from simulator.fake_slack import Call, FakeSlack
 from simulator.runner import SimulatedCluster
-from simulator.scenarios import load_scenario
+from simulator.scenarios import ManagedAddonSpec, load_scenario
 from storage import migrate
 from storage.changes import ChangeRecord
 from storage.db import make_engine
@@ -514,6 +514,24 @@ def test_managed_addon_is_changed_through_update_addon(make_bot: Callable[..., S
     assert json.loads(addon["configurationValues"]) == {"env": {"MINIMUM_IP_TARGET": "10", "WARM_IP_TARGET": "2"}}
     assert aws_node_env(sb)["WARM_IP_TARGET"] == "2"
     assert cnibot_patches(sb.sim) == 0  # EKS wrote the DaemonSet, not cnibot
+
+
+def test_managed_addon_init_container_setting_goes_under_init_env(make_bot: Callable[..., SimBot]) -> None:
+    """The add-on's configuration follows the chart's values: aws-vpc-cni-init's settings go under `init.env`, so
+    EKS writes them on the container that reads them and the verification finds them there."""
+    scenario = load_scenario("healthy")
+    scenario.managed_addon = ManagedAddonSpec(version="v1.19.2-eksbuild.1")
+    sb = make_bot(SimulatedCluster(scenario))
+    change_id, _ = request(sb, 'set DISABLE_TCP_EARLY_DEMUX=true --reason "kubelet probes to branch-ENI pods"')
+    click(sb, change_id, "U0BOB")
+    final = wait_status(sb, change_id, FINAL)
+    assert final.status is Status.VERIFIED, service(sb).repo.events(change_id)[-1].detail
+    eks = boto3.client("eks", region_name=sb.sim.region)
+    values = json.loads(
+        eks.describe_addon(clusterName=sb.sim.cluster_name, addonName="vpc-cni")["addon"]["configurationValues"]
+    )
+    assert values["init"]["env"] == {"DISABLE_TCP_EARLY_DEMUX": "true"}
+    assert "DISABLE_TCP_EARLY_DEMUX" not in values.get("env", {})
 
 
 def test_request_this_change_opens_a_prefilled_form(make_bot: Callable[..., SimBot]) -> None:

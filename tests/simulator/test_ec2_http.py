@@ -37,6 +37,7 @@ class Env:
         # 40 foreign ENIs in the other subnet for paging
         self.foreign = [m.create_network_interface(self.other.id, description=f"ELB app/{i}") for i in range(40)]
         self.applied_env: list[dict[str, str | None]] = []
+        self.applied_init_env: list[dict[str, str | None]] = []
         cluster = EksCluster(
             name="demo",
             region="us-east-2",
@@ -48,7 +49,7 @@ class Env:
             security_group_ids=[self.sg.id],
             certificate_authority="Y2E=",
             addon=ManagedAddon(),
-            apply_env=self.applied_env.append,
+            apply_env=lambda env, init_env: (self.applied_env.append(env), self.applied_init_env.append(init_env)),
         )
         self.faults = FaultPlan()
         self.counter = RequestCounter()
@@ -228,10 +229,13 @@ def test_sts_and_eks(env: Env) -> None:
     assert json.loads(addon["configurationValues"]) == {"env": {"WARM_IP_TARGET": "5"}}
     eks.update_addon(clusterName="demo", addonName="vpc-cni", configurationValues="{}")
     assert env.applied_env[-1] == {"WARM_IP_TARGET": None}
+    init_values = {"init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}}
+    eks.update_addon(clusterName="demo", addonName="vpc-cni", configurationValues=json.dumps(init_values))
+    assert env.applied_init_env[-1] == {"DISABLE_TCP_EARLY_DEMUX": "true"}  # init.env is aws-vpc-cni-init's env
     with pytest.raises(ClientError) as missing:
         eks.describe_addon(clusterName="demo", addonName="coredns")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    assert env.counter.count("eks", "UpdateAddon") == 2
+    assert env.counter.count("eks", "UpdateAddon") == 3
 
 
 def test_aws_cli_reads_the_endpoint(env: Env) -> None:

@@ -112,10 +112,27 @@ def test_form_round_trip_and_inline_errors() -> None:
 
 def test_addon_values_keep_everything_else() -> None:
     current = json.dumps({"env": {"MINIMUM_IP_TARGET": "10", "X": "1"}, "init": {"env": {"Y": "2"}}})
-    merged = json.loads(addon_config_with(current, {"WARM_IP_TARGET": "2", "X": None}))
+    merged = json.loads(addon_config_with(current, {"aws-node": {"WARM_IP_TARGET": "2", "X": None}}))
     assert merged == {"env": {"MINIMUM_IP_TARGET": "10", "WARM_IP_TARGET": "2"}, "init": {"env": {"Y": "2"}}}
-    assert json.loads(addon_config_with("", {"A": "1"})) == {"env": {"A": "1"}}
-    assert json.loads(addon_config_with('{"env": {"A": "1"}}', {"A": None})) == {}
+    assert json.loads(addon_config_with("", {"aws-node": {"A": "1"}})) == {"env": {"A": "1"}}
+    assert json.loads(addon_config_with('{"env": {"A": "1"}}', {"aws-node": {"A": None}})) == {}
+
+
+def test_addon_values_put_init_container_settings_under_init_env() -> None:
+    """charts/aws-vpc-cni values: `init.env` is aws-vpc-cni-init's env, `env` the aws-node container's."""
+    spec = ChangeSpec(
+        env=(EnvChange("DISABLE_TCP_EARLY_DEMUX", None, "true"), EnvChange("ENABLE_IPv6", "false", "true"))
+    )
+    merged = json.loads(addon_config_with('{"init": {"image": {"tag": "v1"}}}', container_edits(spec)))
+    assert merged == {
+        "env": {"ENABLE_IPv6": "true"},
+        "init": {"image": {"tag": "v1"}, "env": {"DISABLE_TCP_EARLY_DEMUX": "true", "ENABLE_IPv6": "true"}},
+    }
+    back = container_edits(spec.inverse())
+    assert json.loads(addon_config_with(json.dumps(merged), back)) == {
+        "env": {"ENABLE_IPv6": "false"},
+        "init": {"image": {"tag": "v1"}, "env": {"ENABLE_IPv6": "false"}},
+    }
     assert parse_addon_config("env:\n  A: '1'\n") == {"env": {"A": "1"}}  # YAML is accepted too
 
 
