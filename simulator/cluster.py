@@ -138,7 +138,9 @@ class SimCluster(ClusterObjects):
         for key, name, description in groups:
             self.security_groups[key] = self.model.create_security_group(vpc.id, name, description).id
         for spec in sc.subnets:
-            subnet = self.model.create_subnet(vpc.id, spec.cidr, spec.az, tags={"Name": spec.name, **spec.tags})
+            subnet = self.model.create_subnet(
+                vpc.id, spec.cidr, spec.az, tags={"Name": spec.name, **spec.tags}, ipv6_cidr=spec.ipv6_cidr
+            )
             self.subnets[spec.name] = subnet
             for res in spec.reservations:
                 self.model.create_subnet_cidr_reservation(subnet.id, res.cidr, res.type, res.description)
@@ -508,6 +510,13 @@ class SimCluster(ClusterObjects):
         if pod.annotations.get(MULTI_NIC_ANNOTATION) == "multi-nic-attachment" and not self.config.multi_nic:
             # rpc_handler.go AddNetwork: "enable multi-nic feature on CNI for creating multi-nic-attachment pods"
             self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            return
+        if node.ipamd.ipv6_prefix is not None:
+            v6 = node.ipamd.assign_ipv6(pod.key)
+            if v6 is None:
+                self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            else:
+                self._running(pod, v6)
             return
         address = node.ipamd.assign(pod.key)
         if address is None:

@@ -12,6 +12,7 @@ Time never passes on its own: convergence runs to a fixed point and cooldowns ex
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -86,6 +87,9 @@ class NodeIpamd:
     events: list[IpamdEvent] = field(default_factory=list)
     last_error: str = ""
     context: NodeContext | None = None
+    ipv6_prefix: str | None = None  # IPv6 clusters: the node's /80
+    ipv6_pods: dict[str, str] = field(default_factory=dict)  # pod key -> IPv6 address
+    _ipv6_next: int = field(default=0, repr=False)
     _cache: _PoolView | None = field(default=None, repr=False)
     _limits_version: tuple[int, int] = field(default=(-1, 0), repr=False)
 
@@ -105,6 +109,8 @@ class NodeIpamd:
             nitro_error = nitro_ipv6_error(config, itype.name, itype.supports_prefix_delegation)
             if nitro_error:
                 return self._crash(nitro_error)
+            if config.ipv6:
+                return self._start_ipv6()
             self._release_other_mode_leftovers()
             self._update_limits()
             self.converge()
@@ -113,6 +119,40 @@ class NodeIpamd:
             self.started = self.ready = True
             self.startup_error = None
             return True
+
+    def _start_ipv6(self) -> bool:
+        """IPv6 (prefix delegation only): nodeInit -> setupENI -> assignIPv6Prefix gives the primary ENI one /80
+        (AssignIpv6Addresses, Ipv6PrefixCount=1) unless it has one; a failure fails nodeInit, so ipamd exits."""
+        primary = self.model.enis_of_instance(self.instance_id)[0]
+        if not primary.ipv6_prefixes:
+            try:
+                self._call("AssignIpv6Addresses")
+                self.model.assign_ipv6_prefix(primary.id)
+            except Ec2Error as err:
+                self._record_error("AssignIpv6Addresses", err, "")
+                return self._crash(
+                    "Failed to allocate IPv6 Prefixes to ENI: allocate IPv6 prefix: failed to allocate an IPv6 "
+                    f"prefix address: {err}"
+                )
+        self.ipv6_prefix = primary.ipv6_prefixes[0]
+        self.started = self.ready = True
+        self.startup_error = None
+        return True
+
+    def assign_ipv6(self, pod_key: str) -> str | None:
+        """CNI ADD in an IPv6 cluster: the next address of the node's /80 (up to max-pods pods)."""
+        with self.model.lock:
+            self.metrics.add_ip_req_count += 1
+            if pod_key in self.ipv6_pods:
+                return self.ipv6_pods[pod_key]
+            if self.ipv6_prefix is None or len(self.ipv6_pods) >= self._ctx().max_pods:
+                self.metrics.no_available_ip_addresses += 1
+                return None
+            network = ipaddress.IPv6Network(self.ipv6_prefix)
+            self._ipv6_next += 1
+            address = str(network.network_address + self._ipv6_next)
+            self.ipv6_pods[pod_key] = address
+            return address
 
     def _crash(self, message: str) -> bool:
         self.ready = False
@@ -296,6 +336,8 @@ class NodeIpamd:
     # --- pool manager --------------------------------------------------------------------------------------
     def converge(self, max_steps: int = 64) -> None:
         """Run ipamd's pool manager until nothing changes (or an EC2 error stops this round)."""
+        if self.context is not None and self.context.config.ipv6:
+            return  # IPv6: one /80 per node, no IPv4 pool to manage
         with self.model.lock:
             for _ in range(max_steps):
                 if not self._pool_step():

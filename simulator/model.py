@@ -7,6 +7,7 @@ filtered Describe calls from scanning 15,000 ENIs.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import threading
 from collections import defaultdict
@@ -88,6 +89,7 @@ class Subnet:
     owner_id: str
     arn: str
     tags: dict[str, str] = field(default_factory=dict)
+    ipv6_cidr: str | None = None  # an associated /64 (IPv6 clusters)
 
     @property
     def available_ip_count(self) -> int:
@@ -133,6 +135,7 @@ class NetworkInterface:
     requester_managed: bool = False
     requester_id: str = ""
     source_dest_check: bool = True
+    ipv6_prefixes: list[str] = field(default_factory=list)  # /80s (IPv6 clusters)
     # Set by the XML renderer, cleared on every change: 15,000 ENIs render fast when most are unchanged.
     rendered: str | None = None
 
@@ -219,6 +222,7 @@ class Ec2Model:
         self.enis_by_tag: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.enis_by_tag_key: dict[str, set[str]] = defaultdict(set)
         self.eni_by_address: dict[int, str] = {}
+        self._ipv6_next: dict[str, int] = {}  # subnet id -> next /80 of its /64
 
     # --- ids --------------------------------------------------------------------------------------------
     def new_id(self, prefix: str) -> str:
@@ -245,7 +249,9 @@ class Ec2Model:
             parse_cidr(cidr)
             self.vpcs[vpc_id].cidr_blocks.append((self.new_id("vpc-cidr-assoc"), cidr))
 
-    def create_subnet(self, vpc_id: str, cidr: str, az: str, tags: dict[str, str] | None = None) -> Subnet:
+    def create_subnet(
+        self, vpc_id: str, cidr: str, az: str, tags: dict[str, str] | None = None, ipv6_cidr: str | None = None
+    ) -> Subnet:
         with self.lock:
             vpc = self.vpcs[vpc_id]
             base, length = parse_cidr(cidr)
@@ -262,6 +268,7 @@ class Ec2Model:
                 owner_id=self.account_id,
                 arn=f"arn:aws:ec2:{self.region}:{self.account_id}:subnet/{subnet_id}",
                 tags=dict(tags or {}),
+                ipv6_cidr=ipv6_cidr,
             )
             self.subnets[subnet.id] = subnet
             return subnet
@@ -520,6 +527,23 @@ class Ec2Model:
                 self.eni_by_address[address] = eni.id
             eni.changed()
             return taken_ips, taken_prefixes
+
+    def assign_ipv6_prefix(self, eni_id: str) -> str:
+        """AssignIpv6Addresses with Ipv6PrefixCount=1: the next /80 of the subnet's /64."""
+        with self.lock:
+            eni = self._eni(eni_id)
+            subnet = eni.subnet
+            if subnet.ipv6_cidr is None:
+                # The simulator's wording; the bot judges from the subnet's IPv6 CIDRs, never from this text.
+                raise Ec2Error("InvalidParameterValue", f"Subnet {subnet.id} has no IPv6 CIDR block")
+            network = ipaddress.IPv6Network(subnet.ipv6_cidr)
+            index = self._ipv6_next.get(subnet.id, 1)
+            self._ipv6_next[subnet.id] = index + 1
+            prefix = str(ipaddress.IPv6Network((int(network.network_address) + (index << 48), 80)))
+            eni.ipv6_prefixes.append(prefix)
+            self.version += 1
+            eni.changed()
+            return prefix
 
     def unassign_private_ip_addresses(
         self, eni_id: str, *, addresses: Iterable[int] = (), prefixes: Iterable[int] = ()

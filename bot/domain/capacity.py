@@ -25,6 +25,7 @@ PD_HIGH_CPU_ABOVE = 30  # vCPUs
 LIMIT_SUBNET = "subnet"
 LIMIT_ENIS = "eni-limits"
 LIMIT_MAX_PODS = "max-pods"
+LIMIT_IPV6_PREFIX = "ipv6-prefix"  # IPv6: a node without its /80 gives no pod an address
 
 
 def attachable_enis(limits: InstanceLimits, max_eni: int | None) -> int:
@@ -469,6 +470,46 @@ def headroom(
     )
 
 
+def headroom_ipv6(nodes: Sequence[NodeCapacity], has_prefix: Mapping[str, bool]) -> Headroom:
+    """IPv6 clusters (ipamd.go isConfigValid: prefix delegation only): each node's pods take addresses from the one
+    /80 on its primary ENI, so the first limit is kubelet max-pods, or nothing at all on a node without its /80.
+    Subnet IPv4 addresses and ENI limits do not bound pods."""
+    results = []
+    for node in nodes:
+        room = max(node.max_pods - node.pods, 0)
+        prefix = has_prefix.get(node.name, False)
+        results.append(
+            NodeHeadroom(
+                name=node.name,
+                availability_zone=node.availability_zone,
+                subnet_id=node.subnet_id,
+                max_pods_room=room,
+                ip_room=room if prefix else 0,
+                fits=room if prefix else 0,
+                binding=LIMIT_MAX_PODS if prefix else LIMIT_IPV6_PREFIX,
+            )
+        )
+    groups: dict[str, list[NodeHeadroom]] = defaultdict(list)
+    for result in results:
+        groups[result.availability_zone].append(result)
+    by_az = tuple(
+        AzHeadroom(
+            az,
+            sum(n.fits for n in members),
+            sum(n.max_pods_room for n in members),
+            None,
+            _majority_binding([n.binding for n in members]),
+        )
+        for az, members in sorted(groups.items())
+    )
+    return Headroom(
+        fits=sum(a.fits for a in by_az),
+        binding=_majority_binding([a.binding for a in by_az]),
+        by_az=by_az,
+        nodes=tuple(results),
+    )
+
+
 def _node_room(node: NodeCapacity, settings: WarmSettings) -> tuple[int, int]:
     """(room before max-pods, room before the node's pod IP capacity)."""
     capacity = pod_ip_capacity(
@@ -559,7 +600,7 @@ def _node_binding(max_pods_room: int, ip_room: int, fits: int) -> str:
     return LIMIT_ENIS if ip_room < max_pods_room else LIMIT_MAX_PODS
 
 
-_BINDING_PRIORITY = (LIMIT_SUBNET, LIMIT_ENIS, LIMIT_MAX_PODS)
+_BINDING_PRIORITY = (LIMIT_IPV6_PREFIX, LIMIT_SUBNET, LIMIT_ENIS, LIMIT_MAX_PODS)
 
 
 def _majority_binding(bindings: Sequence[str]) -> str:

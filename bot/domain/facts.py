@@ -141,6 +141,7 @@ class EniFact:
     tags: dict[str, str]
     requester_managed: bool = False
     security_groups: tuple[str, ...] = ()
+    ipv6_prefixes: tuple[str, ...] = ()  # IPv6 clusters: the node's /80 on its primary ENI
 
     @property
     def cni_managed(self) -> bool:
@@ -160,6 +161,7 @@ class SubnetFact:
     cidr: str
     available_ips: int
     tags: dict[str, str]
+    ipv6_cidrs: tuple[str, ...] = ()  # associated IPv6 CIDR blocks
 
     @property
     def size(self) -> int:

@@ -286,6 +286,7 @@ class NodeState:
     recommended_max_pods: int | None  # the EKS formula for its type in this CNI mode
     allocation_subnet: str | None  # where its next pod addresses come from
     eniconfig: Resolution | None  # custom networking only
+    ipv6_prefixes: tuple[str, ...] = ()  # IPv6 clusters: the /80 on its primary ENI
 
     @property
     def name(self) -> str:
@@ -447,6 +448,7 @@ class StateModel:
             recommended_max_pods=recommended,
             allocation_subnet=self._allocation_subnet(node, uses, resolution),
             eniconfig=resolution,
+            ipv6_prefixes=tuple(p for u in uses if u.eni.device_index == 0 for p in u.eni.ipv6_prefixes),
         )
 
     def _allocation_subnet(self, node: NodeFact, uses: Sequence[EniUse], resolution: Resolution | None) -> str | None:
@@ -877,6 +879,7 @@ class CapacityView:
     branch_enis: BranchUse | None  # security groups for pods only
     # Nodes aws-node does not serve (Fargate, Auto Mode, Hybrid, Windows), by shape: left out of every ipamd figure.
     nodes_not_served: tuple[tuple[str, int], ...] = ()
+    ipv6: bool = False  # IPv6 cluster: pods take IPv6 addresses from each node's /80; IPv4 figures are nodes'
 
 
 WARM_KNOBS = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "MINIMUM_IP_TARGET", "WARM_PREFIX_TARGET")
@@ -895,7 +898,12 @@ def capacity_view(model: StateModel, proposed_env: Mapping[str, str] | None = No
     modelled = [n for n in nodes if n.limits is not None]
     warm = model.settings.warm()
     subnet_free = _subnet_room(model, nodes)
-    room = capacity.headroom([_node_capacity(n) for n in modelled], subnet_free, warm)
+    ipv6 = model.settings_known and model.settings.ipv6
+    if ipv6:
+        has_prefix = {n.name: bool(n.ipv6_prefixes) for n in modelled}
+        room = capacity.headroom_ipv6([_node_capacity(n) for n in modelled], has_prefix)
+    else:
+        room = capacity.headroom([_node_capacity(n) for n in modelled], subnet_free, warm)
 
     by_az_nodes: dict[str, list[NodeState]] = defaultdict(list)
     for node in nodes:
@@ -918,11 +926,12 @@ def capacity_view(model: StateModel, proposed_env: Mapping[str, str] | None = No
         total=total,
         by_az=tuple(rows),
         headroom=room,
-        what_if=_what_if(model, modelled, proposed_env),
+        what_if=None if ipv6 else _what_if(model, modelled, proposed_env),
         nodes_without_limits=tuple(sorted(n.name for n in nodes if n.limits is None)),
         nodes_at_max_pods=sum(1 for n in nodes if n.max_pods is not None and n.pods >= n.max_pods),
         nodes_at_ip_capacity=sum(1 for n in nodes if n.ip_capacity is not None and n.pods_with_ip >= n.ip_capacity),
-        room_in_prefixes=model.settings.prefix_delegation,
+        room_in_prefixes=model.settings.prefix_delegation and not ipv6,
+        ipv6=ipv6,
         branch_enis=_branch_use(model, nodes) if model.settings.pod_eni else None,
         nodes_not_served=tuple(sorted(not_served.items())),
     )
@@ -957,7 +966,7 @@ def _subnet_room(model: StateModel, nodes: Sequence[NodeState]) -> dict[str, int
     """Addresses new pods can still take per subnet. With prefix delegation only whole free /28 blocks count
     (free ones and unused reservation blocks): a fragmented subnet has free IPs but no room."""
     room = {s.subnet_id: s.available_ips for s in (model.snapshot.subnets or {}).values()}
-    if model.settings.prefix_delegation:
+    if model.settings.prefix_delegation and not model.settings.ipv6:
         for subnet_id in {n.allocation_subnet for n in nodes if n.allocation_subnet}:
             blocks = model.prefix_blocks(subnet_id)
             if blocks is not None and subnet_id in room:

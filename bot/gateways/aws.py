@@ -80,6 +80,7 @@ def eni_from_api(item: dict[str, Any]) -> EniFact:
         tags={t["Key"]: t.get("Value", "") for t in item.get("TagSet") or []},
         requester_managed=bool(item.get("RequesterManaged", False)),
         security_groups=tuple(g["GroupId"] for g in item.get("Groups") or []),
+        ipv6_prefixes=tuple(p["Ipv6Prefix"] for p in item.get("Ipv6Prefixes") or [] if p.get("Ipv6Prefix")),
     )
 
 
@@ -91,6 +92,11 @@ def subnet_from_api(item: dict[str, Any]) -> SubnetFact:
         cidr=item.get("CidrBlock", ""),
         available_ips=int(item.get("AvailableIpAddressCount", 0)),
         tags={t["Key"]: t.get("Value", "") for t in item.get("Tags") or []},
+        ipv6_cidrs=tuple(
+            a["Ipv6CidrBlock"]
+            for a in item.get("Ipv6CidrBlockAssociationSet") or []
+            if a.get("Ipv6CidrBlock") and (a.get("Ipv6CidrBlockState") or {}).get("State", "associated") == "associated"
+        ),
     )
 
 

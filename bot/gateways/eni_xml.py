@@ -54,7 +54,7 @@ def parse_network_interfaces(body: bytes) -> list[dict[str, Any]] | None:
 @functools.lru_cache(maxsize=4)
 def _tags(ns: str) -> dict[str, str]:
     """Qualified tag names (with the namespace), built once: C-level findtext on plain tags is fast."""
-    names = ["privateIpAddress", "ipv4Prefix", "key", "value", "groupId", "instanceId", "deviceIndex"]
+    names = ["privateIpAddress", "ipv4Prefix", "ipv6Prefix", "key", "value", "groupId", "instanceId", "deviceIndex"]
     names += ["networkCardIndex", "status"]
     return {name: f"{ns}{name}" for name in names} | {"": ns}
 
@@ -97,6 +97,8 @@ def _eni(item: ET.Element, tags: dict[str, str]) -> dict[str, Any]:
             addresses = [e.text for e in child.iter(tags["privateIpAddress"])]  # C-level walk of the set
         elif name == "ipv4PrefixSet":
             eni["Ipv4Prefixes"] = [{"Ipv4Prefix": e.findtext(tags["ipv4Prefix"])} for e in child]
+        elif name == "ipv6PrefixSet":
+            eni["Ipv6Prefixes"] = [{"Ipv6Prefix": e.findtext(tags["ipv6Prefix"])} for e in child]
         elif name == "tagSet":
             eni["TagSet"] = [{"Key": e.findtext(tags["key"]), "Value": e.findtext(tags["value"]) or ""} for e in child]
         elif name == "groupSet":

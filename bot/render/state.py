@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.domain.capacity import LIMIT_ENIS, LIMIT_MAX_PODS, LIMIT_SUBNET
+from bot.domain.capacity import LIMIT_ENIS, LIMIT_IPV6_PREFIX, LIMIT_MAX_PODS, LIMIT_SUBNET
 from bot.domain.cni_settings import MANIFEST_OWNED_ENV, Problem, Severity
 from bot.domain.facts import Unchecked
 from bot.domain.state import (
@@ -28,7 +28,12 @@ from bot.domain.state import (
 )
 from bot.render.doc import Bullets, Context, Doc, Element, Para, Table, fmt_int
 
-LIMIT_NAMES = {LIMIT_SUBNET: "subnet IPs", LIMIT_ENIS: "ENI/IP limits", LIMIT_MAX_PODS: "max-pods"}
+LIMIT_NAMES = {
+    LIMIT_SUBNET: "subnet IPs",
+    LIMIT_ENIS: "ENI/IP limits",
+    LIMIT_MAX_PODS: "max-pods",
+    LIMIT_IPV6_PREFIX: "a node without its IPv6 /80",
+}
 _ICON = {Severity.ERROR: ":red_circle:", Severity.WARNING: ":warning:", Severity.INFO: "ℹ️"}
 _TABLE_ROWS = 12
 _ROLE_SHORT = {"nodes": "nodes", "eniconfig": "eniconfig", "discovery": "discovery", "excluded": "excluded"}
@@ -423,6 +428,11 @@ def capacity_doc(view: CapacityView, cluster: str, unchecked: Sequence[Unchecked
         )
     if view.headroom.unknown_subnets:
         notes.append("Some nodes' allocation subnets are unknown; their room is counted without a subnet limit.")
+    if view.ipv6:
+        notes.append(
+            "IPv6 cluster: pods take IPv6 addresses from each node's /80 prefix, so only max-pods (and a node's "
+            "missing /80) limit them; subnet IPv4 addresses count nodes and ENIs, not pods."
+        )
     if view.nodes_not_served:
         shapes = ", ".join(f"{count:,} {shape}" for shape, count in view.nodes_not_served)
         notes.append(
@@ -431,12 +441,14 @@ def capacity_doc(view: CapacityView, cluster: str, unchecked: Sequence[Unchecked
     if notes:
         doc.add(Bullets(notes))
     prefixes = " With prefix delegation a subnet's room is its whole free /28 blocks." if view.room_in_prefixes else ""
-    doc.add(
-        Context(
+    if view.ipv6:
+        how = "fit: more pods before max-pods, on the nodes that have their IPv6 /80."
+    else:
+        how = (
             "fit: more pods before the first limit, filling warm pools, then attached ENIs, then new ENIs, each "
-            f"costing subnet IPs.{prefixes} Branch-ENI pods are not modelled. `/cni subnets` has the detail."
+            f"costing subnet IPs.{prefixes} Branch-ENI pods are not modelled."
         )
-    )
+    doc.add(Context(f"{how} `/cni subnets` has the detail."))
     return _finish(doc, unchecked)
 
 
@@ -512,6 +524,7 @@ def capacity_data(view: CapacityView) -> dict[str, Any]:
         "nodes_without_limits": list(view.nodes_without_limits),
         "unknown_subnets": list(view.headroom.unknown_subnets),
         "nodes_not_served_by_aws_node": dict(view.nodes_not_served),
+        "ipv6": view.ipv6,
     }
 
 

@@ -104,13 +104,35 @@ def network_interface(model: Ec2Model, eni: NetworkInterface) -> str:
         f"<privateDnsName>ip-{primary.replace('.', '-')}.{suffix}</privateDnsName>"
         f"<privateIpAddress>{primary}</privateIpAddress>"
         f"<privateIpAddressesSet>{''.join(addresses)}</privateIpAddressesSet>"
-        f"<ipv4PrefixSet>{prefixes}</ipv4PrefixSet>{requester}"
+        f"<ipv4PrefixSet>{prefixes}</ipv4PrefixSet>{_ipv6_prefixes(eni)}{requester}"
         f"<requesterManaged>{_bool(eni.requester_managed)}</requesterManaged>"
         f"<sourceDestCheck>{_bool(eni.source_dest_check)}</sourceDestCheck><status>{eni.status}</status>"
         f"<subnetId>{subnet.id}</subnetId><tagSet>{tags}</tagSet><vpcId>{subnet.vpc_id}</vpcId>"
     )
     eni.rendered = text
     return text
+
+
+def _ipv6_prefixes(eni: NetworkInterface) -> str:
+    if not eni.ipv6_prefixes:
+        return ""
+    return (
+        "<ipv6PrefixSet>"
+        + "".join(f"<item><ipv6Prefix>{p}</ipv6Prefix></item>" for p in eni.ipv6_prefixes)
+        + ("</ipv6PrefixSet>")
+    )
+
+
+def _ipv6_cidrs(subnet: Subnet) -> str:
+    if subnet.ipv6_cidr is None:
+        return "<ipv6CidrBlockAssociationSet/>"
+    return (
+        "<ipv6CidrBlockAssociationSet><item>"
+        f"<associationId>subnet-cidr-assoc-{subnet.id[7:]}</associationId>"
+        f"<ipv6CidrBlock>{subnet.ipv6_cidr}</ipv6CidrBlock>"
+        "<ipv6CidrBlockState><state>associated</state></ipv6CidrBlockState>"
+        "</item></ipv6CidrBlockAssociationSet>"
+    )
 
 
 def _bool(value: bool) -> str:
@@ -131,7 +153,7 @@ def subnet_item(subnet: Subnet) -> str:
         + el("vpcId", subnet.vpc_id)
         + el("ownerId", subnet.owner_id)
         + el("cidrBlock", subnet.cidr)
-        + "<ipv6CidrBlockAssociationSet/>"
+        + _ipv6_cidrs(subnet)
         + el("availableIpAddressCount", subnet.available_ip_count)
         + el("availabilityZone", subnet.az)
         + el("availabilityZoneId", subnet.az_id)

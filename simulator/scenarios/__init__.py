@@ -49,6 +49,7 @@ class SubnetSpec:
     cidr: str
     az: str
     tags: dict[str, str] = field(default_factory=dict)
+    ipv6_cidr: str | None = None  # an associated IPv6 /64
     reservations: list[ReservationSpec] = field(default_factory=list)
     foreign_enis: list[ForeignEniSpec] = field(default_factory=list)
 

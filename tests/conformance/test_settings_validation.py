@@ -210,7 +210,9 @@ def test_ipv6_needs_prefix_delegation_which_needs_nitro(instance_type: str, fail
     scenario = parse_scenario(
         {
             "name": "ipv6-nitro",
-            "subnets": [{"name": "a", "cidr": "10.0.0.0/19", "az": "us-east-2a"}],
+            "subnets": [
+                {"name": "a", "cidr": "10.0.0.0/19", "az": "us-east-2a", "ipv6_cidr": "2600:1f14:abc:1000::/64"}
+            ],
             "aws_node_env": IPV6_PD,
             "node_groups": [{"name": "ng", "instance_type": instance_type, "subnet": "a", "count": 1}],
         }

@@ -56,10 +56,10 @@ def test_arm64_is_served_and_other_architectures_are_not() -> None:
 
 def test_ipv6_cluster_gets_no_ipv4_pool_verdict() -> None:
     """ipamd.go isConfigValid: IPv6 runs with prefix delegation, one /80 per node; the IPv4 pool, subnet and ENI
-    rules do not apply, and the answer says what it could not check."""
+    rules do not apply."""
     env = {"ENABLE_IPv6": "true", "ENABLE_IPv4": "false", "ENABLE_PREFIX_DELEGATION": "true"}
     empty_subnet = [f.subnet("subnet-node", "10.0.32.0/20", free=0)]
     diagnosis = diagnose(f.evidence(env=env, subnets=empty_subnet), now=f.NOW)
     codes = {c.code for c in diagnosis.causes}
     assert not codes & {CauseCode.SUBNET_EXHAUSTED, CauseCode.NODE_IP_CAPACITY, CauseCode.WARM_TARGET_MISCONFIG}
-    assert any("IPv6" in u.what for u in diagnosis.could_not_check)
+    assert diagnosis.causes[0].code is CauseCode.IPV6_PREFIX_MISSING  # the factories' node has no /80 at all

@@ -164,6 +164,18 @@ def test_nodes_aws_node_does_not_serve_are_left_out_of_capacity(make_sim: Any) -
     assert "Left out: nodes aws-node does not serve (1 auto, 1 fargate, 1 windows)" in blocks_text(answer)
 
 
+def test_ipv6_capacity_is_bounded_by_max_pods_and_the_nodes_prefix(make_sim: Any) -> None:
+    """IPv6: each node's pods take addresses from its /80; a node whose /80 could not be assigned fits nothing."""
+    sb = make_sim("ipv6")
+    data = run_json(sb, "capacity").data
+    assert data["ipv6"] is True and data["what_if"] is None
+    assert [(r["availability_zone"], r["more_pods_fit"], r["binding_limit"]) for r in data["by_az"]] == [
+        ("us-east-2a", 67, "max-pods"),
+        ("us-east-2b", 0, "ipv6-prefix"),
+    ]
+    assert "IPv6 cluster: pods take IPv6 addresses" in blocks_text(sb.ask("capacity"))
+
+
 def test_a_failing_ec2_call_gives_a_partial_answer(make_sim: Any) -> None:
     sb = make_sim("healthy")
     sb.sim.faults.add(

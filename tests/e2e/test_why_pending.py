@@ -211,6 +211,15 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             "FARGATE_POD", ("schedulerName=fargate-scheduler", "Pod provisioning timed out"), never=("NOT_SCHEDULED",)
         ),
     },
+    "ipv6": {
+        "shop/web-0": Expect("POD_HAS_IP", ("2600:1f14:abc:1000:1::",)),
+        "shop/web-1": Expect(
+            "IPV6_PREFIX_MISSING",
+            ("no IPv6 CIDR block associated", "0 IPv6 prefixes"),
+            ("associate-subnet-cidr-block",),
+            never=("SUBNET_EXHAUSTED", "NODE_IP_CAPACITY", "WARM_"),
+        ),
+    },
     "multi-nic-disabled": {
         "ml/trainer-0": Expect(
             "MULTI_NIC_DISABLED",

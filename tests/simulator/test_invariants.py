@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from simulator.addresses import PREFIX_SIZE, ip_to_int
@@ -57,6 +59,13 @@ def test_pod_addresses_come_from_their_node(all_clusters: list[tuple[str, SimClu
                 continue
             assert pod.node and pod.ip
             node = cluster.nodes[pod.node]
+            if ":" in pod.ip:  # IPv6 cluster: the address comes from the node's /80
+                assert node.ipamd.ipv6_prefix is not None and node.ipamd.ipv6_pods.get(pod.key) == pod.ip, (
+                    name,
+                    pod.key,
+                )
+                assert ipaddress.IPv6Address(pod.ip) in ipaddress.IPv6Network(node.ipamd.ipv6_prefix), (name, pod.key)
+                continue
             address = ip_to_int(pod.ip)
             if pod.branch_eni:
                 branch = cluster.model.eni(pod.branch_eni)

@@ -51,6 +51,7 @@ NODE_RULES: tuple[Rule, ...] = (
 # An IPv6 cluster: each node has one /80 prefix on its primary ENI, so the IPv4 pool, subnet and ENI-limit rules
 # do not apply (ipamd.go isConfigValid: IPv6 runs only with prefix delegation and without custom networking).
 IPV6_RULES: tuple[Rule, ...] = (
+    rules_shapes.ipv6_prefix_missing,
     rules_cni.network_policy_agent,
     rules_multinic.multi_nic_disabled,
     rules_cni.aws_node_not_ready,
@@ -63,6 +64,7 @@ IPV6_RULES: tuple[Rule, ...] = (
 CONSEQUENCES: dict[CauseCode, frozenset[CauseCode]] = {
     CauseCode.ENICONFIG_MISSING: frozenset({CauseCode.AWS_NODE_NOT_READY}),
     CauseCode.ENICONFIG_INVALID: frozenset({CauseCode.AWS_NODE_NOT_READY}),
+    CauseCode.IPV6_PREFIX_MISSING: frozenset({CauseCode.AWS_NODE_NOT_READY}),
     # An outdated ENI table in ipamd also gave the node a max-pods its ENIs cannot address.
     CauseCode.ATTACHMENT_LIMIT: frozenset({CauseCode.NODE_IP_CAPACITY}),
 }
@@ -163,10 +165,18 @@ def _unknown(v: View) -> Cause:
         facts += [f"pod sandbox failed {plural(n, 'time')}: {_sandbox_meaning(v, kind)}" for kind, n in sandbox.items()]
     elif pod is not None:
         facts.append("0 sandbox failures reported for the pod")
-    facts += [line for line in (v.enis_line(), v.waiting_line()) if line]
-    if v.pool is not None:
-        facts.append(f"pool {v.pool_line()}")
-    facts += [f"{subnet_line(g.subnet)}; {g.asks_text()}" for g in v.growth_subnets]
+    if v.settings_known and v.settings.ipv6:
+        prefixes = [p for e in v.card0_enis for p in e.ipv6_prefixes]
+        facts.append(
+            "IPv6 cluster: pods take addresses from the node's /80 "
+            f"({', '.join(prefixes) if prefixes else 'none found'}); the IPv4 pool, subnet and ENI-limit checks do "
+            "not apply"
+        )
+    else:
+        facts += [line for line in (v.enis_line(), v.waiting_line()) if line]
+        if v.pool is not None:
+            facts.append(f"pool {v.pool_line()}")
+        facts += [f"{subnet_line(g.subnet)}; {g.asks_text()}" for g in v.growth_subnets]
     awsn = ev.aws_node_pod
     if awsn is not None:
         main = next((c for c in awsn.containers if c.name == "aws-node"), None)

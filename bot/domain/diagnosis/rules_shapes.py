@@ -60,14 +60,6 @@ def unchecked_for_shape(v: View) -> list[Unchecked]:
     out = []
     if node is not None and node_shape(node.labels) is NodeShape.FARGATE:
         out.append(Unchecked("the Fargate profile's subnets and selectors", "eks:DescribeFargateProfile", "not read"))
-    if v.settings_known and v.settings.ipv6 and (node is None or node_shape(node.labels) is NodeShape.EC2):
-        out.append(
-            Unchecked(
-                "the node's IPv6 /80 prefix and the subnet's IPv6 CIDR",
-                "model",
-                "IPv6 pools are not modelled; the IPv4 pool checks do not apply to an IPv6 cluster",
-            )
-        )
     return out
 
 
@@ -178,3 +170,47 @@ def _event_line(e: EventFact, v: View) -> str:
 def _first_sentence(text: str, limit: int = 180) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def ipv6_prefix_missing(v: View) -> Cause | None:
+    """IPv6: ipamd's nodeInit gives the primary ENI one /80 (setupENI -> assignIPv6Prefix, AssignIpv6Addresses with
+    Ipv6PrefixCount=1); when that fails nodeInit fails, ipamd exits, and no pod on the node gets an address."""
+    if not (v.settings_known and v.settings.ipv6) or v.ev.node_enis is None:
+        return None
+    primary = v.primary_eni
+    if primary is None or primary.ipv6_prefixes:
+        return None
+    subnet = v.subnets.get(primary.subnet_id)
+    node = v.ev.node
+    name = node.name if node else "the node"
+    evidence = [f"primary ENI {primary.eni_id}: 0 IPv6 prefixes (ipamd gives it one /80 at start)"]
+    remedy: list[str]
+    if subnet is not None and not subnet.ipv6_cidrs:
+        evidence.append(f"subnet {subnet.subnet_id} ({subnet.az}, {subnet.cidr}): no IPv6 CIDR block associated")
+        summary = (
+            f"Node {name}'s subnet {subnet.subnet_id} has no IPv6 CIDR, so ipamd cannot give the node its /80 prefix "
+            "and exits at start: no pod on the node gets an address."
+        )
+        remedy = [
+            f"Associate an IPv6 CIDR with {subnet.subnet_id}: `aws ec2 associate-subnet-cidr-block --subnet-id "
+            f"{subnet.subnet_id} --ipv6-cidr-block <a /64 of the VPC's IPv6 CIDR>`; aws-node succeeds on its next "
+            "restart.",
+            "Or run IPv6 nodes only in subnets that have an IPv6 CIDR.",
+        ]
+        confidence = 0.9
+    else:
+        if subnet is not None:
+            evidence.append(f"subnet {subnet.subnet_id}: IPv6 CIDR {', '.join(subnet.ipv6_cidrs)}")
+        summary = f"Node {name} has no IPv6 /80 prefix on its primary ENI, so its pods get no address."
+        remedy = [
+            "Read why ipamd could not assign it: `kubectl logs -n kube-system <aws-node pod> -c aws-node` (look for "
+            "'Failed to allocate IPv6 Prefixes to ENI').",
+            "ipamd needs ec2:AssignIpv6Addresses (the AmazonEKS_CNI_IPv6_Policy).",
+        ]
+        confidence = 0.7
+    awsn = v.ev.aws_node_pod
+    main = next((c for c in awsn.containers if c.name == "aws-node"), None) if awsn else None
+    if main is not None and not main.ready:
+        evidence.append(f"aws-node {awsn.name if awsn else ''}: not ready, {plural(main.restarts, 'restart')}")
+    evidence += _sandbox_lines(v)
+    return Cause(CauseCode.IPV6_PREFIX_MISSING, confidence, summary, tuple(evidence), tuple(remedy))
