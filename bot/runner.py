@@ -11,6 +11,7 @@ import time
 import uuid
 
 from bot import metrics
+from bot.domain.names import InvalidName
 from bot.errors import UpstreamError, UserError
 from bot.logs import event, log_context
 from bot.render.doc import Doc, Para
@@ -68,6 +69,8 @@ class CommandRunner:
             return sub.run(args, ctx)
         except UserError as exc:
             return usage_result(sub.name, exc.message, getattr(exc, "usage", ""))
+        except InvalidName as exc:  # a name outside its grammar that got past the parser: refused all the same
+            return usage_result(sub.name, str(exc), "")
         except UpstreamError as exc:
             log.warning("upstream failure: %s", exc)
             doc = Doc(f":warning: Could not complete `{sub.name}`: {exc.api} failed ({exc.reason}).").add(

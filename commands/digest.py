@@ -11,6 +11,7 @@ from bot.digests.render import digest_doc
 from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_text, zone
 from bot.digests.service import Sampling, Stores
 from bot.digests.sources import sources_for
+from bot.domain import names
 from bot.errors import UsageError
 from bot.render.doc import Context, Doc, Para, Table
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
@@ -30,7 +31,19 @@ _CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_-]{0,79}$")
 def _build(p: CommandParser) -> None:
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("words", nargs="*")
-    p.add_argument("--tz", metavar="ZONE", default=None, help="IANA time zone of the schedule (default UTC)")
+    p.add_argument(
+        "--tz", type=_time_zone, metavar="ZONE", default=None, help="IANA time zone of the schedule (default UTC)"
+    )
+
+
+def _time_zone(value: str) -> str:
+    """Canonical IANA names only: `localtime` and friends mean something else on every replica."""
+    if not names.is_canonical_time_zone(value):
+        raise argparse.ArgumentTypeError(
+            f"`{names.shown(value)}` is not an IANA time zone "
+            "(its canonical name, e.g. Europe/Berlin, America/New_York, UTC)"
+        )
+    return value
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.errors import UsageError
 from bot.render.doc import Doc, Para, Table
-from commands.base import CommandContext, CommandResult, Subcommand
+from commands.base import CommandContext, CommandResult, Subcommand, short_echoes
 
 MAX_TEXT = 4000
 
@@ -83,6 +83,7 @@ def help_doc(registry: Registry) -> Doc:
 
 
 def usage_result(name: str, message: str, usage: str) -> CommandResult:
+    message = short_echoes(message)
     doc = Doc(f":warning: {message}")
     if usage:
         doc.add(Para(f"Usage: `{usage.removeprefix('usage: ')}`"))

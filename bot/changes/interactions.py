@@ -21,6 +21,7 @@ from bot.changes.parse import parse_assignments, parse_change_id, parse_eniconfi
 from bot.changes.render import APPROVE_ACTION, REJECT_ACTION
 from bot.changes.requesting import request_change
 from bot.changes.service import ChangeService, Requester
+from bot.domain import names
 from bot.domain.changes import parse_duration, reason_problem
 from bot.errors import UsageError, UserError
 from bot.gateways.connections import ClusterConnection
@@ -259,6 +260,8 @@ def read_form(view: dict[str, Any]) -> Form:
     build: Callable[[ClusterConnection], Draft] = _nothing
     if meta.get("kind") == ENICONFIG:
         name = field_value("eniconfig_name")
+        if not names.is_subdomain(name):
+            errors["eniconfig_name"] = "Not an ENIConfig name (lowercase letters, digits, '-' and '.')."
         try:
             state = parse_eniconfig([], field_value("subnet"), field_value("security_groups"))
             build = lambda conn: draft_eniconfig(conn, name, state)  # noqa: E731

@@ -20,6 +20,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from bot import metrics
+from bot.domain import names
 from bot.domain.changes import EniConfigState
 from bot.domain.cni_settings import AWS_NODE, INIT_CONTAINER
 from bot.errors import UpstreamError
@@ -146,7 +147,7 @@ class KubeWriter:
             ENICONFIG_GROUP,
             ENICONFIG_VERSION,
             ENICONFIG_PLURAL,
-            eniconfig_body(name, state),
+            eniconfig_body(names.object_name(name, "ENIConfig"), state),
             field_manager=FIELD_MANAGER,
         )
 
@@ -162,7 +163,7 @@ class KubeWriter:
             ENICONFIG_GROUP,
             ENICONFIG_VERSION,
             ENICONFIG_PLURAL,
-            name,
+            names.object_name(name, "ENIConfig"),
             patch,
             field_manager=FIELD_MANAGER,
             _content_type=MERGE_PATCH,
@@ -176,7 +177,7 @@ class KubeWriter:
             ENICONFIG_GROUP,
             ENICONFIG_VERSION,
             ENICONFIG_PLURAL,
-            name,
+            names.object_name(name, "ENIConfig"),
             body=options,
         )
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from bot.domain.facts import NodeFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
+from bot.domain.names import is_subdomain
 from bot.domain.state import ClusterSnapshot, ManagedAddon, NodeMatch, PodPlacement, match_node
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
@@ -190,7 +191,8 @@ def gather_node(conn: ClusterConnection, node: NodeFact) -> ClusterSnapshot:
 def find_node(conn: ClusterConnection, query: str) -> NodeMatch:
     """A node by name (one GET), else by instance id or unique name prefix (one paginated LIST)."""
     kube = conn.kube
-    if not query.startswith("i-"):
+    # Only a whole DNS subdomain can be a node's name; a prefix or an instance id is matched in the list.
+    if not query.startswith("i-") and is_subdomain(query):
         node = kube.read_node(query)
         if node is not None:
             return NodeMatch(node, ())
