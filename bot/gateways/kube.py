@@ -411,7 +411,7 @@ class KubeGateway:
 
     def pods_named(self, name: str) -> list[PodFact]:
         """Pods with this exact name in any namespace."""
-        query = {"fieldSelector": f"metadata.name={selector_value(name)}"}
+        query = {"fieldSelector": f"metadata.name={name_selector(name)}"}
         items = self.list_items("kube:LIST pods", "/api/v1/pods", query)
         return [pod_from_api(o) for o in items]
 
@@ -424,7 +424,7 @@ class KubeGateway:
         return pod_names
 
     def pods_on_node(self, node: str) -> list[PodFact]:
-        query = {"fieldSelector": f"spec.nodeName={selector_value(node)}"}
+        query = {"fieldSelector": f"spec.nodeName={name_selector(node)}"}
         items = self.list_items("kube:LIST pods", "/api/v1/pods", query)
         return [pod_from_api(o) for o in items]
 
@@ -445,21 +445,21 @@ class KubeGateway:
     def aws_node_pods(self, node: str | None = None) -> list[PodFact]:
         query: dict[str, Any] = {"labelSelector": "k8s-app=aws-node"}
         if node:
-            query["fieldSelector"] = f"spec.nodeName={selector_value(node)}"
+            query["fieldSelector"] = f"spec.nodeName={name_selector(node)}"
         path = f"/api/v1/namespaces/{ns_segment(KUBE_SYSTEM)}/pods"
         return [pod_from_api(o) for o in self.list_items("kube:LIST pods", path, query)]
 
     # --- events ---------------------------------------------------------------------------------------
     def events_for(self, namespace: str, name: str, kind: str = "Pod") -> list[EventFact]:
         """Every recent event about an object (core/v1), newest first after merge_events."""
-        selector = f"involvedObject.name={selector_value(name)},involvedObject.kind={selector_value(kind)}"
+        selector = f"involvedObject.name={name_selector(name)},involvedObject.kind={selector_value(kind)}"
         items = self.list_items(
             "kube:LIST events", f"/api/v1/namespaces/{ns_segment(namespace)}/events", {"fieldSelector": selector}
         )
         return [event_from_core(o) for o in items]
 
     def events_v1_for(self, namespace: str, name: str, kind: str = "Pod") -> list[EventFact]:
-        selector = f"regarding.name={selector_value(name)},regarding.kind={selector_value(kind)}"
+        selector = f"regarding.name={name_selector(name)},regarding.kind={selector_value(kind)}"
         items = self.list_items(
             "kube:LIST events.k8s.io",
             f"/apis/events.k8s.io/v1/namespaces/{ns_segment(namespace)}/events",
@@ -515,6 +515,11 @@ def ns_segment(namespace: str) -> str:
 def name_segment(name: str) -> str:
     """An object name as a URL path segment: a DNS subdomain (so never `.`, `..`, `?` or `#`), then quoted."""
     return quote(names.object_name(name, "Kubernetes object"), safe="")
+
+
+def name_selector(name: str) -> str:
+    """An object name as a field selector value: checked against its grammar, then escaped."""
+    return selector_value(names.object_name(name, "Kubernetes object"))
 
 
 def selector_value(value: str) -> str:
