@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -145,9 +146,13 @@ def _ask(args: argparse.Namespace) -> int:
         source="cli",
         now=services.clock(),
     )
-    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`).
-    text = words[0] if len(words) == 1 else " ".join(_quote(w) for w in words)
-    result = runner.execute(text, ctx)
+    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`); several words were
+    # split by the shell already and go to the parser as they are (backslashes and tabs included).
+    if len(words) == 1:
+        text, planned = words[0], None
+    else:
+        text, planned = shlex.join(words), runner.plan_words(words, ctx)
+    result = runner.execute(text, ctx, planned)
     if args.json:
         out = {
             "subcommand": result.subcommand,
@@ -159,13 +164,6 @@ def _ask(args: argparse.Namespace) -> int:
     else:
         print(render_text(result.doc), end="")
     return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(result.outcome, 1)
-
-
-def _quote(word: str) -> str:
-    """Words the shell already split are joined back so /cni's own parser sees the same arguments."""
-    import shlex
-
-    return word if word and " " not in word and "'" not in word and '"' not in word else shlex.quote(word)
 
 
 def _login() -> str:

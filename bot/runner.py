@@ -16,9 +16,18 @@ from bot.errors import UpstreamError, UserError
 from bot.logs import event, log_context
 from bot.render.doc import Doc, Para
 from commands.base import CommandContext, CommandResult
-from commands.registry import Plan, Registry, plan, usage_result
+from commands.registry import Plan, Registry, plan, plan_words, usage_result
 
 log = logging.getLogger("cnibot.runner")
+
+
+def storable(text: str) -> str:
+    """Text any database takes: bytes that were not UTF-8 (surrogate escapes) and NULs shown as escapes."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no byte produced (e.g. from JSON)
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00")
 
 
 def new_correlation_id() -> str:
@@ -31,6 +40,9 @@ class CommandRunner:
 
     def plan(self, text: str, ctx: CommandContext) -> Plan:
         return plan(self.registry, text, ctx)
+
+    def plan_words(self, words: list[str], ctx: CommandContext) -> Plan:
+        return plan_words(self.registry, words, ctx)
 
     def ack_text(self, planned: Plan, ctx: CommandContext) -> str | None:
         """The immediate ack for work that takes a moment; None when the answer itself fits in the ack."""
@@ -101,7 +113,7 @@ class CommandRunner:
                 channel_id=ctx.channel_id,
                 cluster=result.cluster,
                 subcommand=result.subcommand,
-                text=text[:4000],
+                text=storable(text)[:4000],
                 outcome=result.outcome,
                 duration_ms=round(duration * 1000),
                 detail=result.detail,
