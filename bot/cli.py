@@ -81,13 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _settings(quiet: bool = False, **overrides: Any) -> Any:
+def _settings(quiet: bool = False, typed: dict[str, str] | None = None, **overrides: Any) -> Any:
     import os
 
     from bot.config import load_settings
     from bot.logs import configure_logging
 
-    settings = load_settings(**overrides)
+    settings = load_settings(typed=typed, **overrides)
     # The terminal answer is the output; logs only when asked for.
     level = "WARNING" if quiet and "CNIBOT_LOG_LEVEL" not in os.environ else settings.log_level
     configure_logging(level, settings.log_format)
@@ -96,7 +96,7 @@ def _settings(quiet: bool = False, **overrides: Any) -> Any:
 
 def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
-    settings = _settings(**overrides)
+    settings = _settings(typed={"port": "--port", "host": "--host"}, **overrides)
     missing = [
         n
         for n, v in (
@@ -126,7 +126,7 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.app import build_runner, build_services
     from bot.render.doc import render_text
     from bot.runner import new_correlation_id
-    from commands.base import CommandContext
+    from commands.base import CommandContext, CommandResult
 
     words = list(args.text)
     if words and words[-1] == "--json":
@@ -152,17 +152,20 @@ def _ask(args: argparse.Namespace) -> int:
         text, planned = words[0], None
     else:
         text, planned = shlex.join(words), runner.plan_words(words, ctx)
-    result = runner.execute(text, ctx, planned)
-    if args.json:
-        out = {
-            "subcommand": result.subcommand,
-            "outcome": result.outcome,
-            "cluster": result.cluster,
-            **result.data,
-        }
-        print(json.dumps(out, indent=2, default=str))
-    else:
-        print(render_text(result.doc), end="")
+
+    def show(result: CommandResult) -> None:
+        if args.json:
+            out = {
+                "subcommand": result.subcommand,
+                "outcome": result.outcome,
+                "cluster": result.cluster,
+                **result.data,
+            }
+            print(json.dumps(out, indent=2, default=str), flush=True)
+        else:
+            print(render_text(result.doc), end="", flush=True)
+
+    result = runner.execute(text, ctx, planned, deliver=show)
     return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(result.outcome, 1)
 
 

@@ -46,6 +46,8 @@ class CommandResult:
     response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
     # Extra facts for the history row (e.g. the cause codes of a diagnosis).
     detail: dict[str, Any] | None = None
+    # Writes that can wait until the answer is out (the runner runs them after delivering it).
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 class CommandParser(argparse.ArgumentParser):

@@ -71,7 +71,6 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     for code in diagnosis.codes:
         metrics.DIAGNOSIS_CAUSES.labels(code).inc()
-    _store(ctx, diagnosis, namespace, name, elapsed_ms)
     return CommandResult(
         "why-pending",
         render_diagnosis(diagnosis, elapsed_ms=elapsed_ms),
@@ -79,6 +78,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         outcome=_outcome(diagnosis),
         cluster=cluster.name,
         detail={"codes": diagnosis.codes},
+        # Recorded once the answer is out: a locked database must not hold it up.
+        after=[lambda: _store(ctx, diagnosis, namespace, name, elapsed_ms)],
     )
 
 

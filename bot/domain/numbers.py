@@ -29,7 +29,7 @@ def bounded_int(value: str, low: int, high: int, what: str) -> int:
     """A whole number in ASCII digits between low and high; the length is checked before int() runs."""
     text = value.strip()
     if not ascii_digits(text):
-        raise InvalidNumber(f"{what} must be a number in digits 0-9 (got `{shown(text, 20)}`)")
+        raise InvalidNumber(f"{what} wants a number in digits 0-9 (got `{shown(text, 20)}`)")
     if len(text.lstrip("0")) > len(str(high)) or not low <= int(text) <= high:
         raise InvalidNumber(f"{what} must be between {low} and {high} (got `{shown(text, 20)}`)")
     return int(text)

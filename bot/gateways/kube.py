@@ -311,15 +311,15 @@ class KubeGateway:
             data = resp.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            timeout = isinstance(exc, urllib3.exceptions.TimeoutError)
-            reason = "timed out" if timeout else f"unreachable ({type(exc).__name__})"
+            timeout = timed_out(exc)
+            reason = f"timed out after {self.timeout:g} s" if timeout else f"unreachable ({_cause_name(exc)})"
             raise UpstreamError(api, reason, code="timeout" if timeout else "unreachable") from exc
         if resp.status == 404 and missing_ok:
             metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
             return None
         if resp.status >= 400:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            reason = _status_reason(resp.status, resp.reason or "")
+            reason = _status_reason(resp.status, resp.reason or "", api)
             raise UpstreamError(api, reason, code=str(resp.status), throttled=resp.status == 429)
         metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
         return bytes(data or b"")
@@ -387,7 +387,7 @@ class KubeGateway:
             resp.read()
             if resp.status == 410:
                 raise WatchExpired(api)
-            raise UpstreamError(api, _status_reason(resp.status, resp.reason or ""), code=str(resp.status))
+            raise UpstreamError(api, _status_reason(resp.status, resp.reason or "", api), code=str(resp.status))
         metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
         try:
             for line in _lines(resp.response.stream(_WATCH_CHUNK)):
@@ -545,9 +545,30 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield pending
 
 
-def _status_reason(status: int, reason: str) -> str:
+def timed_out(exc: BaseException) -> bool:
+    """A timeout, also when urllib3 wraps it (MaxRetryError after the client's one retry)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.TimeoutError | TimeoutError):
+            return True
+        seen = getattr(seen, "reason", None) if isinstance(seen, urllib3.exceptions.MaxRetryError) else None
+    return False
+
+
+def _cause_name(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    return type(reason).__name__ if isinstance(exc, urllib3.exceptions.MaxRetryError) and reason else type(exc).__name__
+
+
+def rbac_needed(api: str) -> str:
+    """`kube:LIST pods` -> `list pods`: the verb and resource a denied call needed."""
+    verb, _, resource = api.removeprefix("kube:").partition(" ")
+    return f"{verb.lower()} {resource}".strip()
+
+
+def _status_reason(status: int, reason: str, api: str = "") -> str:
     if status == 403:
-        return "forbidden (RBAC)"
+        return f"forbidden (RBAC): the bot may not {rbac_needed(api)}" if api else "forbidden (RBAC)"
     if status == 401:
         return "unauthorised (credentials)"
     if status == 429:

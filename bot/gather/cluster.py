@@ -28,7 +28,7 @@ from bot.domain.state import ClusterSnapshot, ManagedAddon, NodeMatch, PodPlacem
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection
-from bot.gather.reads import Reads
+from bot.gather.reads import Reads, reads_pool
 
 log = logging.getLogger("cnibot.gather")
 T = TypeVar("T")
@@ -58,7 +58,7 @@ def gather_cluster(conn: ClusterConnection, wants: Wants | None = None) -> Clust
     wants = wants or Wants()
     snapshot = ClusterSnapshot(cluster=conn.cluster.name)
     kube = conn.kube
-    with ThreadPoolExecutor(max_workers=12, thread_name_prefix="gather-cluster") as pool:
+    with reads_pool(12, "gather-cluster") as pool:
         reads = _Reads(snapshot, pool)
         # Nodes and pods come from watch-backed caches: listed on first use, then kept current.
         nodes_f = reads.later("nodes", conn.nodes.items)
@@ -132,7 +132,7 @@ def gather_node(conn: ClusterConnection, node: NodeFact) -> ClusterSnapshot:
     """One node's state: the same snapshot shape, holding that node only."""
     snapshot = ClusterSnapshot(cluster=conn.cluster.name, nodes=[node])
     kube = conn.kube
-    with ThreadPoolExecutor(max_workers=10, thread_name_prefix="gather-node") as pool:
+    with reads_pool(10, "gather-node") as pool:
         reads = _Reads(snapshot, pool)
         pods_f = reads.later("pods on the node", lambda: kube.pods_on_node(node.name))
         aws_node_f = reads.later("aws-node pod on the node", lambda: kube.aws_node_pods(node.name))
