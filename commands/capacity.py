@@ -7,7 +7,7 @@ import argparse
 from bot.domain.numbers import int64_problem
 from bot.domain.state import WARM_KNOBS, StateModel, capacity_view, parse_warm_env
 from bot.gather.cluster import Wants, gather_cluster
-from bot.render.state import capacity_data, capacity_doc, unchecked_data
+from bot.render.state import capacity_data, capacity_doc, capacity_headline_gaps, unchecked_data
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
 USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
@@ -43,6 +43,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     data = {
         **capacity_data(view),
         "could_not_check": unchecked_data(snapshot.could_not_check),
+        # Inputs of the headline that could not be read: the count is then not the cluster's real room.
+        "headline_unread": capacity_headline_gaps(snapshot.could_not_check),
         "read_seconds": snapshot.seconds,
     }
     return CommandResult(
