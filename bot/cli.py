@@ -166,7 +166,12 @@ def _ask(args: argparse.Namespace) -> int:
             print(render_text(result.doc), end="", flush=True)
 
     result = runner.execute(text, ctx, planned, deliver=show)
-    return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(result.outcome, 1)
+    return exit_code(result.outcome)
+
+
+def exit_code(outcome: str) -> int:
+    """0 for an answer (partial ones too), 2 for input to fix, 1 when cnibot or a dependency failed."""
+    return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(outcome, 1)
 
 
 def _login() -> str:

@@ -71,7 +71,8 @@ def namespace(value: str) -> str:
 def object_name(value: str, what: str) -> str:
     """A pod, node or ENIConfig name: a DNS-1123 subdomain."""
     if not is_subdomain(value):
-        raise InvalidName(f"`{shown(value)}` is not a {what} name (lowercase letters, digits, '-' and '.')")
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise InvalidName(f"`{shown(value)}` is not {article} {what} name (lowercase letters, digits, '-' and '.')")
     return value
 
 
