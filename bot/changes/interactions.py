@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, App
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.changes.drafts import Draft, draft_eniconfig, draft_env
 from bot.changes.notify import SlackNotifier
@@ -32,6 +33,7 @@ from bot.services import Services
 log = logging.getLogger("cnibot.changes")
 
 FORM_CALLBACK = "change_request_form"
+DATABASE_DOWN = ":warning: The database is unavailable, so nothing was recorded or changed. Try again when it is back."
 ENV, ENICONFIG = "aws-node-env", "eniconfig"
 
 
@@ -50,7 +52,11 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
             except UsageError:
                 service.notifier.respond(str(response_url or ""), "That button does not name a change.")
                 return
-            decide(change_id, user, response_url)
+            try:
+                decide(change_id, user, response_url)
+            except SQLAlchemyError as exc:
+                log.warning("click on change %s not recorded: %s", change_id, type(exc).__name__)
+                service.notifier.respond(str(response_url or ""), DATABASE_DOWN)
 
         return listener
 
@@ -82,6 +88,9 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
             doc = answer.doc
         except UserError as exc:
             doc = Doc(f":warning: {exc.message}")
+        except SQLAlchemyError as exc:
+            log.warning("change request not stored: %s", type(exc).__name__)
+            doc = Doc(DATABASE_DOWN)
         service.notifier.ephemeral(form.channel or user_id, user_id, doc)
 
     return service

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from bot.gateways.kube import KubeGateway
 from simulator.fake_slack import FakeSlack
 from simulator.faults import FaultRule
 from tests.support.asker import Asker, asker
+from tests.support.bot import RunningBot
 from tests.support.simbot import sim_bot
 
 
@@ -141,3 +142,32 @@ def test_capacity_headline_with_ec2_failing(demo: Asker) -> None:
 def test_capacity_headline_when_all_reads_work(demo: Asker) -> None:
     result: Any = demo.ask("capacity")
     assert result.doc.summary.startswith("Room for") and result.data["headline_unread"] == []
+
+
+# --- item 13 on the Slack side: slash commands and approval clicks with the database unavailable --------------
+
+
+def test_slack_answers_and_refuses_clicks_when_the_database_is_unavailable(
+    bot_factory: Callable[..., RunningBot], tmp_path: Path
+) -> None:
+    bot = bot_factory(database_url=f"sqlite:///{tmp_path / 'missing' / 'cnibot.db'}")
+    reply = bot.slash("history")
+    answer = bot.answer(reply)
+    assert "The database is unavailable" in answer["text"] and "something went wrong" not in answer["text"]
+    response_url = bot.slack.response_url("click-db-down")
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0ALICE", "name": "alice"},
+        "team": {"id": "T0TEAM"},
+        "channel": {"id": "C0APPROVE"},
+        "api_app_id": "A0CNIBOT",
+        "token": "legacy-unused",
+        "trigger_id": f"{time.time_ns()}.trigger",
+        "response_url": response_url,
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0APPROVE"},
+        "actions": [{"action_id": "change_approve", "value": "1", "type": "button", "block_id": "b1"}],
+    }
+    assert bot.action(payload).status_code == 200
+    path = response_url.removeprefix(bot.slack.url)
+    (delivery,) = bot.slack.wait_for(lambda s: s.deliveries(path), timeout=10)
+    assert "The database is unavailable" in delivery.args["text"]
