@@ -54,17 +54,26 @@ class Asker:
 
 
 @contextmanager
-def asker(scenario: str, tmp: Path, **settings: Any) -> Iterator[Asker]:
+def asker(
+    scenario: str,
+    tmp: Path,
+    *,
+    env: dict[str, str] | None = None,
+    cluster: dict[str, Any] | None = None,
+    **settings: Any,
+) -> Iterator[Asker]:
+    """`env` and `cluster` override what points the bot at the simulator (e.g. a closed port: a dependency
+    down)."""
     sim = SimulatedCluster.from_scenario(scenario)
     sim.start()
     try:
         with pytest.MonkeyPatch.context() as mp:
-            for key, value in sim.env().items():
+            for key, value in {**sim.env(), **(env or {})}.items():
                 if key != "KUBECONFIG":
                     mp.setenv(key, value)
             all_settings: dict[str, Any] = {
                 "database_url": f"sqlite:///{tmp / 'cnibot.db'}",
-                "clusters": [cluster_config_for(sim)],
+                "clusters": [cluster_config_for(sim, **(cluster or {}))],
             }
             all_settings.update(settings)
             services = build_services(load_settings(**all_settings))
