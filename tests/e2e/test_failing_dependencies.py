@@ -16,7 +16,7 @@ from kubernetes import config as k8s_config
 
 from bot.errors import UpstreamError
 from bot.gateways.kube import KubeGateway
-from simulator.fake_slack import FakeSlack
+from simulator.fake_slack import FakeSlack, slash_command_body
 from simulator.faults import FaultRule
 from tests.support.asker import Asker, asker
 from tests.support.bot import RunningBot
@@ -171,3 +171,20 @@ def test_slack_answers_and_refuses_clicks_when_the_database_is_unavailable(
     path = response_url.removeprefix(bot.slack.url)
     (delivery,) = bot.slack.wait_for(lambda s: s.deliveries(path), timeout=10)
     assert "The database is unavailable" in delivery.args["text"]
+
+
+def test_slack_refusing_the_answer_still_records_history(bot_factory: Callable[..., RunningBot]) -> None:
+    """Slack failing mid-command (response_url 500 on every retry): the command is still recorded, once."""
+    bot = bot_factory()
+    reply_url = bot.slack.response_url("slack-down")
+    path = reply_url.removeprefix(bot.slack.url)
+    bot.slack.fail_next(path, status=500, times=10)
+    body = slash_command_body("history", response_url=reply_url)
+    started = time.monotonic()
+    assert bot.post_signed(body).status_code == 200
+    rows = bot.slack.wait_for(
+        lambda s: [e for e in bot.cnibot.services.history.recent_commands() if e.subcommand == "history"], timeout=15
+    )
+    assert len(rows) == 1 and time.monotonic() - started < 15
+    # Every attempt (the first and the SDK's retries) was refused: the answer never got through.
+    assert 1 < len(bot.slack.deliveries(path)) < 10
