@@ -121,10 +121,11 @@ def _channel_and_rest(words: list[str], ctx: CommandContext) -> tuple[str, list[
 
 def parse_channel(word: str) -> str | None:
     """A channel as Slack sends it: <#C123|name> (escaped), C123 (id), or #name (unescaped)."""
-    escaped = _ESCAPED_CHANNEL.match(word)
+    escaped = _ESCAPED_CHANNEL.fullmatch(word)
     if escaped:
         return escaped.group(1)
-    if _CHANNEL_ID.match(word) or _CHANNEL_NAME.match(word.lower()):
+    # fullmatch: `$` alone would let a trailing newline into the stored channel.
+    if _CHANNEL_ID.fullmatch(word) or _CHANNEL_NAME.fullmatch(word.lower()):
         return word if not word.startswith("#") else word.lower()
     return None
 

@@ -381,7 +381,9 @@ class KubeGateway:
             resp = self.api_client.call_api(method, url, headers, body, _request_timeout=(self.timeout, seconds + 30))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            raise UpstreamError(api, f"unreachable ({type(exc).__name__})", code="unreachable") from exc
+            if timed_out(exc):
+                raise UpstreamError(api, f"timed out after {self.timeout:g} s", code="timeout") from exc
+            raise UpstreamError(api, f"unreachable ({_cause_name(exc)})", code="unreachable") from exc
         if resp.status >= 400:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
             resp.read()

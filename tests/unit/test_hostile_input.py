@@ -173,3 +173,10 @@ def test_digest_time_zone_must_be_canonical(services: Services, tz: str) -> None
 def test_digest_time_zone_canonical_is_accepted(services: Services) -> None:
     result = run(services, "digest subscribe C0123ABCD daily 09:00 --tz Europe/Berlin")
     assert result.outcome == "ok", result.doc.summary
+
+
+def test_a_channel_with_a_trailing_newline_is_not_a_channel() -> None:
+    from commands.digest import parse_channel
+
+    assert parse_channel("C0123ABCD") == "C0123ABCD"
+    assert parse_channel("C0123ABCD\n") is None and parse_channel("#ops\n") is None
