@@ -180,3 +180,16 @@ def test_a_channel_with_a_trailing_newline_is_not_a_channel() -> None:
 
     assert parse_channel("C0123ABCD") == "C0123ABCD"
     assert parse_channel("C0123ABCD\n") is None and parse_channel("#ops\n") is None
+
+
+def test_gateway_segments_and_selectors() -> None:
+    from bot.gateways.kube import name_segment, ns_segment, selector_value
+
+    assert name_segment("ip-10-0-1-5.us-east-2.compute.internal") == "ip-10-0-1-5.us-east-2.compute.internal"
+    assert ns_segment("kube-system") == "kube-system"
+    assert selector_value("a,b=c\\d") == "a\\,b\\=c\\\\d"
+    for bad in ("..", ".", "a/b", "a?b", "a#b", "%2e%2e"):
+        with pytest.raises(names.InvalidName):
+            name_segment(bad)
+        with pytest.raises(names.InvalidName):
+            ns_segment(bad)
