@@ -85,7 +85,7 @@ def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
             source="cli",
             now=services.clock(),
         )
-        print(render_text(runner.execute(text, ctx).doc))
+        runner.execute(text, ctx, deliver=lambda result: print(render_text(result.doc), flush=True))
 
     try:
         return _session(args, sim, ask)
