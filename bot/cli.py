@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import __version__
 from bot.errors import ConfigError
 
@@ -78,6 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return EXIT_USAGE
+    except SQLAlchemyError as exc:  # `db` and `audit` need the database itself: one line, not a traceback
+        from storage.db import database_problem
+
+        print(
+            f"cnibot {args.cmd}: the database (CNIBOT_DATABASE_URL) is unavailable: {database_problem(exc)}",
+            file=sys.stderr,
+        )
+        return 1
     return EXIT_USAGE
 
 

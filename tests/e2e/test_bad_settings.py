@@ -111,3 +111,10 @@ def test_default_cluster_without_clusters_is_refused(monkeypatch: pytest.MonkeyP
         load_settings(database_url=f"sqlite:///{tmp_path / 'c.db'}")
     assert len(err.value.problems) == 1
     assert "default_cluster 'prod' names no cluster" in err.value.problems[0]
+
+
+def test_db_upgrade_with_sqlite_in_a_missing_directory_is_one_line(tmp_path: Path) -> None:
+    out = cnibot("db", "upgrade", env={"CNIBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'nope' / 'c.db'}"})
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "CNIBOT_DATABASE_URL" in lines[0] and "unable to open" in lines[0], lines
