@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -151,6 +152,9 @@ def test_slack_answers_and_refuses_clicks_when_the_database_is_unavailable(
     bot_factory: Callable[..., RunningBot], tmp_path: Path
 ) -> None:
     bot = bot_factory(database_url=f"sqlite:///{tmp_path / 'missing' / 'cnibot.db'}")
+    ready = httpx.get(f"{bot.url}/readyz")
+    assert ready.status_code == 503 and ready.json()["history"] == "off"
+    assert ready.json()["database"].startswith("unavailable: OperationalError")
     reply = bot.slash("history")
     answer = bot.answer(reply)
     assert "The database is unavailable" in answer["text"] and "something went wrong" not in answer["text"]
