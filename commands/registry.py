@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.errors import UsageError
-from bot.render.doc import Doc, Para, Table
+from bot.render.doc import Doc, Para, Table, escape
 from commands.base import CommandContext, CommandResult, Subcommand, short_echoes
 
 MAX_TEXT = 4000
@@ -99,10 +99,11 @@ def help_doc(registry: Registry) -> Doc:
 
 
 def usage_result(name: str, message: str, usage: str) -> CommandResult:
+    # The message echoes what was typed: short, and inert in mrkdwn (usage lines hold <...> too).
     message = short_echoes(message)
-    doc = Doc(f":warning: {message}")
+    doc = Doc(f":warning: {escape(message)}")
     if usage:
-        doc.add(Para(f"Usage: `{usage.removeprefix('usage: ')}`"))
+        doc.add(Para(f"Usage: `{escape(usage.removeprefix('usage: '))}`"))
     return CommandResult(subcommand=name, doc=doc, outcome="user_error", data={"error": message, "usage": usage})
 
 
@@ -151,7 +152,7 @@ def _help_result(registry: Registry, topic: str | None) -> CommandResult:
             hints = registry.suggest(topic)
             hint = f" Did you mean {' or '.join(f'`{h}`' for h in hints)}?" if hints else ""
             return usage_result("help", f"No subcommand `{topic[:40]}`.{hint}", "")
-        doc = Doc(f"*/cni {sub.name}*: {sub.summary}").add(Para(f"Usage: `{sub.usage}`"))
+        doc = Doc(f"*/cni {sub.name}*: {sub.summary}").add(Para(f"Usage: `{escape(sub.usage)}`"))
         return CommandResult(subcommand="help", doc=doc, data={"subcommand": sub.name, "usage": sub.usage})
     data = {"subcommands": [{"name": s.name, "summary": s.summary} for s in registry.subcommands]}
     return CommandResult(subcommand="help", doc=help_doc(registry), data=data)

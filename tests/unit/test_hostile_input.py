@@ -193,3 +193,13 @@ def test_gateway_segments_and_selectors() -> None:
             name_segment(bad)
         with pytest.raises(names.InvalidName):
             ns_segment(bad)
+
+
+def test_echoes_are_inert_in_mrkdwn(services: Services) -> None:
+    from bot.render.doc import render_blocks, render_text
+
+    result = run(services, "<!channel> <https://example.invalid|click>")
+    blocks = str(render_blocks(result.doc))
+    assert "<!channel>" not in blocks and "<https://" not in blocks and "&lt;!channel&gt;" in blocks
+    assert "<!channel>" in render_text(result.doc)  # the terminal shows what was typed
+    assert result.data["error"].startswith("Unknown subcommand `<!channel>`")
