@@ -6,7 +6,8 @@ larger run (bench/fuzz_commands.py). The oracle, for one text run through the `c
 - the exit code `cnibot ask` would give matches the outcome;
 - exactly one history row per command;
 - no change request from refused input;
-- no request leaves the gateways with user text outside its grammar.
+- no request leaves the gateways with user text outside its grammar;
+- no broadcast mention (<!channel>) reaches the answer's Slack blocks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import text as sql
 
 from bot.cli import exit_code
 from bot.domain import names
+from bot.render.doc import render_blocks
 from tests.support.asker import Asker
 
 SUBCOMMANDS = [
@@ -104,6 +106,9 @@ WORDS = [
     "\t",
     "—reason",
     "“smart”",
+    "<!channel>",
+    "<https://example.invalid|click>",
+    "`",
 ]
 
 _ALLOWED_PATH_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]*", re.ASCII)
@@ -248,6 +253,8 @@ def check(asker: Asker, text: str) -> list[str]:
         problems.append(f"{history_after - history_before} history rows")
     if result.outcome == "user_error" and changes_after != changes_before:
         problems.append("a change request from refused input")
+    if "<!" in str(render_blocks(result.doc)):
+        problems.append("a Slack mention (<!...>) in the answer's blocks")
     if len(result.doc.summary) > 1000:
         problems.append(f"a {len(result.doc.summary)}-character answer")
     problems.extend(leaks(asker, text))
