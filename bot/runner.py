@@ -125,7 +125,7 @@ class CommandRunner:
         if box:
             return box[0]
         log.warning("command past its %g s deadline; still waiting for: %s", seconds, ", ".join(limit.pending()))
-        return _past_deadline(sub.name, seconds, limit.pending(), ctx.correlation_id)
+        return _past_deadline(sub.name, seconds, limit.pending(), ctx.correlation_id, writes=sub.writes)
 
     def _run_here(self, planned: Plan, ctx: CommandContext) -> CommandResult:
         sub, args = planned.subcommand, planned.args
@@ -196,11 +196,16 @@ def _deadline_seconds(ctx: CommandContext) -> float:
     return float(seconds) if isinstance(seconds, int | float) else deadlines.DEFAULT_SECONDS
 
 
-def _past_deadline(name: str, seconds: float, pending: list[str], correlation_id: str) -> CommandResult:
+def _past_deadline(
+    name: str, seconds: float, pending: list[str], correlation_id: str, *, writes: bool = False
+) -> CommandResult:
     doc = Doc(f":hourglass: `{name}` did not finish within {seconds:g} s; its answer is incomplete.")
     lines = [f"• could not check {what}: no answer within {seconds:g} s" for what in pending] or [
         "• could not check: the cluster's APIs did not answer in time"
     ]
-    doc.add(Para("\n".join(lines)), Context(f"Reference: `{correlation_id}`"))
+    doc.add(Para("\n".join(lines)))
+    if writes:
+        doc.add(Para("It is still running and may finish: `/cni changes` and `/cni digest list` show what it stored."))
+    doc.add(Context(f"Reference: `{correlation_id}`"))
     unchecked = [{"what": what, "api": "deadline", "reason": f"no answer within {seconds:g} s"} for what in pending]
     return CommandResult(name, doc, data={"error": "deadline", "could_not_check": unchecked}, outcome="partial")

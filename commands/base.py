@@ -100,6 +100,8 @@ class Subcommand:
     # Text of the immediate Slack ack for work that takes longer than a moment; None = answer in the ack.
     ack_text: Callable[[argparse.Namespace, CommandContext], str] | None = None
     aliases: tuple[str, ...] = ()
+    # It stores or requests something: past its deadline it may still finish, and the answer says where to look.
+    writes: bool = False
 
     def parser(self) -> CommandParser:
         p = CommandParser(self.name, self.usage, self.summary)

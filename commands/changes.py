@@ -114,6 +114,7 @@ ROLLBACK = Subcommand(
     usage='/cni rollback ID --reason "why"',
     build_parser=_build_rollback,
     run=run_rollback,
+    writes=True,
     ack_text=_ack_rollback,
 )
 SUBCOMMANDS = (CHANGES, CHANGE, ROLLBACK)

@@ -46,5 +46,6 @@ SUBCOMMAND = Subcommand(
     ),
     build_parser=_build,
     run=run,
+    writes=True,
     ack_text=_ack,
 )

@@ -240,5 +240,6 @@ SUBCOMMAND = Subcommand(
     usage=USAGE,
     build_parser=_build,
     run=run,
+    writes=True,
     ack_text=_ack,
 )

@@ -192,3 +192,12 @@ def test_slack_refusing_the_answer_still_records_history(bot_factory: Callable[.
     assert len(rows) == 1 and time.monotonic() - started < 15
     # Every attempt (the first and the SDK's retries) was refused: the answer never got through.
     assert 1 < len(bot.slack.deliveries(path)) < 10
+
+
+def test_a_write_past_its_deadline_says_where_to_look(demo: Asker) -> None:
+    demo.sim.faults.add(FaultRule(api="kube", hang=8))
+    started = time.monotonic()
+    result = demo.ask('set WARM_IP_TARGET=5 --reason "too many warm IPs"')
+    assert time.monotonic() - started < 3.5
+    text = result.doc.summary + str(result.doc.elements)
+    assert result.outcome == "partial" and "did not finish within 3 s" in text and "/cni changes" in text, text
