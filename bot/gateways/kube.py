@@ -312,7 +312,7 @@ class KubeGateway:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
             timeout = timed_out(exc)
-            reason = f"timed out after {self.timeout:g} s" if timeout else f"unreachable ({_cause_name(exc)})"
+            reason = f"timed out ({self.timeout:g} s a try)" if timeout else f"unreachable ({_cause_name(exc)})"
             raise UpstreamError(api, reason, code="timeout" if timeout else "unreachable") from exc
         if resp.status == 404 and missing_ok:
             metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
@@ -382,7 +382,7 @@ class KubeGateway:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
             if timed_out(exc):
-                raise UpstreamError(api, f"timed out after {self.timeout:g} s", code="timeout") from exc
+                raise UpstreamError(api, f"timed out ({self.timeout:g} s a try)", code="timeout") from exc
             raise UpstreamError(api, f"unreachable ({_cause_name(exc)})", code="unreachable") from exc
         if resp.status >= 400:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
