@@ -203,3 +203,8 @@ def test_echoes_are_inert_in_mrkdwn(services: Services) -> None:
     assert "<!channel>" not in blocks and "<https://" not in blocks and "&lt;!channel&gt;" in blocks
     assert "<!channel>" in render_text(result.doc)  # the terminal shows what was typed
     assert result.data["error"].startswith("Unknown subcommand `<!channel>`")
+
+
+def test_digest_time_takes_ascii_digits_only(services: Services) -> None:
+    result = run(services, "digest subscribe C0123ABCD daily ٠٩:٠٠")
+    assert result.outcome == "user_error", result.doc.summary
