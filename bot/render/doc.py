@@ -141,12 +141,13 @@ _SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
 
 
 def escape(text: str) -> str:
-    """Text a user typed, made inert in mrkdwn: no mention (<!channel>), link or user reference survives."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text a user typed, made inert in mrkdwn: no mention (<!channel>), link or user reference survives.
+    Every control sequence opens with `<`, so that (and `&`, to show entities as typed) is enough."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return text.replace("&lt;", "<").replace("&amp;", "&")
 
 
 def plain(text: str) -> str:
