@@ -56,7 +56,9 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         engine=engine,
-        history=HistoryRepository(make_session_factory(_history_engine(settings, engine))),
+        history=HistoryRepository(
+            make_session_factory(engine), writes=make_session_factory(_history_engine(settings, engine))
+        ),
         clusters=ClusterDirectory(settings),
         database_problem=problem,
     )
