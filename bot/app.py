@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 
 from bot.changes.jobs import register_change_jobs
 from bot.clusters import ClusterDirectory
 from bot.config import Settings, redact_url
 from bot.digests.service import install_digests
+from bot.gateways.connections import credentials_problem
 from bot.runner import CommandRunner
 from bot.services import Services
 from bot.slack_app import build_bolt_app
@@ -20,7 +23,13 @@ from bot.web import build_web_app
 from commands import build_registry
 from commands.registry import Registry
 from storage import migrate
-from storage.db import make_engine, make_session_factory
+from storage.db import (
+    HISTORY_BUSY_SECONDS,
+    START_BUSY_SECONDS,
+    database_problem,
+    make_engine,
+    make_session_factory,
+)
 from storage.history import HistoryRepository
 
 log = logging.getLogger("cnibot.app")
@@ -28,15 +37,49 @@ log = logging.getLogger("cnibot.app")
 
 def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
+    problem = None
     if settings.migrate_on_start:
         log.debug("migrating %s", redact_url(settings.database_url))
-        migrate.upgrade(engine)
+        # A short busy wait: a database locked by another process must not hold up the start.
+        migrating = make_engine(settings.database_url, busy_timeout=START_BUSY_SECONDS)
+        try:
+            migrate.upgrade(migrating)
+        except (SQLAlchemyError, OSError) as exc:
+            problem = database_problem(exc)
+            log.warning(
+                "CNIBOT_DATABASE_URL %s: %s. Commands still answer, without history; fix the database and restart.",
+                redact_url(settings.database_url),
+                problem,
+            )
+        finally:
+            migrating.dispose()
     return Services(
         settings=settings,
         engine=engine,
-        history=HistoryRepository(make_session_factory(engine)),
+        history=HistoryRepository(
+            make_session_factory(engine), writes=make_session_factory(_history_engine(settings, engine))
+        ),
         clusters=ClusterDirectory(settings),
+        database_problem=problem,
     )
+
+
+def _history_engine(settings: Settings, engine: Engine) -> Engine:
+    """History rows wait for a locked SQLite file briefly: they are written after the answer, and a worker
+    thread held for the full busy wait is one less for the next command."""
+    if settings.is_sqlite and ":memory:" not in settings.database_url:
+        return make_engine(settings.database_url, busy_timeout=HISTORY_BUSY_SECONDS)
+    return engine
+
+
+def _cluster_problems(clusters: ClusterDirectory) -> dict[str, str]:
+    problems = {}
+    for cluster in clusters.configs:
+        problem = credentials_problem(cluster)
+        if problem:
+            log.warning("cluster %s cannot be reached: %s", cluster.name, problem)
+            problems[cluster.name] = problem
+    return problems
 
 
 def build_runner(registry: Registry | None = None) -> CommandRunner:
@@ -55,10 +98,12 @@ def build_cnibot(
     settings: Settings, *, slack_client: WebClient | None = None, registry: Registry | None = None
 ) -> Cnibot:
     services = build_services(settings)
+    # Served: say at start which cluster cannot be reached, and keep saying it on /readyz.
+    services.cluster_problems = _cluster_problems(services.clusters)
     runner = build_runner(registry)
     bolt = None
     if settings.slack_signing_secret is not None:
         bolt = build_bolt_app(services, runner, client=slack_client)
     register_change_jobs(services, bolt.client if bolt is not None else slack_client)
     install_digests(services, bolt.client if bolt is not None else slack_client)
-    return Cnibot(services=services, runner=runner, bolt=bolt, web=build_web_app(services.engine, bolt))
+    return Cnibot(services=services, runner=runner, bolt=bolt, web=build_web_app(services, bolt))

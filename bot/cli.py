@@ -6,9 +6,12 @@ import argparse
 import getpass
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.errors import ConfigError
@@ -79,16 +82,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return EXIT_USAGE
+    except SQLAlchemyError as exc:  # `db` and `audit` need the database itself: one line, not a traceback
+        from storage.db import database_problem
+
+        print(
+            f"cnibot {args.cmd}: the database (CNIBOT_DATABASE_URL) is unavailable: {database_problem(exc)}",
+            file=sys.stderr,
+        )
+        return 1
     return EXIT_USAGE
 
 
-def _settings(quiet: bool = False, **overrides: Any) -> Any:
+def _settings(quiet: bool = False, typed: dict[str, str] | None = None, **overrides: Any) -> Any:
     import os
 
     from bot.config import load_settings
     from bot.logs import configure_logging
 
-    settings = load_settings(**overrides)
+    settings = load_settings(typed=typed, **overrides)
     # The terminal answer is the output; logs only when asked for.
     level = "WARNING" if quiet and "CNIBOT_LOG_LEVEL" not in os.environ else settings.log_level
     configure_logging(level, settings.log_format)
@@ -97,7 +108,7 @@ def _settings(quiet: bool = False, **overrides: Any) -> Any:
 
 def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
-    settings = _settings(**overrides)
+    settings = _settings(typed={"port": "--port", "host": "--host"}, **overrides)
     missing = [
         n
         for n, v in (
@@ -127,7 +138,7 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.app import build_runner, build_services
     from bot.render.doc import render_text
     from bot.runner import new_correlation_id
-    from commands.base import CommandContext
+    from commands.base import CommandContext, CommandResult
 
     words = list(args.text)
     if words and words[-1] == "--json":
@@ -147,27 +158,32 @@ def _ask(args: argparse.Namespace) -> int:
         source="cli",
         now=services.clock(),
     )
-    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`).
-    text = words[0] if len(words) == 1 else " ".join(_quote(w) for w in words)
-    result = runner.execute(text, ctx)
-    if args.json:
-        out = {
-            "subcommand": result.subcommand,
-            "outcome": result.outcome,
-            "cluster": result.cluster,
-            **result.data,
-        }
-        print(json.dumps(out, indent=2, default=str))
+    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`); several words were
+    # split by the shell already and go to the parser as they are (backslashes and tabs included).
+    if len(words) == 1:
+        text, planned = words[0], None
     else:
-        print(render_text(result.doc), end="")
-    return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(result.outcome, 1)
+        text, planned = shlex.join(words), runner.plan_words(words, ctx)
+
+    def show(result: CommandResult) -> None:
+        if args.json:
+            out = {
+                "subcommand": result.subcommand,
+                "outcome": result.outcome,
+                "cluster": result.cluster,
+                **result.data,
+            }
+            print(json.dumps(out, indent=2, default=str), flush=True)
+        else:
+            print(render_text(result.doc), end="", flush=True)
+
+    result = runner.execute(text, ctx, planned, deliver=show)
+    return exit_code(result.outcome)
 
 
-def _quote(word: str) -> str:
-    """Words the shell already split are joined back so /cni's own parser sees the same arguments."""
-    import shlex
-
-    return word if word and " " not in word and "'" not in word and '"' not in word else shlex.quote(word)
+def exit_code(outcome: str) -> int:
+    """0 for an answer (partial ones too), 2 for input to fix, 1 when cnibot or a dependency failed."""
+    return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(outcome, 1)
 
 
 def _login() -> str:

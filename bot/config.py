@@ -14,8 +14,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.errors import ConfigError
 
@@ -77,8 +88,14 @@ def _yaml_source() -> dict[str, Any]:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([f"CNIBOT_CONFIG: file {path} does not exist"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"CNIBOT_CONFIG: {path} is a directory; name the YAML file in it"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"CNIBOT_CONFIG: {path} is not UTF-8 text (byte {exc.start})"]) from None
+    except OSError as exc:
+        raise ConfigError([f"CNIBOT_CONFIG: cannot read {path}: {exc.strerror or type(exc).__name__}"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"CNIBOT_CONFIG: {path} is not valid YAML: {exc}"]) from None
+        raise ConfigError([f"CNIBOT_CONFIG: {path} is not valid YAML: {_one_line(str(exc))}"]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -110,6 +127,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     # Threads that run command work after the ack; sized so slow handlers never queue behind each other.
     listener_threads: int = Field(default=32, ge=2, le=512)
+    # Every command answers within this many seconds, with "could not check" for what was not back by then.
+    command_deadline_seconds: float = Field(default=20.0, ge=1, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
     config: str | None = None  # path of the YAML file; read through the YAML source below
@@ -124,9 +143,22 @@ class Settings(BaseSettings):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"cluster names must be unique: {', '.join(dupes)}")
-        if self.default_cluster and self.clusters and self.default_cluster not in names:
+        if self.default_cluster and not self.clusters:
+            raise ValueError(
+                f"default_cluster {self.default_cluster!r} names no cluster: add it under `clusters:` "
+                "or remove default_cluster (without clusters cnibot uses the current kubeconfig context)"
+            )
+        if self.default_cluster and self.default_cluster not in names:
             raise ValueError(f"default_cluster {self.default_cluster!r} is not one of: {', '.join(names)}")
         return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, url: str) -> str:
+        problem = database_url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
 
     @classmethod
     def settings_customise_sources(
@@ -159,27 +191,59 @@ _ALIASES = {
 _YAML_KEYS = {"clusters", "default_cluster", "digests"}
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
+def _where(loc: tuple[int | str, ...], typed: Mapping[str, str], yaml_keys: set[str]) -> str:
+    """The name of the setting as the user wrote it: the flag, the variable, or the key of the YAML file."""
     if not loc:
         return "settings"
     head = str(loc[0])
-    if head in _ALIASES:
+    if head in typed:
+        return typed[head]
+    if head in _ALIASES and head not in yaml_keys:
         return _ALIASES[head]
-    if head in _YAML_KEYS:
+    env = "CNIBOT_" + head.upper()
+    if head in _YAML_KEYS or (head in yaml_keys and env not in os.environ):
         return "config " + ".".join(str(p) for p in loc)
-    return "CNIBOT_" + head.upper()
+    return env
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build Settings, turning validation errors into one clear line per problem."""
+def load_settings(*, typed: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one clear line per problem.
+
+    ``typed`` names what the user typed for an override (``{"port": "--port"}``), so the message says that.
+    """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
+        yaml_keys = set(_yaml_source())
+        names = {key: value for key, value in (typed or {}).items() if key in overrides}
         problems = []
         for err in exc.errors():
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{_where(tuple(err['loc']))}: {msg}")
+            msg = _one_line(str(err["msg"]).removeprefix("Value error, "))
+            if err["type"] == "extra_forbidden":
+                msg = "not a setting cnibot knows"
+            problems.append(f"{_where(tuple(err['loc']), names, yaml_keys)}: {msg}")
         raise ConfigError(problems) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why cnibot cannot store history at this URL (None: it can try). Checked at start, without connecting."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "not a database URL; use sqlite:///path/cnibot.db or postgresql+psycopg://user@host/db"
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        return f"cnibot stores history in SQLite or Postgres, not {parsed.get_backend_name()!r}"
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return f"no database driver {parsed.drivername!r}; use sqlite or postgresql+psycopg"
+    except ImportError as exc:
+        return f"the driver for {parsed.drivername!r} is not installed ({exc.name or exc}); use postgresql+psycopg"
+    return None
 
 
 def redacted(settings: Settings) -> Mapping[str, Any]:

@@ -87,8 +87,7 @@ def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
             source="cli",
             now=services.clock(),
         )
-        result = runner.execute(text, ctx)
-        print(render_text(result.doc))
+        result = runner.execute(text, ctx, deliver=lambda r: print(render_text(r.doc), flush=True))
         return EXIT_CODES.get(result.outcome, 1)
 
     try:

@@ -29,3 +29,7 @@ class Services:
     # Started by `cnibot serve`; features register their periodic jobs on it at build time.
     scheduler: Scheduler = field(default_factory=Scheduler)
     clock: Callable[[], datetime] = field(default=_utcnow)
+    # Found at start, reported by /readyz: why the history database cannot be used (None: it can), and the
+    # clusters whose credentials do not load (name -> problem and fix).
+    database_problem: str | None = None
+    cluster_problems: dict[str, str] = field(default_factory=dict)

@@ -140,9 +140,12 @@ def build_bolt_app(
         ctx = command_context(services, body)
         text = str(body.get("text") or "")
         planned = runner.plan(text, ctx)
-        result = runner.execute(text, ctx, planned)
-        if planned.immediate is None and body.get("response_url"):
-            delivery.respond(str(body["response_url"]), message_payload(result))
+
+        def deliver(result: CommandResult) -> None:
+            if planned.immediate is None and body.get("response_url"):
+                delivery.respond(str(body["response_url"]), message_payload(result))
+
+        runner.execute(text, ctx, planned, deliver=deliver)
 
     app.command("/cni")(ack=ack_cni, lazy=[work_cni])
 

@@ -6,6 +6,8 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,26 +20,41 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from storage.db import database_problem
 from storage.migrate import current_revision, head_revision
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("cnibot.web")
 
 
-def readiness(engine: Engine) -> tuple[bool, dict[str, str]]:
-    """Ready = the database answers and its schema is at the newest migration."""
+def readiness(engine: Engine, cluster_problems: Mapping[str, str] | None = None) -> tuple[bool, dict[str, Any]]:
+    """Ready = the database answers, its schema is at the newest migration, and every cluster's credentials
+    load. Each part says what is wrong, naming the cluster."""
+    ok, detail = _database_readiness(engine)
+    if cluster_problems:
+        detail["clusters"] = {name: f"cannot be reached: {problem}" for name, problem in cluster_problems.items()}
+        ok = False
+    return ok, detail
+
+
+def _database_readiness(engine: Engine) -> tuple[bool, dict[str, Any]]:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         current = current_revision(engine)
     except Exception as exc:
-        return False, {"database": f"unreachable: {type(exc).__name__}"}
+        return False, {"database": f"unavailable: {database_problem(exc)}", "history": "off"}
     head = head_revision()
     if current != head:
         return False, {"database": "ok", "schema": f"behind: at {current or 'empty'}, need {head}"}
     return True, {"database": "ok", "schema": "current"}
 
 
-def build_web_app(engine: Engine, bolt: App | None) -> Starlette:
+def build_web_app(services: Services, bolt: App | None) -> Starlette:
+    engine = services.engine
+
     async def slack_events(request: Request) -> Response:
         if bolt is None:
             return PlainTextResponse("Slack is not configured", status_code=503)
@@ -50,7 +67,7 @@ def build_web_app(engine: Engine, bolt: App | None) -> Starlette:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> Response:
-        ok, detail = await run_in_threadpool(readiness, engine)
+        ok, detail = await run_in_threadpool(readiness, engine, services.cluster_problems)
         return JSONResponse({"ready": ok, **detail}, status_code=200 if ok else 503)
 
     async def metrics_endpoint(_: Request) -> Response:

@@ -8,11 +8,13 @@ CommandContext, and returns a CommandResult holding structured data (for --json 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from bot.domain.names import SHOWN, shown
 from bot.errors import UsageError
 from bot.render.doc import Doc
 
@@ -44,6 +46,8 @@ class CommandResult:
     response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
     # Extra facts for the history row (e.g. the cause codes of a diagnosis).
     detail: dict[str, Any] | None = None
+    # Writes that can wait until the answer is out (the runner runs them after delivering it).
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -68,9 +72,20 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def _humane(message: str) -> str:
-    return message.replace("the following arguments are required:", "missing").replace(
-        "unrecognized arguments:", "unknown arguments:"
-    )
+    message = message.replace("the following arguments are required:", "missing")
+    if message.startswith("unrecognized arguments:"):
+        # The rest is what the user typed, possibly thousands of characters: echo the start of it only.
+        return "unknown arguments: " + shown(message.removeprefix("unrecognized arguments:").strip())
+    return short_echoes(message)
+
+
+_QUOTED = re.compile("'([^']{" + str(SHOWN + 1) + ",})'")
+MAX_MESSAGE = 400
+
+
+def short_echoes(message: str) -> str:
+    """argparse quotes what the user typed (`invalid choice: '...'`); cut each quote, then the whole line."""
+    return shown(_QUOTED.sub(lambda m: f"'{shown(m.group(1))}'", message), MAX_MESSAGE)
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,8 @@ class Subcommand:
     # Text of the immediate Slack ack for work that takes longer than a moment; None = answer in the ack.
     ack_text: Callable[[argparse.Namespace, CommandContext], str] | None = None
     aliases: tuple[str, ...] = ()
+    # It stores or requests something: past its deadline it may still finish, and the answer says where to look.
+    writes: bool = False
 
     def parser(self) -> CommandParser:
         p = CommandParser(self.name, self.usage, self.summary)

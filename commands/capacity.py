@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from bot.domain.numbers import int64_problem
 from bot.domain.state import WARM_KNOBS, StateModel, capacity_view, parse_warm_env
 from bot.gather.cluster import Wants, gather_cluster
-from bot.render.state import capacity_data, capacity_doc, unchecked_data
+from bot.render.state import capacity_data, capacity_doc, capacity_headline_gaps, unchecked_data
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
 USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
@@ -14,6 +15,10 @@ USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
 
 def _warm_setting(word: str) -> dict[str, str]:
     """Checked while parsing, so that a bad value is answered at once with the usage line."""
+    for pair in word.replace(",", " ").split():
+        too_big = int64_problem(pair.partition("=")[2])
+        if too_big:
+            raise argparse.ArgumentTypeError(f"--what-if {pair.partition('=')[0][:40]}: {too_big}")
     try:
         return parse_warm_env([word])
     except ValueError as exc:
@@ -38,6 +43,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     data = {
         **capacity_data(view),
         "could_not_check": unchecked_data(snapshot.could_not_check),
+        # Inputs of the headline that could not be read: the count is then not the cluster's real room.
+        "headline_unread": capacity_headline_gaps(snapshot.could_not_check),
         "read_seconds": snapshot.seconds,
     }
     return CommandResult(

@@ -9,19 +9,14 @@ from bot.changes.parse import parse_change_id
 from bot.changes.render import change_doc, changes_doc
 from bot.changes.requesting import request_change
 from bot.changes.service import ChangeService
+from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from commands.set import requester_of
 
 
-def _limit(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 100:
-        raise argparse.ArgumentTypeError("--limit must be between 1 and 100")
-    return int(value)
-
-
 def _build_list(p: CommandParser) -> None:
     p.add_argument("--open", action="store_true", help="only requests still pending or being applied")
-    p.add_argument("--limit", type=_limit, default=20)
+    p.add_argument("--limit", type=arg.int_between(1, 100, "--limit"), default=20)
 
 
 def run_list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
@@ -119,6 +114,7 @@ ROLLBACK = Subcommand(
     usage='/cni rollback ID --reason "why"',
     build_parser=_build_rollback,
     run=run_rollback,
+    writes=True,
     ack_text=_ack_rollback,
 )
 SUBCOMMANDS = (CHANGES, CHANGE, ROLLBACK)

@@ -7,7 +7,10 @@ import argparse
 from collections.abc import Mapping
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.digests.sources import sources_for
+from bot.domain.facts import Unchecked
 from bot.domain.state import IP_KNOBS, StateModel, config_view
 from bot.gather.cluster import Wants, gather_cluster
 from bot.render.state import config_data, config_doc, unchecked_data
@@ -29,7 +32,13 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), wants)
-    baseline = approved_baseline(ctx.services, cluster.name)
+    try:
+        baseline = approved_baseline(ctx.services, cluster.name)
+    except SQLAlchemyError as exc:  # the database only adds drift; the cluster's settings still answer
+        baseline = None
+        snapshot.could_not_check.append(
+            Unchecked("drift against the last approved change", "database", f"unavailable ({type(exc).__name__})")
+        )
     view = config_view(
         StateModel(snapshot),
         approved_env=baseline[0] if baseline else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.changes.drafts import draft_custom_networking
-from bot.changes.parse import parse_zone_subnets
+from bot.changes.parse import parse_security_groups, parse_zone_subnets
 from bot.changes.requesting import request_change
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from commands.set import requester_of
@@ -20,7 +20,7 @@ def _build(p: CommandParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     subnets = parse_zone_subnets(args.subnet)
-    groups = tuple(g.strip() for g in args.security_groups.split(",") if g.strip())
+    groups = parse_security_groups(args.security_groups)
     answer = request_change(
         ctx.services,
         requester_of(ctx),
@@ -46,5 +46,6 @@ SUBCOMMAND = Subcommand(
     ),
     build_parser=_build,
     run=run,
+    writes=True,
     ack_text=_ack,
 )

@@ -10,6 +10,7 @@ from bot.digests.render import digest_doc
 from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_text, zone
 from bot.digests.service import Sampling, Stores, digest_builder
 from bot.digests.sources import sources_for
+from bot.domain import names
 from bot.errors import UsageError
 from bot.render.doc import Context, Doc, Para, Table
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
@@ -37,7 +38,19 @@ def _build(p: CommandParser) -> None:
     # Checked in run(), so that the answer names the actions rather than argparse's internal names.
     p.add_argument("action", nargs="?")
     p.add_argument("words", nargs="*")
-    p.add_argument("--tz", metavar="ZONE", default=None, help="IANA time zone of the schedule (default UTC)")
+    p.add_argument(
+        "--tz", type=_time_zone, metavar="ZONE", default=None, help="IANA time zone of the schedule (default UTC)"
+    )
+
+
+def _time_zone(value: str) -> str:
+    """Canonical IANA names only: `localtime` and friends mean something else on every replica."""
+    if not names.is_canonical_time_zone(value):
+        raise argparse.ArgumentTypeError(
+            f"`{names.shown(value)}` is not an IANA time zone "
+            "(its canonical name, e.g. Europe/Berlin, America/New_York, UTC)"
+        )
+    return value
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
@@ -121,10 +134,11 @@ def _channel_and_rest(words: list[str], ctx: CommandContext) -> tuple[str, list[
 
 def parse_channel(word: str) -> str | None:
     """A channel as Slack sends it: <#C123|name> (escaped), C123 (id), or #name (unescaped)."""
-    escaped = _ESCAPED_CHANNEL.match(word)
+    escaped = _ESCAPED_CHANNEL.fullmatch(word)
     if escaped:
         return escaped.group(1)
-    if _CHANNEL_ID.match(word) or _CHANNEL_NAME.match(word.lower()):
+    # fullmatch: `$` alone would let a trailing newline into the stored channel.
+    if _CHANNEL_ID.fullmatch(word) or _CHANNEL_NAME.fullmatch(word.lower()):
         return word if not word.startswith("#") else word.lower()
     return None
 
@@ -252,5 +266,6 @@ SUBCOMMAND = Subcommand(
     usage=USAGE,
     build_parser=_build,
     run=run,
+    writes=True,
     ack_text=_ack,
 )

@@ -8,6 +8,7 @@ from bot.changes.drafts import draft_eniconfig
 from bot.changes.parse import parse_eniconfig
 from bot.changes.requesting import request_change
 from bot.errors import UsageError
+from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from commands.set import requester_of
 
@@ -19,7 +20,7 @@ USAGE = (
 
 def _build(p: CommandParser) -> None:
     p.add_argument("action", choices=["set", "delete"])
-    p.add_argument("name", metavar="ZONE")
+    p.add_argument("name", type=arg.eniconfig_name, metavar="ZONE")
     p.add_argument("fields", nargs="*", metavar="subnet=... sg=...")
     p.add_argument("--subnet", help=argparse.SUPPRESS)
     p.add_argument("--security-groups", dest="security_groups", help=argparse.SUPPRESS)
@@ -54,5 +55,6 @@ SUBCOMMAND = Subcommand(
     usage=USAGE,
     build_parser=_build,
     run=run,
+    writes=True,
     ack_text=_ack,
 )

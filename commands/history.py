@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.errors import UsageError
 from bot.render.doc import Doc
 from bot.render.doc import Table as DocTable
+from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
@@ -22,19 +23,9 @@ def parse_user(value: str) -> str:
     return m.group(1) or m.group(2)
 
 
-def _limit(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--limit wants a number, got {value[:20]!r}") from None
-    if not 1 <= n <= 100:
-        raise argparse.ArgumentTypeError("--limit must be between 1 and 100")
-    return n
-
-
 def _build(p: CommandParser) -> None:
     p.add_argument("--user", metavar="@someone")
-    p.add_argument("--limit", type=_limit, default=20)
+    p.add_argument("--limit", type=arg.int_between(1, 100, "--limit"), default=20)
 
 
 def ago(then: datetime, now: datetime) -> str:

@@ -8,13 +8,16 @@ from bot.domain.state import StateModel, node_report
 from bot.errors import NotFound
 from bot.gather.cluster import find_node, gather_node
 from bot.render.state import node_data, node_doc, unchecked_data
+from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
 _SHOWN_CANDIDATES = 3
 
 
 def _build(p: CommandParser) -> None:
-    p.add_argument("node", metavar="NODE", help="node name, EC2 instance id, or a unique prefix of the name")
+    p.add_argument(
+        "node", type=arg.node_query, metavar="NODE", help="node name, EC2 instance id, or a unique prefix of the name"
+    )
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.errors import UsageError
-from bot.render.doc import Doc, Para, Table
-from commands.base import CommandContext, CommandResult, Subcommand
+from bot.render.doc import Doc, Para, Table, escape
+from commands.base import CommandContext, CommandResult, Subcommand, short_echoes
 
 MAX_TEXT = 4000
 
@@ -55,16 +55,32 @@ class Plan:
 
 def clean_text(text: str) -> str:
     """Normalise what Slack clients do to text, and refuse what cannot be a command."""
-    if len(text) > MAX_TEXT:
-        raise UsageError(f"That is {len(text):,} characters; /cni takes at most {MAX_TEXT:,}.")
+    _check_length(len(text))
     text = unicodedata.normalize("NFKC", text.translate(_SMART)).replace("\u00a0", " ")
+    _check_characters(text)
+    return text.strip()
+
+
+def check_words(words: list[str]) -> list[str]:
+    """Words a shell already split (`cnibot ask set 'A=a\\b'`): refused like text, never rewritten."""
+    _check_length(sum(len(w) + 1 for w in words))
+    for word in words:
+        _check_characters(word)
+    return words
+
+
+def _check_length(length: int) -> None:
+    if length > MAX_TEXT:
+        raise UsageError(f"That is {length:,} characters; /cni takes at most {MAX_TEXT:,}.")
+
+
+def _check_characters(text: str) -> None:
     for ch in text:
         if ch in "\t\n\r":
             continue
         if unicodedata.category(ch) in _ODD_CATEGORIES:
             code = f"U+{ord(ch):04X}"
             raise UsageError(f"The text holds an invisible or control character ({code}); please retype it.")
-    return text.strip()
 
 
 def tokenize(text: str) -> list[str]:
@@ -83,9 +99,11 @@ def help_doc(registry: Registry) -> Doc:
 
 
 def usage_result(name: str, message: str, usage: str) -> CommandResult:
-    doc = Doc(f":warning: {message}")
+    # The message echoes what was typed: short, and inert in mrkdwn (usage lines hold <...> too).
+    message = short_echoes(message)
+    doc = Doc(f":warning: {escape(message)}")
     if usage:
-        doc.add(Para(f"Usage: `{usage.removeprefix('usage: ')}`"))
+        doc.add(Para(f"Usage: `{escape(usage.removeprefix('usage: '))}`"))
     return CommandResult(subcommand=name, doc=doc, outcome="user_error", data={"error": message, "usage": usage})
 
 
@@ -93,6 +111,15 @@ def plan(registry: Registry, text: str, ctx: CommandContext) -> Plan:
     """Turn the text after /cni into a Plan. Never raises: bad input becomes an immediate usage answer."""
     try:
         tokens = tokenize(clean_text(text))
+    except UsageError as exc:
+        return Plan("invalid", immediate=usage_result("invalid", exc.message, exc.usage))
+    return plan_words(registry, tokens, ctx)
+
+
+def plan_words(registry: Registry, tokens: list[str], ctx: CommandContext) -> Plan:
+    """A Plan from words already split (by shlex, or by the shell for `cnibot ask a b c`)."""
+    try:
+        check_words(tokens)
     except UsageError as exc:
         return Plan("invalid", immediate=usage_result("invalid", exc.message, exc.usage))
     if not tokens or tokens[0] in ("help", "-h", "--help"):
@@ -125,7 +152,7 @@ def _help_result(registry: Registry, topic: str | None) -> CommandResult:
             hints = registry.suggest(topic)
             hint = f" Did you mean {' or '.join(f'`{h}`' for h in hints)}?" if hints else ""
             return usage_result("help", f"No subcommand `{topic[:40]}`.{hint}", "")
-        doc = Doc(f"*/cni {sub.name}*: {sub.summary}").add(Para(f"Usage: `{sub.usage}`"))
+        doc = Doc(f"*/cni {sub.name}*: {sub.summary}").add(Para(f"Usage: `{escape(sub.usage)}`"))
         return CommandResult(subcommand="help", doc=doc, data={"subcommand": sub.name, "usage": sub.usage})
     data = {"subcommands": [{"name": s.name, "summary": s.summary} for s in registry.subcommands]}
     return CommandResult(subcommand="help", doc=help_doc(registry), data=data)

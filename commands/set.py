@@ -69,6 +69,7 @@ SET = Subcommand(
     usage='/cni set KEY=VALUE [KEY=VALUE ...] --reason "why" [--for 2h] [--cluster NAME]',
     build_parser=_build_set,
     run=run_set,
+    writes=True,
     ack_text=_ack,
 )
 UNSET = Subcommand(
@@ -77,6 +78,7 @@ UNSET = Subcommand(
     usage='/cni unset KEY [KEY ...] --reason "why" [--for 2h] [--cluster NAME]',
     build_parser=_build_unset,
     run=run_unset,
+    writes=True,
     ack_text=_ack,
 )
 SUBCOMMANDS = (SET, UNSET)

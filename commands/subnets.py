@@ -8,20 +8,21 @@ from bot.domain.state import StateModel, cluster_azs, subnet_views
 from bot.errors import UsageError
 from bot.gather.cluster import Wants, gather_cluster
 from bot.render.state import subnets_data, subnets_doc, unchecked_data
+from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
 USAGE = "/cni subnets [--az ZONE]"
 
 
 def _build(p: CommandParser) -> None:
-    p.add_argument("--az", metavar="ZONE", help="only the subnets of this availability zone")
+    p.add_argument("--az", type=arg.zone, metavar="ZONE", help="only the subnets of this availability zone")
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))
     model = StateModel(snapshot)
-    az = args.az.strip().lower() if args.az else None
+    az = args.az or None
     zones = cluster_azs(model)
     if az and zones and az not in zones:
         raise UsageError(f"No zone `{az[:32]}` in this cluster; its zones: {', '.join(zones)}.", USAGE)

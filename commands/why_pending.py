@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import time
 
 from bot import metrics
+from bot.domain import names
 from bot.domain.diagnosis import CauseCode, Diagnosis, diagnose
 from bot.errors import UsageError
 from bot.gather.pod import gather_pod_evidence
@@ -20,15 +20,14 @@ log = logging.getLogger("cnibot.why_pending")
 
 USAGE = "/cni why-pending <pod | namespace/pod> [-n namespace] [--cluster NAME]"
 DEFAULT_NAMESPACE = "default"
-# Kubernetes names: a namespace is a DNS label, a pod name a DNS subdomain.
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def namespace_name(value: str) -> str:
-    if not _LABEL.match(value):
-        raise argparse.ArgumentTypeError(f"`{value[:63]}` is not a namespace name (lowercase letters, digits, '-')")
-    return value
+    """A namespace is a DNS-1123 label (checked in full: `$` alone would let a trailing newline through)."""
+    try:
+        return names.namespace(value)
+    except names.InvalidName as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def pod_ref(value: str) -> tuple[str | None, str]:
@@ -36,8 +35,10 @@ def pod_ref(value: str) -> tuple[str | None, str]:
     namespace, _, name = value.strip().rpartition("/")
     if namespace:
         namespace_name(namespace)
-    if not _SUBDOMAIN.match(name):
-        raise argparse.ArgumentTypeError(f"`{name[:80]}` is not a pod name (lowercase letters, digits, '-', '.')")
+    if not names.is_subdomain(name):
+        raise argparse.ArgumentTypeError(
+            f"`{names.shown(name)}` is not a pod name (lowercase letters, digits, '-', '.')"
+        )
     return namespace or None, name
 
 
@@ -70,7 +71,6 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     for code in diagnosis.codes:
         metrics.DIAGNOSIS_CAUSES.labels(code).inc()
-    _store(ctx, diagnosis, namespace, name, elapsed_ms)
     return CommandResult(
         "why-pending",
         render_diagnosis(diagnosis, elapsed_ms=elapsed_ms),
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         outcome=_outcome(diagnosis),
         cluster=cluster.name,
         detail={"codes": diagnosis.codes},
+        # Recorded once the answer is out: a locked database must not hold it up.
+        after=[lambda: _store(ctx, diagnosis, namespace, name, elapsed_ms)],
     )
 
 

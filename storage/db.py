@@ -9,11 +9,26 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# How long SQLite waits for a lock: commands and changes, the start's migration, and history rows (written
+# after the answer, so a locked file never delays one and a worker thread is not held for long).
+BUSY_SECONDS = 15.0
+START_BUSY_SECONDS = 2.0
+HISTORY_BUSY_SECONDS = 2.0
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def database_problem(exc: BaseException) -> str:
+    """One line on why the database cannot be used, without the URL (it may hold a password)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split()).split("[SQL:", 1)[0].strip()
+    return f"{type(orig).__name__}: {text[:200]}" if text else type(orig).__name__
+
+
+def make_engine(url: str, *, busy_timeout: float = BUSY_SECONDS, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         # Several threads write history concurrently; wait for the lock instead of failing at once.
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False}, **kwargs)
+        connect_args = {"timeout": busy_timeout, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        busy_ms = round(busy_timeout * 1000)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -24,7 +39,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 # few commits, which is fine for history and halves the commit time on the answer path.
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         return engine

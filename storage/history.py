@@ -29,8 +29,10 @@ class CommandEntry:
 
 
 class HistoryRepository:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], writes: sessionmaker[Session] | None = None) -> None:
         self._sessions = sessions
+        # Rows are written after the answer, through sessions that wait less for a locked database.
+        self._writes = writes or sessions
 
     def record_command(
         self,
@@ -65,7 +67,7 @@ class HistoryRepository:
         )
         if created_at is not None:
             row.created_at = created_at
-        with session_scope(self._sessions) as session:
+        with session_scope(self._writes) as session:
             session.add(row)
             session.flush()
             return row.id

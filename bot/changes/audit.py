@@ -9,16 +9,21 @@ from typing import TextIO
 
 from storage.changes import ChangeRepository
 
-_RELATIVE = re.compile(r"^(\d+)([hdw])$")
+_RELATIVE = re.compile(r"([0-9]{1,6})([hdw])", re.ASCII)
+# An audit older than this is not a relative span anyone means (and a bigger one overflows datetime).
+MAX_SPAN = timedelta(days=3660)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 def parse_since(text: str, now: datetime) -> datetime:
     """`7d`, `24h`, `2w`, or an ISO date/time (UTC when no zone is given)."""
     text = text.strip()
-    match = _RELATIVE.match(text)
+    match = _RELATIVE.fullmatch(text)
     if match:
-        return now - int(match.group(1)) * _UNITS[match.group(2)]
+        span = int(match.group(1)) * _UNITS[match.group(2)]
+        if span > MAX_SPAN:
+            raise ValueError(f"--since goes back at most {MAX_SPAN.days} days; give a date instead")
+        return now - span
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, App
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.changes.drafts import Draft, draft_eniconfig, draft_env
 from bot.changes.notify import SlackNotifier
@@ -21,6 +22,7 @@ from bot.changes.parse import parse_assignments, parse_change_id, parse_eniconfi
 from bot.changes.render import APPROVE_ACTION, MARK_APPLIED_ACTION, REJECT_ACTION
 from bot.changes.requesting import request_change
 from bot.changes.service import ChangeService, Requester
+from bot.domain import names
 from bot.domain.changes import parse_duration, reason_problem
 from bot.errors import UsageError, UserError
 from bot.gateways.connections import ClusterConnection
@@ -31,6 +33,7 @@ from bot.services import Services
 log = logging.getLogger("cnibot.changes")
 
 FORM_CALLBACK = "change_request_form"
+DATABASE_DOWN = ":warning: The database is unavailable, so nothing was recorded or changed. Try again when it is back."
 ENV, ENICONFIG = "aws-node-env", "eniconfig"
 
 
@@ -49,7 +52,11 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
             except UsageError:
                 service.notifier.respond(str(response_url or ""), "That button does not name a change.")
                 return
-            decide(change_id, user, response_url)
+            try:
+                decide(change_id, user, response_url)
+            except SQLAlchemyError as exc:
+                log.warning("click on change %s not recorded: %s", change_id, type(exc).__name__)
+                service.notifier.respond(str(response_url or ""), DATABASE_DOWN)
 
         return listener
 
@@ -82,6 +89,9 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
             doc = answer.doc
         except UserError as exc:
             doc = Doc(f":warning: {exc.message}")
+        except SQLAlchemyError as exc:
+            log.warning("change request not stored: %s", type(exc).__name__)
+            doc = Doc(DATABASE_DOWN)
         service.notifier.ephemeral(form.channel or user_id, user_id, doc)
 
     return service
@@ -260,6 +270,8 @@ def read_form(view: dict[str, Any]) -> Form:
     build: Callable[[ClusterConnection], Draft] = _nothing
     if meta.get("kind") == ENICONFIG:
         name = field_value("eniconfig_name")
+        if not names.is_subdomain(name):
+            errors["eniconfig_name"] = "Not an ENIConfig name (lowercase letters, digits, '-' and '.')."
         try:
             state = parse_eniconfig([], field_value("subnet"), field_value("security_groups"))
             build = lambda conn: draft_eniconfig(conn, name, state)  # noqa: E731

@@ -19,7 +19,7 @@ KINDS = (DAILY, WEEKDAYS, WEEKLY)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TIME = time(9, 0)
 
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", re.ASCII)  # ASCII: \d and int() take every script's digits
 
 
 class ScheduleError(ValueError):
@@ -145,7 +145,7 @@ _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
 
 
 def parse_time(word: str) -> time:
-    match = _TIME.match(word)
+    match = _TIME.fullmatch(word)
     if not match:
         raise ScheduleError(f"`{word[:20]}` is not a time: use 24-hour HH:MM, e.g. 09:00")
     return time(int(match.group(1)), int(match.group(2)))

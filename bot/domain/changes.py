@@ -430,7 +430,7 @@ MIN_REASON = 3
 MAX_REASON = 500
 MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(days=7)
-_DURATION_PART = re.compile(r"(\d+)([smhd])")
+_DURATION_PART = re.compile(r"([0-9]+)([smhd])", re.ASCII)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -451,11 +451,12 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().lower().replace(" ", "")
     if not compact or _DURATION_PART.sub("", compact):
         raise ValueError(f"`{text[:20]}` is not a duration; use e.g. 30m, 2h or 1d.")
-    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(compact))
-    duration = timedelta(seconds=seconds)
-    if not MIN_DURATION <= duration <= MAX_DURATION:
+    parts = _DURATION_PART.findall(compact)
+    # Compared as whole seconds before timedelta() sees them: a 20-digit count would overflow it.
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts) if all(len(n) <= 12 for n, _ in parts) else -1
+    if not MIN_DURATION.total_seconds() <= seconds <= MAX_DURATION.total_seconds():
         raise ValueError("--for must be between 1 minute and 7 days.")
-    return duration
+    return timedelta(seconds=seconds)
 
 
 def describe_duration(duration: timedelta) -> str:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 import boto3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -47,10 +48,22 @@ def kube_api_client(cluster: ClusterConfig, eks: Callable[[], EksApiAccess] | No
     except k8s_config.ConfigException as exc:
         if auth.mode == "kubeconfig" and not _kubeconfig_exists(auth.kubeconfig):
             raise UpstreamError("kube:config", "no kubeconfig file was found", code=NO_CLUSTER) from exc
-        raise UpstreamError("kube:config", f"cannot load the cluster credentials: {exc}", code=NO_CLUSTER) from exc
+        raise UpstreamError(
+            "kube:config", f"cannot load the cluster credentials: {_one_line(exc)}", code=NO_CLUSTER
+        ) from exc
+    except yaml.YAMLError as exc:
+        where = auth.kubeconfig or "the kubeconfig ($KUBECONFIG or ~/.kube/config)"
+        raise UpstreamError("kube:config", f"{where} is not valid YAML: {_one_line(exc)}", code="config") from exc
+    except (OSError, UnicodeDecodeError, TypeError, AttributeError) as exc:
+        where = auth.kubeconfig or "the kubeconfig ($KUBECONFIG or ~/.kube/config)"
+        raise UpstreamError("kube:config", f"cannot read {where}: {_one_line(exc)}", code="config") from exc
     cfg.connection_pool_maxsize = KUBE_POOL
     cfg.retries = 1
     return k8s.ApiClient(cfg)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 class ClusterConnection:
@@ -171,3 +184,25 @@ class Connections:
         with self._lock:
             for conn in self._by_name.values():
                 conn.close()
+
+
+def credentials_problem(cluster: ClusterConfig) -> str | None:
+    """Why the cluster's Kubernetes credentials cannot be loaded, with the fix (None: they load).
+
+    Only what is checked without the network: a kubeconfig file and context, or in-cluster config. Mode "eks"
+    asks EKS, which the first command does.
+    """
+    if cluster.auth.mode == "eks":
+        return None
+    try:
+        kube_api_client(cluster).close()
+    except UpstreamError as exc:
+        if cluster.auth.mode == "in-cluster":
+            fix = "in-cluster auth works only in a pod with a service account; elsewhere use auth mode kubeconfig"
+        else:
+            fix = (
+                f"set clusters[{cluster.name}].auth.kubeconfig and .context in CNIBOT_CONFIG "
+                "(or KUBECONFIG) to a kubeconfig that has that context"
+            )
+        return f"{exc.reason.rstrip('.')}. Fix: {fix}"
+    return None

@@ -14,11 +14,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s
 
 from bot import metrics
+from bot.domain import names
 from bot.domain.cni_settings import cni_version_from_image
 from bot.domain.facts import ContainerState, DaemonSetFact, EniConfigFact, EventFact, NodeFact, PodFact, Taint
 from bot.domain.state import PodPlacement
@@ -312,15 +314,15 @@ class KubeGateway:
             data = resp.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            timeout = isinstance(exc, urllib3.exceptions.TimeoutError)
-            reason = "timed out" if timeout else f"unreachable ({type(exc).__name__})"
+            timeout = timed_out(exc)
+            reason = f"timed out ({self.timeout:g} s a try)" if timeout else f"unreachable ({_cause_name(exc)})"
             raise UpstreamError(api, reason, code="timeout" if timeout else "unreachable") from exc
         if resp.status == 404 and missing_ok:
             metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
             return None
         if resp.status >= 400:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            reason = _status_reason(resp.status, resp.reason or "")
+            reason = _status_reason(resp.status, resp.reason or "", api)
             raise UpstreamError(api, reason, code=str(resp.status), throttled=resp.status == 429)
         metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
         return bytes(data or b"")
@@ -382,13 +384,15 @@ class KubeGateway:
             resp = self.api_client.call_api(method, url, headers, body, _request_timeout=(self.timeout, seconds + 30))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-            raise UpstreamError(api, f"unreachable ({type(exc).__name__})", code="unreachable") from exc
+            if timed_out(exc):
+                raise UpstreamError(api, f"timed out ({self.timeout:g} s a try)", code="timeout") from exc
+            raise UpstreamError(api, f"unreachable ({_cause_name(exc)})", code="unreachable") from exc
         if resp.status >= 400:
             metrics.UPSTREAM_CALLS.labels(api, "error").inc()
             resp.read()
             if resp.status == 410:
                 raise WatchExpired(api)
-            raise UpstreamError(api, _status_reason(resp.status, resp.reason or ""), code=str(resp.status))
+            raise UpstreamError(api, _status_reason(resp.status, resp.reason or "", api), code=str(resp.status))
         metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
         try:
             for line in _lines(resp.response.stream(_WATCH_CHUNK)):
@@ -406,24 +410,27 @@ class KubeGateway:
 
     # --- pods -----------------------------------------------------------------------------------------
     def read_pod(self, namespace: str, name: str) -> PodFact | None:
-        obj = self.request("kube:GET pods", f"/api/v1/namespaces/{namespace}/pods/{name}", missing_ok=True)
+        path = f"/api/v1/namespaces/{ns_segment(namespace)}/pods/{name_segment(name)}"
+        obj = self.request("kube:GET pods", path, missing_ok=True)
         return pod_from_api(obj) if obj else None
 
     def pods_named(self, name: str) -> list[PodFact]:
         """Pods with this exact name in any namespace."""
-        items = self.list_items("kube:LIST pods", "/api/v1/pods", {"fieldSelector": f"metadata.name={name}"})
+        query = {"fieldSelector": f"metadata.name={name_selector(name)}"}
+        items = self.list_items("kube:LIST pods", "/api/v1/pods", query)
         return [pod_from_api(o) for o in items]
 
     def pod_names(self, namespace: str, limit: int = 2000) -> list[str]:
-        names = []
-        for obj in self.list_items("kube:LIST pods", f"/api/v1/namespaces/{namespace}/pods"):
-            names.append(obj["metadata"]["name"])
-            if len(names) >= limit:
+        pod_names = []
+        for obj in self.list_items("kube:LIST pods", f"/api/v1/namespaces/{ns_segment(namespace)}/pods"):
+            pod_names.append(obj["metadata"]["name"])
+            if len(pod_names) >= limit:
                 break
-        return names
+        return pod_names
 
     def pods_on_node(self, node: str) -> list[PodFact]:
-        items = self.list_items("kube:LIST pods", "/api/v1/pods", {"fieldSelector": f"spec.nodeName={node}"})
+        query = {"fieldSelector": f"spec.nodeName={name_selector(node)}"}
+        items = self.list_items("kube:LIST pods", "/api/v1/pods", query)
         return [pod_from_api(o) for o in items]
 
     def all_pods(self) -> list[PodFact]:
@@ -443,25 +450,24 @@ class KubeGateway:
     def aws_node_pods(self, node: str | None = None) -> list[PodFact]:
         query: dict[str, Any] = {"labelSelector": "k8s-app=aws-node"}
         if node:
-            query["fieldSelector"] = f"spec.nodeName={node}"
-        return [
-            pod_from_api(o) for o in self.list_items("kube:LIST pods", f"/api/v1/namespaces/{KUBE_SYSTEM}/pods", query)
-        ]
+            query["fieldSelector"] = f"spec.nodeName={name_selector(node)}"
+        path = f"/api/v1/namespaces/{ns_segment(KUBE_SYSTEM)}/pods"
+        return [pod_from_api(o) for o in self.list_items("kube:LIST pods", path, query)]
 
     # --- events ---------------------------------------------------------------------------------------
     def events_for(self, namespace: str, name: str, kind: str = "Pod") -> list[EventFact]:
         """Every recent event about an object (core/v1), newest first after merge_events."""
-        selector = f"involvedObject.name={name},involvedObject.kind={kind}"
+        selector = f"involvedObject.name={name_selector(name)},involvedObject.kind={selector_value(kind)}"
         items = self.list_items(
-            "kube:LIST events", f"/api/v1/namespaces/{namespace}/events", {"fieldSelector": selector}
+            "kube:LIST events", f"/api/v1/namespaces/{ns_segment(namespace)}/events", {"fieldSelector": selector}
         )
         return [event_from_core(o) for o in items]
 
     def events_v1_for(self, namespace: str, name: str, kind: str = "Pod") -> list[EventFact]:
-        selector = f"regarding.name={name},regarding.kind={kind}"
+        selector = f"regarding.name={name_selector(name)},regarding.kind={selector_value(kind)}"
         items = self.list_items(
             "kube:LIST events.k8s.io",
-            f"/apis/events.k8s.io/v1/namespaces/{namespace}/events",
+            f"/apis/events.k8s.io/v1/namespaces/{ns_segment(namespace)}/events",
             {"fieldSelector": selector},
         )
         return [event_from_v1(o) for o in items]
@@ -473,7 +479,7 @@ class KubeGateway:
 
     # --- nodes ----------------------------------------------------------------------------------------
     def read_node(self, name: str) -> NodeFact | None:
-        obj = self.request("kube:GET nodes", f"/api/v1/nodes/{name}", missing_ok=True)
+        obj = self.request("kube:GET nodes", f"/api/v1/nodes/{name_segment(name)}", missing_ok=True)
         return node_from_api(obj) if obj else None
 
     def nodes(self) -> list[NodeFact]:
@@ -485,7 +491,7 @@ class KubeGateway:
         return daemonset_from_api(obj) if obj else None
 
     def aws_node_daemonset_raw(self) -> JSON | None:
-        path = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/daemonsets/{AWS_NODE}"
+        path = f"/apis/apps/v1/namespaces/{ns_segment(KUBE_SYSTEM)}/daemonsets/{name_segment(AWS_NODE)}"
         obj = self.request("kube:GET daemonsets", path, missing_ok=True)
         return dict(obj) if obj else None
 
@@ -500,9 +506,30 @@ class KubeGateway:
 
     def ipamd_metrics(self, aws_node_pod: str) -> str:
         """ipamd's Prometheus text through the API server's pod proxy, as cni-metrics-helper reads it."""
-        path = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods/{aws_node_pod}:{METRICS_PORT}/proxy/metrics"
+        pod = name_segment(aws_node_pod)
+        path = f"/api/v1/namespaces/{ns_segment(KUBE_SYSTEM)}/pods/{pod}:{METRICS_PORT}/proxy/metrics"
         text: str = self.request("kube:GET pods/proxy", path, raw=True)
         return text
+
+
+def ns_segment(namespace: str) -> str:
+    """A namespace as a URL path segment: checked against its grammar (a DNS label), then quoted."""
+    return quote(names.namespace(namespace), safe="")
+
+
+def name_segment(name: str) -> str:
+    """An object name as a URL path segment: a DNS subdomain (so never `.`, `..`, `?` or `#`), then quoted."""
+    return quote(names.object_name(name, "Kubernetes object"), safe="")
+
+
+def name_selector(name: str) -> str:
+    """An object name as a field selector value: checked against its grammar, then escaped."""
+    return selector_value(names.object_name(name, "Kubernetes object"))
+
+
+def selector_value(value: str) -> str:
+    """A value inside a field selector, escaped as the API server reads it (fields.EscapeValue)."""
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
 
 
 class WatchExpired(UpstreamError):
@@ -523,9 +550,30 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield pending
 
 
-def _status_reason(status: int, reason: str) -> str:
+def timed_out(exc: BaseException) -> bool:
+    """A timeout, also when urllib3 wraps it (MaxRetryError after the client's one retry)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.TimeoutError | TimeoutError):
+            return True
+        seen = getattr(seen, "reason", None) if isinstance(seen, urllib3.exceptions.MaxRetryError) else None
+    return False
+
+
+def _cause_name(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    return type(reason).__name__ if isinstance(exc, urllib3.exceptions.MaxRetryError) and reason else type(exc).__name__
+
+
+def rbac_needed(api: str) -> str:
+    """`kube:LIST pods` -> `list pods`: the verb and resource a denied call needed."""
+    verb, _, resource = api.removeprefix("kube:").partition(" ")
+    return f"{verb.lower()} {resource}".strip()
+
+
+def _status_reason(status: int, reason: str, api: str = "") -> str:
     if status == 403:
-        return "forbidden (RBAC)"
+        return f"forbidden (RBAC): the bot may not {rbac_needed(api)}" if api else "forbidden (RBAC)"
     if status == 401:
         return "unauthorised (credentials)"
     if status == 429:

@@ -20,10 +20,12 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from bot import metrics
+from bot.domain import names
 from bot.domain.changes import EniConfigState
 from bot.domain.cni_settings import AWS_NODE, INIT_CONTAINER
 from bot.errors import UpstreamError
-from bot.gateways.kube import KUBE_SYSTEM
+from bot.gateways.kube import KUBE_SYSTEM, rbac_needed
+from bot.gateways.kube import timed_out as kube_timed_out
 
 FIELD_MANAGER = "cnibot"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
@@ -146,7 +148,7 @@ class KubeWriter:
             ENICONFIG_GROUP,
             ENICONFIG_VERSION,
             ENICONFIG_PLURAL,
-            eniconfig_body(name, state),
+            eniconfig_body(names.object_name(name, "ENIConfig"), state),
             field_manager=FIELD_MANAGER,
         )
 
@@ -162,7 +164,7 @@ class KubeWriter:
             ENICONFIG_GROUP,
             ENICONFIG_VERSION,
             ENICONFIG_PLURAL,
-            name,
+            names.object_name(name, "ENIConfig"),
             patch,
             field_manager=FIELD_MANAGER,
             _content_type=MERGE_PATCH,
@@ -176,7 +178,7 @@ class KubeWriter:
             ENICONFIG_GROUP,
             ENICONFIG_VERSION,
             ENICONFIG_PLURAL,
-            name,
+            names.object_name(name, "ENIConfig"),
             body=options,
         )
 
@@ -213,25 +215,25 @@ def kube_json(
             metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
             return None
         metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-        reason = _message(exc)
+        reason = _message(exc, api)
         if exc.status == 409:
             raise WriteConflict(api, reason, code="409") from exc
         raise UpstreamError(api, reason, code=str(exc.status), throttled=exc.status == 429) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         metrics.UPSTREAM_CALLS.labels(api, "error").inc()
-        timed_out = isinstance(exc, urllib3.exceptions.TimeoutError)
+        timed_out = kube_timed_out(exc)
         reason = "timed out" if timed_out else f"unreachable ({type(exc).__name__})"
         raise UpstreamError(api, reason, code="timeout" if timed_out else "unreachable") from exc
     metrics.UPSTREAM_CALLS.labels(api, "ok").inc()
     return data
 
 
-def _message(exc: ApiException) -> str:
+def _message(exc: ApiException, api: str) -> str:
     """The API server's own message (it names the conflict or the denied verb), else the status."""
     try:
         message = json.loads(exc.body or b"{}").get("message")
     except (ValueError, AttributeError):
         message = None
     if exc.status == 403:
-        return f"forbidden (RBAC): {message}" if message else "forbidden (RBAC)"
+        return f"forbidden (RBAC): the bot may not {rbac_needed(api)}" + (f" ({message})" if message else "")
     return str(message) if message else f"HTTP {exc.status}: {exc.reason}"

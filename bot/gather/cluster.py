@@ -23,11 +23,12 @@ from typing import Any, TypeVar
 
 from bot.domain.facts import NodeFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
+from bot.domain.names import is_subdomain
 from bot.domain.state import ClusterSnapshot, ManagedAddon, NodeMatch, PodPlacement, match_node
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection
-from bot.gather.reads import Reads
+from bot.gather.reads import Reads, reads_pool
 
 log = logging.getLogger("cnibot.gather")
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def gather_cluster(conn: ClusterConnection, wants: Wants | None = None) -> Clust
     wants = wants or Wants()
     snapshot = ClusterSnapshot(cluster=conn.cluster.name)
     kube = conn.kube
-    with ThreadPoolExecutor(max_workers=12, thread_name_prefix="gather-cluster") as pool:
+    with reads_pool(12, "gather-cluster") as pool:
         reads = _Reads(snapshot, pool)
         # Nodes and pods come from watch-backed caches: listed on first use, then kept current.
         nodes_f = reads.later("nodes", conn.nodes.items)
@@ -131,7 +132,7 @@ def gather_node(conn: ClusterConnection, node: NodeFact) -> ClusterSnapshot:
     """One node's state: the same snapshot shape, holding that node only."""
     snapshot = ClusterSnapshot(cluster=conn.cluster.name, nodes=[node])
     kube = conn.kube
-    with ThreadPoolExecutor(max_workers=10, thread_name_prefix="gather-node") as pool:
+    with reads_pool(10, "gather-node") as pool:
         reads = _Reads(snapshot, pool)
         pods_f = reads.later("pods on the node", lambda: kube.pods_on_node(node.name))
         aws_node_f = reads.later("aws-node pod on the node", lambda: kube.aws_node_pods(node.name))
@@ -190,7 +191,8 @@ def gather_node(conn: ClusterConnection, node: NodeFact) -> ClusterSnapshot:
 def find_node(conn: ClusterConnection, query: str) -> NodeMatch:
     """A node by name (one GET), else by instance id or unique name prefix (one paginated LIST)."""
     kube = conn.kube
-    if not query.startswith("i-"):
+    # Only a whole DNS subdomain can be a node's name; a prefix or an instance id is matched in the list.
+    if not query.startswith("i-") and is_subdomain(query):
         node = kube.read_node(query)
         if node is not None:
             return NodeMatch(node, ())

@@ -28,7 +28,7 @@ from bot.domain.ipamd_metrics import parse_ipamd_metrics
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube import AWS_NODE, KUBE_SYSTEM, merge_events
-from bot.gather.reads import Reads
+from bot.gather.reads import Reads, reads_pool
 
 log = logging.getLogger("cnibot.gather")
 T = TypeVar("T")
@@ -47,7 +47,7 @@ class _Gatherer(Reads):
 def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> PodEvidence:
     ev = PodEvidence(cluster=conn.cluster.name, namespace=namespace, name=name)
     kube = conn.kube
-    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="gather") as pool:
+    with reads_pool(16, "gather") as pool:
         g = _Gatherer(conn, ev, pool)
         # Stage 1: everything that needs only the pod's name.
         pod_f = g.later("pod", lambda: kube.read_pod(namespace, name))

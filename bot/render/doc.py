@@ -140,11 +140,21 @@ _EMOJI = {
 _SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
 
 
+def escape(text: str) -> str:
+    """Text a user typed, made inert in mrkdwn: no mention (<!channel>), link or user reference survives.
+    Every control sequence opens with `<`, so that (and `&`, to show entities as typed) is enough."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&amp;", "&")
+
+
 def plain(text: str) -> str:
     """Text rendering of our mrkdwn subset: bold markers go, code and links stay readable."""
     text = _SHORTCODE.sub(lambda m: _EMOJI.get(m.group(0), ""), text)
     text = _MRKDWN.sub(r"\1", text)
-    return re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    return unescape(re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text))
 
 
 def render_text(doc: Doc) -> str:
@@ -210,7 +220,8 @@ def render_blocks(doc: Doc) -> list[dict[str, Any]]:
             lines = table_lines(el)
             for i, chunk in enumerate(_chunks(lines, _SECTION_LIMIT - 100)):
                 title = f"{el.title}\n" if el.title and i == 0 else ""
-                blocks.append(_section(title + "```" + "\n".join(chunk) + "```"))
+                # Cells hold what people typed (e.g. /cni history): inert, even inside a code block.
+                blocks.append(_section(title + "```" + escape("\n".join(chunk)) + "```"))
             more = _more(len(el.rows), el.limit, el.more_hint)
             if more:
                 blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})

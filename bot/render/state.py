@@ -380,13 +380,38 @@ def subnets_data(views: Sequence[SubnetView]) -> dict[str, Any]:
 # --- /cni capacity ----------------------------------------------------------------------------------------
 
 
+# What the capacity headline is computed from: when one could not be read, the headline says so first.
+_HEADLINE_INPUTS = (
+    "nodes",
+    "pods",
+    "AWS region",
+    "VPC of the cluster",
+    "subnets of the VPC",
+    "ENIs of the VPC",
+    "instance type limits",
+)
+
+
+def capacity_headline_gaps(unchecked: Sequence[Unchecked]) -> list[str]:
+    """The inputs of the headline that could not be read."""
+    gaps = [u.what for u in unchecked if u.what in _HEADLINE_INPUTS or u.what.startswith("prefix reservations")]
+    return list(dict.fromkeys(gaps))
+
+
 def capacity_doc(view: CapacityView, cluster: str, unchecked: Sequence[Unchecked]) -> Doc:
     total = view.total
-    doc = Doc(
+    room = (
         f"Room for *{total.fits:,} more pods* in {cluster} before the first limit: {LIMIT_NAMES[total.binding]}. "
         f"{plural(total.nodes, 'node')}, {plural(total.pods, 'pod')}, {plural(total.ips_unused, 'IP')} held unused "
         "by warm pools."
     )
+    gaps = capacity_headline_gaps(unchecked)
+    if gaps:
+        room = (
+            f":warning: Could not read the {', the '.join(gaps)}, so the real room is not known; counted from what "
+            f"could be read: {room[0].lower()}{room[1:]}"
+        )
+    doc = Doc(room)
     rows = [_capacity_cells(r.az, r) for r in view.by_az]
     if len(view.by_az) > 1:
         rows.append(_capacity_cells("all", total))

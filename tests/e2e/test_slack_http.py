@@ -6,17 +6,20 @@ import argparse
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from bot.config import ClusterAuth, ClusterConfig
 from bot.render.doc import Doc
 from commands import build_registry
 from commands.base import CommandContext, CommandResult, Subcommand
 from commands.registry import Registry
 from simulator.fake_slack import FakeSlack, slash_command_body
 from tests.support.bot import RunningBot
+from tests.support.kubeconfig import kubeconfig
 
 
 def _ack_text(reply_ack: object) -> str:
@@ -145,7 +148,8 @@ def test_slow_handlers_never_delay_acks(bot_factory: Callable[..., RunningBot]) 
     assert max(started) - min(started) < 1.0
 
 
-def test_health_ready_and_metrics(bot: RunningBot) -> None:
+def test_health_ready_and_metrics(bot_factory: Callable[..., RunningBot], tmp_path: Path) -> None:
+    bot = bot_factory(clusters=[ClusterConfig(name="prod", auth=ClusterAuth(kubeconfig=str(kubeconfig(tmp_path))))])
     assert httpx.get(f"{bot.url}/healthz").text == "ok"
     ready = httpx.get(f"{bot.url}/readyz")
     assert ready.status_code == 200 and ready.json()["schema"] == "current"

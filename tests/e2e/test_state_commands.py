@@ -186,7 +186,8 @@ def test_a_failing_ec2_call_gives_a_partial_answer(make_sim: Any) -> None:
     assert [u["what"] for u in result.data["could_not_check"]] == ["ENIs of the VPC"]
     answer = sb.ask("capacity")
     assert "Could not check ENIs of the VPC (ec2:DescribeNetworkInterfaces: not permitted" in blocks_text(answer)
-    assert answer["text"].startswith("Room for ")
+    # Issue 14: the headline says first that an input of it could not be read.
+    assert answer["text"].startswith(":warning: Could not read the ENIs of the VPC")
 
 
 def test_what_if_and_bad_arguments(make_sim: Any) -> None:
