@@ -34,7 +34,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     }
     return CommandResult(
         "subnets",
-        subnets_doc(views, az, snapshot.could_not_check),
+        subnets_doc(views, az, snapshot.could_not_check, ipv6=model.settings_known and model.settings.ipv6),
         data=data,
         outcome="partial" if snapshot.could_not_check else "ok",
         cluster=cluster.name,

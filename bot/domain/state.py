@@ -41,7 +41,13 @@ from bot.domain.cni_settings import (
     value_error,
     warm_pool_problems,
 )
-from bot.domain.eni_rules import discovery_order, eni_unmanaged, subnet_valid_for_new_eni
+from bot.domain.eni_rules import (
+    discovery_order,
+    eni_is_leaked,
+    eni_unmanaged,
+    leaked_eni_sweep_runs,
+    subnet_valid_for_new_eni,
+)
 from bot.domain.eniconfig import Resolution, check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import (
     DaemonSetFact,
@@ -784,6 +790,8 @@ class SubnetView:
     holders: Mapping[str, int]  # HOLDERS -> addresses
     unattributed: int  # used per DescribeSubnets but on no ENI of the sweep (e.g. stopped instances)
     blocks: BlockReport | None  # /28 analysis, with prefix delegation
+    leaked_kept: int = 0  # addresses on leaked ENIs that ipamd's sweep will not delete (see eni_rules)
+    sweep_stopped_by: str = ""  # the setting that stops the sweep altogether, if any
 
     @property
     def percent_used(self) -> float:
@@ -807,7 +815,16 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
     for tagged in subnets.values():
         if tagged.cni_role is not None:
             roles[tagged.subnet_id].add(ROLE_EXCLUDED if tagged.cni_role == "0" else ROLE_DISCOVERY)
-    pd = model.settings.prefix_delegation
+    s = model.settings
+    pd = s.prefix_delegation and not (model.settings_known and s.ipv6)  # IPv6 pods take no IPv4 /28s
+    sweeps, stopped_by = leaked_eni_sweep_runs(
+        ipv6=s.ipv6,
+        disable_provisioning=s.flag("DISABLE_NETWORK_RESOURCE_PROVISIONING"),
+        imds_only=s.flag("ENABLE_IMDS_ONLY_MODE"),
+        disable_cleanup=s.flag("DISABLE_LEAKED_ENI_CLEANUP"),
+    )
+    cluster = s.values.get("CLUSTER_NAME")
+    cluster_name = cluster if isinstance(cluster, str) else ""
     views = []
     for subnet_id, subnet_roles in roles.items():
         subnet = subnets.get(subnet_id)
@@ -824,6 +841,21 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
                 holders=holders,
                 unattributed=max(subnet.used - sum(holders.values()), 0) if snapshot.enis is not None else 0,
                 blocks=model.prefix_blocks(subnet_id) if pd else None,
+                leaked_kept=sum(
+                    u.eni.address_count
+                    for u in model.ledger.by_subnet.get(subnet_id, [])
+                    if u.holder == HOLDER_LEAKED
+                    and not (
+                        sweeps
+                        and eni_is_leaked(
+                            status=u.eni.status,
+                            description=u.eni.description,
+                            tags=u.eni.tags,
+                            cluster_name=cluster_name,
+                        )
+                    )
+                ),
+                sweep_stopped_by=stopped_by,
             )
         )
     return sorted(views, key=lambda v: (v.subnet.az, v.subnet.available_ips, v.subnet.subnet_id))

@@ -19,6 +19,7 @@ from bot.domain.state import (
     NO_ENICONFIG,
     NOT_CHECKED,
     ON_PRIMARY_SUBNET,
+    ROLE_NODES,
     CapacityRow,
     CapacityView,
     ConfigView,
@@ -272,7 +273,9 @@ def problems_data(problems: Iterable[Problem]) -> list[dict[str, str]]:
 # --- /cni subnets -----------------------------------------------------------------------------------------
 
 
-def subnets_doc(views: Sequence[SubnetView], az: str | None, unchecked: Sequence[Unchecked]) -> Doc:
+def subnets_doc(
+    views: Sequence[SubnetView], az: str | None, unchecked: Sequence[Unchecked], *, ipv6: bool = False
+) -> Doc:
     scope = f" in {az}" if az else ""
     if not views:
         return _finish(Doc(f"No subnets in use by the cluster{scope} were found."), unchecked)
@@ -319,13 +322,35 @@ def subnets_doc(views: Sequence[SubnetView], az: str | None, unchecked: Sequence
     leaked = [v for v in views if v.holders["leaked"]]
     if leaked:
         ids = ", ".join(f"`{v.subnet.subnet_id}` ({v.holders['leaked']:,})" for v in leaked[:3])
+        kept = sum(v.leaked_kept for v in leaked)
+        stopped = leaked[0].sweep_stopped_by
+        if stopped:
+            outlook = f"ipamd's leaked-ENI sweep does not run ({stopped}=true)"
+        elif kept:
+            outlook = f"ipamd's hourly sweep will not delete {kept:,} of these addresses (not all tagged as its own)"
+        else:
+            outlook = "ipamd's hourly sweep deletes them once they are 5 minutes old"
         doc.add(
             Para(
-                f":warning: Leaked ENIs (detached CNI ENIs) hold IPs in {ids}. ipamd deletes them within the hour "
-                "unless DISABLE_LEAKED_ENI_CLEANUP=true; else delete them with `aws ec2 delete-network-interface`."
+                f":warning: Leaked ENIs (detached CNI ENIs) hold IPs in {ids}; {outlook}. To free them now: "
+                "`aws ec2 delete-network-interface`."
             )
         )
+    if ipv6:
+        doc.add(Para(_ipv6_note(views)))
     return _finish(doc, unchecked)
+
+
+def _ipv6_note(views: Sequence[SubnetView]) -> str:
+    with_v6 = [f"`{v.subnet.subnet_id}` {v.subnet.ipv6_cidrs[0]}" for v in views if v.subnet.ipv6_cidrs]
+    missing = [f"`{v.subnet.subnet_id}`" for v in views if not v.subnet.ipv6_cidrs and ROLE_NODES in v.roles]
+    note = (
+        "IPv6 cluster: pods take IPv6 addresses from each node's /80, so these IPv4 figures count nodes and ENIs, "
+        f"not pods. IPv6 CIDRs: {', '.join(with_v6[:4]) or 'none'}."
+    )
+    if missing:
+        note += f" :warning: No IPv6 CIDR on node subnet(s) {', '.join(missing[:3])}: their nodes get no /80."
+    return note
 
 
 def _blocks_table(views: Sequence[SubnetView], hint: str) -> Table:

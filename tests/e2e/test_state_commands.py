@@ -174,6 +174,9 @@ def test_ipv6_capacity_is_bounded_by_max_pods_and_the_nodes_prefix(make_sim: Any
         ("us-east-2b", 0, "ipv6-prefix"),
     ]
     assert "IPv6 cluster: pods take IPv6 addresses" in blocks_text(sb.ask("capacity"))
+    subnets = blocks_text(sb.ask("subnets"))
+    assert "No IPv6 CIDR on node subnet(s)" in subnets and "2600:1f14:abc:1000::/64" in subnets
+    assert "free /28" not in subnets  # no IPv4 prefix blocks: pods take no IPv4 /28s
 
 
 def test_a_failing_ec2_call_gives_a_partial_answer(make_sim: Any) -> None:

@@ -31,3 +31,23 @@ def test_buttons_render_with_confirm_and_text_mentions_them() -> None:
     button = render_blocks(doc)[1]["elements"][0]
     assert button["value"] == "42" and button["confirm"]["title"]["text"] == "Sure?"
     assert "(in Slack: Approve)" in render_text(doc)
+
+
+def test_subnets_never_promise_a_sweep_that_will_not_run() -> None:
+    """ipamd.go disableLeakedENICleanup / awsutils.go getLeakedENIs: say the sweep deletes leaked ENIs only when it
+    runs and they are its own."""
+    from bot.domain.facts import SubnetFact
+    from bot.domain.state import HOLDERS, SubnetView
+    from bot.render.doc import render_text
+    from bot.render.state import subnets_doc
+
+    subnet = SubnetFact("subnet-0a1", "vpc-1", "us-east-2a", "10.0.0.0/26", 0, {})
+    holders = dict.fromkeys(HOLDERS, 0) | {"leaked": 30}
+
+    def said(**fields: object) -> str:
+        view = SubnetView(subnet, ("nodes",), (), holders, 0, None, **fields)  # type: ignore[arg-type]
+        return render_text(subnets_doc([view], None, []))
+
+    assert "sweep deletes them once they are 5 minutes old" in said()
+    assert "does not run (DISABLE_LEAKED_ENI_CLEANUP=true)" in said(sweep_stopped_by="DISABLE_LEAKED_ENI_CLEANUP")
+    assert "will not delete 30 of these addresses" in said(leaked_kept=30)
