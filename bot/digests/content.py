@@ -145,6 +145,7 @@ class Digest:
     window_start: datetime | None = None
     until: datetime | None = None
     previous_posted_at: datetime | None = None
+    ipv6: bool = False  # pods take IPv6 addresses: the IPv4 figures are nodes' and ENIs', not pods'
 
     @property
     def has_data(self) -> bool:
@@ -171,7 +172,9 @@ def build_digest(inputs: DigestInputs) -> Digest:
     nodes_at_limit = tuple(_nodes_at_limit(latest.nodes)) if latest else ()
     failed = tuple(group_failed_pods(inputs.failed_pods))
     drift = _drift(latest, inputs.approved)
-    recs = tuple(recommendations(latest, outlooks)) if latest else ()
+    ipv6 = latest is not None and latest.aws_node_env is not None and effective_settings(latest.aws_node_env).ipv6
+    # IPv6: pods take addresses from each node's /80; the IPv4 remedies (warm pools, prefixes, secondary CIDRs) miss.
+    recs = tuple(recommendations(latest, outlooks)) if latest and not ipv6 else ()
     caveats = data_caveats(latest, inputs.data, inputs.now)
     events_problem = _events_problem(latest, inputs.data)
     level, headline = _headline(
@@ -213,6 +216,7 @@ def build_digest(inputs: DigestInputs) -> Digest:
         window_start=inputs.window_start,
         until=inputs.until,
         previous_posted_at=inputs.previous_posted_at,
+        ipv6=ipv6,
     )
 
 

@@ -37,6 +37,13 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
                 f"{digest.sampled_at:%Y-%m-%d %H:%M} UTC ({_when(digest.sampled_at, digest.now)})."
             )
         )
+    if digest.ipv6:
+        doc.add(
+            Para(
+                "IPv6 cluster: pods take IPv6 addresses from each node's /80 prefix, so the IPv4 figures and forecasts "
+                "below are for node and ENI addresses, not pods."
+            )
+        )
     if digest.subnets:
         doc.add(_subnet_table(digest))
     else:

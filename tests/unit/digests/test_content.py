@@ -184,3 +184,17 @@ def test_a_nearly_empty_subnet_reads_below_one_percent_as_in_cni_subnets() -> No
     text = render_text(digest_doc(digest_of(sample([roomy]), {})))
     row = next(line for line in text.splitlines() if "subnet-big" in line)
     assert "<1%" in row and " 0% " not in row
+
+
+def test_an_ipv6_cluster_gets_no_ipv4_pod_remedies_and_says_what_its_figures_count() -> None:
+    """IPv6 (ipamd.go isConfigValid): pods take addresses from each node's /80, so the IPv4 remedies (warm pools,
+    prefix delegation, a secondary CIDR) do not apply, and the IPv4 figures are said to be nodes'."""
+    spare = VpcSubnet("subnet-spare", "us-east-2a", "10.0.64.0/20", 4091, 4000, None, "spare-2a")
+    vpc = [VpcSubnet("subnet-a", "us-east-2a", "10.0.0.0/20", 4091, 300, None, used_by_cluster=True), spare]
+    nodes = [node("n1"), node("full", assigned=27, held=27, enis=3)]
+    env = {"ENABLE_IPv6": "true", "ENABLE_IPv4": "false", "ENABLE_PREFIX_DELEGATION": "true"}
+    ipv4 = digest_of(sample([SUBNET_A], nodes=nodes, vpc_subnets=vpc), {"subnet-a": 100})
+    ipv6 = digest_of(sample([SUBNET_A], nodes=nodes, vpc_subnets=vpc, env=env), {"subnet-a": 100})
+    assert ipv4.recommendations and not ipv4.ipv6
+    assert ipv6.ipv6 and ipv6.recommendations == ()
+    assert "for node and ENI addresses, not pods" in render_text(digest_doc(ipv6))
