@@ -53,6 +53,8 @@ class EksCluster:
     # container (configuration values' `env`) and for aws-vpc-cni-init (`init.env`), as the chart's values do.
     apply_env: Callable[[dict[str, str | None], dict[str, str | None]], None] = lambda env, init_env: None
     created_at: float = 1767225600.0
+    # Fargate profiles as DescribeFargateProfile returns them ({"fargateProfileName", "subnets", "selectors", ...}).
+    fargate_profiles: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def arn(self) -> str:
@@ -66,6 +68,12 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/addons/(?P<addon>[^/]+)/?$"), "DescribeAddon"),
     ("POST", re.compile(r"^/clusters/(?P<cluster>[^/]+)/addons/(?P<addon>[^/]+)/update/?$"), "UpdateAddon"),
     ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/updates/(?P<update>[^/]+)/?$"), "DescribeUpdate"),
+    ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/fargate-profiles/?$"), "ListFargateProfiles"),
+    (
+        "GET",
+        re.compile(r"^/clusters/(?P<cluster>[^/]+)/fargate-profiles/(?P<profile>[^/]+)/?$"),
+        "DescribeFargateProfile",
+    ),
 ]
 
 
@@ -100,6 +108,19 @@ class EksService:
                 return {"update": self._update_addon(cluster, self._addon(cluster, args["addon"]), body)}
             if operation == "DescribeUpdate":
                 return {"update": self._describe_update(cluster, args["update"])}
+            if operation == "ListFargateProfiles":
+                return {"fargateProfileNames": [p["fargateProfileName"] for p in cluster.fargate_profiles]}
+            if operation == "DescribeFargateProfile":
+                for profile in cluster.fargate_profiles:
+                    if profile["fargateProfileName"] == args["profile"]:
+                        return {"fargateProfile": {**profile, "clusterName": cluster.name}}
+                raise EksError(
+                    "ResourceNotFoundException",
+                    f"No Fargate Profile found with name: {args['profile']}.",
+                    404,
+                    clusterName=cluster.name,
+                    fargateProfileName=args["profile"],
+                )
             raise EksError("InvalidRequestException", f"Unsupported EKS operation {operation}", 404)
 
     def _cluster(self, name: str) -> EksCluster:

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from simulator import objects
 from simulator.cluster import SimCluster
 from simulator.counters import RequestCounter
 from simulator.ec2.server import AwsApiServer
@@ -158,6 +159,18 @@ class SimulatedCluster:
             certificate_authority=_FAKE_CA,
             addon=addon,
             apply_env=sim.set_aws_node_env,
+            fargate_profiles=[
+                {
+                    "fargateProfileName": p.name,
+                    "fargateProfileArn": f"arn:aws:eks:{sc.region}:{self.model.account_id}:fargateprofile/"
+                    f"{sc.cluster_name}/{p.name}/{objects.uuid_like('fargate', p.name)}",
+                    "status": "ACTIVE",
+                    "subnets": [sim.subnets[name].id for name in p.subnets if name in sim.subnets],
+                    "selectors": [{"namespace": s.namespace, "labels": dict(s.labels)} for s in p.selectors],
+                    "podExecutionRoleArn": f"arn:aws:iam::{self.model.account_id}:role/eks-fargate-pods",
+                }
+                for p in sc.fargate_profiles
+            ],
         )
 
 

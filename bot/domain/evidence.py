@@ -11,6 +11,7 @@ from bot.domain.facts import (
     EniConfigFact,
     EniFact,
     EventFact,
+    FargateProfileFact,
     NodeFact,
     PodFact,
     SubnetFact,
@@ -52,6 +53,7 @@ class PodEvidence:
     subnet_enis: dict[str, list[EniFact]] = field(default_factory=dict)  # sweeps of the subnets that matter
     prefix_reservations: dict[str, list[str]] = field(default_factory=dict)
     existing_security_groups: set[str] | None = None
+    fargate_profiles: list[FargateProfileFact] | None = None  # only for Fargate pods
     metrics: IpamdMetrics | None = None
     checked: list[str] = field(default_factory=list)
     could_not_check: list[Unchecked] = field(default_factory=list)

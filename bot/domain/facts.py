@@ -116,6 +116,20 @@ class DaemonSetFact:
 
 
 @dataclass(frozen=True)
+class FargateProfileFact:
+    """An EKS Fargate profile: which pods it takes (namespace and labels per selector) and its subnets."""
+
+    name: str
+    subnets: tuple[str, ...]
+    selectors: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (namespace, label pairs)
+    status: str = "ACTIVE"
+
+    def selects(self, namespace: str, labels: dict[str, str]) -> bool:
+        """EKS: a selector matches when the namespace is equal and every one of its labels is on the pod."""
+        return any(ns == namespace and all(labels.get(k) == v for k, v in wanted) for ns, wanted in self.selectors)
+
+
+@dataclass(frozen=True)
 class EniConfigFact:
     name: str
     subnet: str | None

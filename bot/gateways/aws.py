@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from bot import metrics
-from bot.domain.facts import EniFact, SubnetFact
+from bot.domain.facts import EniFact, FargateProfileFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
 from bot.errors import UpstreamError
 from bot.gateways import eni_xml
@@ -84,6 +84,21 @@ def eni_from_api(item: dict[str, Any]) -> EniFact:
     )
 
 
+def fargate_profile_from_api(item: dict[str, Any]) -> FargateProfileFact:
+    return FargateProfileFact(
+        name=str(item.get("fargateProfileName", "")),
+        subnets=tuple(str(s) for s in item.get("subnets") or []),
+        selectors=tuple(
+            (
+                str(sel.get("namespace", "")),
+                tuple(sorted((str(k), str(v)) for k, v in (sel.get("labels") or {}).items())),
+            )
+            for sel in item.get("selectors") or []
+        ),
+        status=str(item.get("status", "")),
+    )
+
+
 def subnet_from_api(item: dict[str, Any]) -> SubnetFact:
     return SubnetFact(
         subnet_id=item["SubnetId"],
@@ -127,6 +142,7 @@ class AwsGateway:
         self._groups: TTLCache[set[str]] = TTLCache("security_groups", 300)
         self._eks_cluster: TTLCache[dict[str, Any] | None] = TTLCache("eks_cluster", 3600)
         self._eks_addon: TTLCache[dict[str, Any] | None] = TTLCache("eks_addon", 60)
+        self._fargate: TTLCache[list[FargateProfileFact]] = TTLCache("fargate_profiles", 300)
 
     # --- plumbing -----------------------------------------------------------------------------------
     def _call(self, api: str, fn: Callable[..., T], **kwargs: Any) -> T:
@@ -285,6 +301,34 @@ class AwsGateway:
                 raise
 
         return self._eks_addon.get((cluster, addon), load)
+
+    def fargate_profiles(self, cluster: str) -> list[FargateProfileFact]:
+        """The cluster's Fargate profiles (ListFargateProfiles, then DescribeFargateProfile each)."""
+
+        def load() -> list[FargateProfileFact]:
+            names: list[str] = []
+            token: str | None = None
+            while True:
+                extra = {"nextToken": token} if token else {}
+                resp = self._call(
+                    "eks:ListFargateProfiles", self._eks.list_fargate_profiles, clusterName=cluster, **extra
+                )
+                names += [str(n) for n in resp.get("fargateProfileNames") or []]
+                token = resp.get("nextToken")
+                if not token:
+                    break
+            out = []
+            for name in names:
+                item = self._call(
+                    "eks:DescribeFargateProfile",
+                    self._eks.describe_fargate_profile,
+                    clusterName=cluster,
+                    fargateProfileName=name,
+                )["fargateProfile"]
+                out.append(fargate_profile_from_api(item))
+            return out
+
+        return self._fargate.get(cluster, load)
 
     # --- VPC CIDR blocks: where custom networking finds its pod subnets -----------------------------
     def vpc_secondary_cidrs(self, vpc_id: str) -> list[str]:

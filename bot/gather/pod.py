@@ -25,6 +25,7 @@ from bot.domain.eniconfig import resolve_eniconfig_name
 from bot.domain.evidence import PodEvidence
 from bot.domain.facts import EniFact, EventFact, PodFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
+from bot.domain.shapes import FARGATE_SCHEDULER, NodeShape, node_shape
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube import AWS_NODE, KUBE_SYSTEM, merge_events
@@ -65,7 +66,10 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
             return ev
         if pod.node_name is None:
             _finish(ev, events_f, events_v1_f, ds_f, eniconfigs_f)
-            _scheduling_context(g, pod)
+            if pod.scheduler_name == FARGATE_SCHEDULER:
+                _fargate_context(g)
+            else:
+                _scheduling_context(g, pod)
             return ev
         if pod.host_network or pod.pod_ip:
             _finish(ev, events_f, events_v1_f, ds_f, eniconfigs_f)
@@ -107,6 +111,8 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
 
         node = node_f.result()
         ev.node = node
+        if node is not None and node_shape(node.labels) is NodeShape.FARGATE:
+            _fargate_context(g)
         az = node.az if node else None
         instance_id = node.instance_id if node else None
         aws = g.attempt("AWS region", lambda: conn.aws(az))
@@ -203,6 +209,27 @@ def _scheduling_context(g: _Gatherer, pod: PodFact) -> None:
     aws = g.attempt("AWS region", lambda: g.conn.aws(az))
     if aws is not None:
         g.ev.limits_by_type = g.attempt("instance type limits", lambda: aws.instance_limits(types)) or {}
+
+
+def _fargate_context(g: _Gatherer) -> None:
+    """A Fargate pod: the cluster's Fargate profiles, and the subnets of the VPC (where the profiles' subnets are)."""
+    conn = g.conn
+    aws = g.attempt("AWS region", lambda: conn.aws(None))
+    if aws is None:
+        return
+    g.ev.fargate_profiles = g.attempt("Fargate profiles", lambda: aws.fargate_profiles(conn.eks_name))
+
+    def vpc_subnets() -> dict[str, SubnetFact] | None:
+        vpc = conn.vpc_id
+        if vpc is None:
+            described = aws.eks_cluster(conn.eks_name) or {}
+            vpc = (described.get("resourcesVpcConfig") or {}).get("vpcId")
+        if not vpc:
+            return None
+        g.ev.vpc_id = vpc
+        return {s.subnet_id: s for s in aws.vpc_subnets(vpc)}
+
+    g.ev.subnets = g.attempt("subnets of the VPC", vpc_subnets)
 
 
 def _first(items: list[PodFact]) -> PodFact | None:

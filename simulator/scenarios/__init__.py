@@ -184,6 +184,21 @@ class Expectation:
 
 
 @dataclass
+class FargateSelectorSpec:
+    namespace: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FargateProfileSpec:
+    """An EKS Fargate profile: pods matching a selector run on Fargate, one ENI each in these subnets."""
+
+    name: str
+    selectors: list[FargateSelectorSpec] = field(default_factory=list)
+    subnets: list[str] = field(default_factory=list)  # subnet names of this scenario
+
+
+@dataclass
 class ManagedAddonSpec:
     version: str = ""
     configuration_values: dict[str, Any] = field(default_factory=dict)
@@ -204,6 +219,7 @@ class Scenario:
     security_groups: list[SecurityGroupSpec] = field(default_factory=list)
     aws_node_env: dict[str, str] = field(default_factory=dict)
     managed_addon: ManagedAddonSpec | None = None
+    fargate_profiles: list[FargateProfileSpec] = field(default_factory=list)
     eniconfigs: list[EniConfigSpec] = field(default_factory=list)
     node_groups: list[NodeGroupSpec] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)

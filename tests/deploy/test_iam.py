@@ -18,6 +18,8 @@ READ_ACTIONS = {
     "ec2:GetSubnetCidrReservations",
     "eks:DescribeCluster",
     "eks:DescribeAddon",
+    "eks:ListFargateProfiles",
+    "eks:DescribeFargateProfile",
 }
 WRITE_ACTIONS = {"eks:UpdateAddon", "eks:DescribeUpdate"}
 # Actions with no resource-level permissions: IAM accepts only "*" for them.
@@ -88,6 +90,9 @@ def test_eks_actions_are_scoped_to_the_cluster_and_its_vpc_cni_addon() -> None:
     assert resources["eks:DescribeAddon"] == [addon]
     assert resources["eks:UpdateAddon"] == [addon]
     assert sorted(resources["eks:DescribeUpdate"]) == sorted([cluster, addon])
+    profiles = "arn:aws:eks:us-east-2:111122223333:fargateprofile/prod/*"
+    assert sorted(resources["eks:ListFargateProfiles"]) == sorted([cluster, profiles])
+    assert sorted(resources["eks:DescribeFargateProfile"]) == sorted([cluster, profiles])
 
 
 def test_irsa_trust_policy_admits_only_the_bots_service_account() -> None:

@@ -37,7 +37,7 @@ NOT_IN_POLICY = {
 
 # Scenarios that between them reach every read path: ENIConfigs and their security groups, prefix
 # delegation and CIDR reservations, the managed vpc-cni add-on.
-SCENARIOS = ("custom-networking", "prefix-fragmentation", "warm-target-misconfig")
+SCENARIOS = ("custom-networking", "prefix-fragmentation", "warm-target-misconfig", "cluster-shapes")
 
 
 @cache

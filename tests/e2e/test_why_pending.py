@@ -193,7 +193,10 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     },
     "cluster-shapes": {  # issue 16: nodes aws-node does not serve get their own verdicts, never ipamd's
         "batch/report-0": Expect(
-            "FARGATE_POD", ("compute-type=fargate",), ("profile's subnets",), never=("IPs 0/", "warm pool", "WARM_")
+            "FARGATE_POD",
+            ("compute-type=fargate", "Fargate profile batch", "0 free"),
+            ("add a subnet with room to the profile",),
+            never=("IPs 0/", "warm pool", "WARM_"),
         ),
         "shop/api-0": Expect(
             "AUTO_MODE_NODE",
@@ -208,7 +211,13 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             never=("AWS_NODE_NOT_READY",),
         ),
         "batch/etl-0": Expect(
-            "FARGATE_POD", ("schedulerName=fargate-scheduler", "Pod provisioning timed out"), never=("NOT_SCHEDULED",)
+            "FARGATE_POD",
+            ("schedulerName=fargate-scheduler", "Pod provisioning timed out", "Fargate profile batch", "0 free"),
+            ("add a subnet with room to the profile",),
+            never=("NOT_SCHEDULED",),
+        ),
+        "reports/monthly-0": Expect(
+            "FARGATE_POD", ("2 Fargate profiles in the cluster: batch, reports",), ("Add a selector",)
         ),
     },
     "ipv6": {

@@ -8,7 +8,7 @@ from bot.domain.diagnosis.model import Cause, CauseCode
 from bot.domain.diagnosis.signals import SandboxFailure, failing_plugin, plugin_error_text
 from bot.domain.diagnosis.text import ago, plural
 from bot.domain.diagnosis.view import View
-from bot.domain.facts import EventFact, NodeFact, Unchecked
+from bot.domain.facts import EventFact, NodeFact, SubnetFact, Unchecked
 from bot.domain.shapes import COMPUTE_TYPE_LABEL, FARGATE_SCHEDULER, WINDOWS_IP_RESOURCE, NodeShape, node_shape
 
 _FINISHED = {"Succeeded", "Failed"}
@@ -33,10 +33,13 @@ def fargate_unscheduled(v: View) -> Cause | None:
     if pod is None or pod.node_name or pod.scheduler_name != FARGATE_SCHEDULER:
         return None
     events = [e for e in v.ev.events if e.source == FARGATE_SCHEDULER or "fargate" in e.source.lower()]
-    evidence = [f"spec.schedulerName={FARGATE_SCHEDULER}: a Fargate profile selected the pod; no node yet"]
+    evidence = [f"spec.schedulerName={FARGATE_SCHEDULER}: sent to Fargate; no node yet"]
     evidence += [_event_line(e, v) for e in events[:3]]
     if not events:
         evidence.append(f"0 events from {FARGATE_SCHEDULER} for the pod")
+    profile_cause = _fargate_profile_cause(v, evidence)
+    if profile_cause is not None:
+        return profile_cause
     return Cause(
         CauseCode.FARGATE_POD,
         0.8 if events else 0.6,
@@ -57,10 +60,57 @@ def fargate_unscheduled(v: View) -> Cause | None:
 def unchecked_for_shape(v: View) -> list[Unchecked]:
     """What cannot be judged on this node's shape, said rather than guessed."""
     node = v.ev.node
-    out = []
-    if node is not None and node_shape(node.labels) is NodeShape.FARGATE:
-        out.append(Unchecked("the Fargate profile's subnets and selectors", "eks:DescribeFargateProfile", "not read"))
-    return out
+    pod = v.ev.pod
+    fargate = (node is not None and node_shape(node.labels) is NodeShape.FARGATE) or (
+        pod is not None and pod.node_name is None and pod.scheduler_name == FARGATE_SCHEDULER
+    )
+    if (
+        fargate
+        and v.ev.fargate_profiles is None
+        and not any(u.what == "Fargate profiles" for u in v.ev.could_not_check)
+    ):
+        return [Unchecked("the Fargate profiles' subnets and selectors", "eks:ListFargateProfiles", "not read")]
+    return []
+
+
+def _fargate_profile_cause(v: View, evidence: list[str]) -> Cause | None:
+    """The profile that selects the pod, and whether its subnets can give the pod's ENI an address."""
+    pod, profiles = v.ev.pod, v.ev.fargate_profiles
+    if pod is None or profiles is None:
+        return None
+    matching = [p for p in profiles if p.status in ("ACTIVE", "") and p.selects(pod.namespace, pod.labels)]
+    if not matching:
+        names = ", ".join(p.name for p in profiles[:4]) or "none"
+        return Cause(
+            CauseCode.FARGATE_POD,
+            0.85,
+            f"No active Fargate profile selects {pod.ref} (namespace {pod.namespace} and its labels), so Fargate "
+            "gives it no node.",
+            (*evidence, f"{plural(len(profiles), 'Fargate profile')} in the cluster: {names}"),
+            (
+                "Add a selector for the pod's namespace (and labels) to a Fargate profile, or run the pod on nodes "
+                "(remove the label or namespace that sent it to Fargate).",
+            ),
+        )
+    subnets = [v.subnets[s] for p in matching for s in p.subnets if s in v.subnets]
+    if not subnets or any(s.available_ips > 0 for s in subnets):
+        evidence += [f"Fargate profile {matching[0].name}: {_subnets_free(subnets)}"] if subnets else []
+        return None
+    return Cause(
+        CauseCode.FARGATE_POD,
+        0.9,
+        f"Fargate profile {matching[0].name} selects {pod.ref}, and its subnets have no free IP left for the pod's "
+        "ENI.",
+        (*evidence, f"Fargate profile {matching[0].name}: {_subnets_free(subnets)}"),
+        (
+            f"Free addresses in {', '.join(s.subnet_id for s in subnets[:3])} (`/cni subnets` shows who holds them), "
+            "or add a subnet with room to the profile (a new profile: profiles' subnets cannot be edited).",
+        ),
+    )
+
+
+def _subnets_free(subnets: list[SubnetFact]) -> str:
+    return ", ".join(f"{s.subnet_id} ({s.az}) {s.available_ips:,} free" for s in subnets[:4])
 
 
 _ELSEWHERE = {
@@ -99,6 +149,8 @@ def _managed_elsewhere(v: View, node: NodeFact, shape: NodeShape) -> Cause:
         "DaemonSet does not run (its nodeAffinity)"
     ]
     evidence += _sandbox_lines(v)
+    if shape is NodeShape.FARGATE and (profile_cause := _fargate_profile_cause(v, evidence)) is not None:
+        return profile_cause
     return Cause(
         code,
         0.85,
