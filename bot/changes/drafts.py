@@ -37,6 +37,7 @@ from bot.domain.cni_settings import (
 from bot.domain.eniconfig import check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import EniConfigFact, NodeFact, SubnetFact
 from bot.domain.fleet_checks import FleetCheck, check_fleet, needs_fleet
+from bot.domain.shapes import aws_node_runs_on
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube_write import PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
@@ -132,7 +133,8 @@ def _check_fleet(
     conn: ClusterConnection, before: Mapping[str, str], after: Mapping[str, str], state: ClusterState
 ) -> FleetCheck:
     """The nodes and ENIConfigs the new env meets: what would make aws-node fail on some of them."""
-    nodes = conn.kube.nodes()
+    # aws-node runs only where its nodeAffinity lets it: Fargate, Auto Mode, Hybrid and Windows nodes meet no env.
+    nodes = [n for n in conn.kube.nodes() if aws_node_runs_on(n.labels)]
     types = {n.name: n.instance_type for n in nodes if n.instance_type}
     notes: list[str] = []
     try:

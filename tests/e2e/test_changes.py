@@ -613,6 +613,26 @@ def test_set_refuses_custom_networking_where_a_zone_has_no_eniconfig(make_bot: C
     assert change_id > 0 and "Failed to attach any ENIs" not in answer
 
 
+def test_custom_networking_is_checked_only_on_nodes_aws_node_runs_on(make_bot: Callable[..., SimBot]) -> None:
+    """A Windows node in a zone without an ENIConfig does not stop the change: aws-node's nodeAffinity keeps it off
+    that node, so ipamd never looks for its ENIConfig. A Linux node there does."""
+    base = load_scenario("custom-networking")
+    linux_a, linux_b, windows_c = base.node_groups[0], base.node_groups[1], base.node_groups[2]
+    windows_c = dataclasses.replace(windows_c, name="win-c", os="windows")
+    no_2c = [c for c in base.eniconfigs if c.name != "us-east-2c"]
+    scenario = dataclasses.replace(
+        base, name="windows-in-2c", aws_node_env={}, eniconfigs=no_2c, node_groups=[linux_a, linux_b, windows_c]
+    )
+    sb = make_bot(SimulatedCluster(scenario))
+    env = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone"
+    change_id, answer = request(sb, f'set {env} --reason "pods on 100.64"')
+    assert change_id > 0 and "Failed to attach any ENIs" not in answer, answer
+    linux_c = dataclasses.replace(windows_c, name="linux-c", os="linux")
+    with_linux = dataclasses.replace(scenario, name="linux-in-2c", node_groups=[linux_a, linux_b, linux_c])
+    refused = ask(make_bot(SimulatedCluster(with_linux)), f'set {env} --reason "pods on 100.64"')
+    assert "Not requested" in refused and "ENIConfig `us-east-2c`" in refused
+
+
 def test_set_refuses_ipv6_where_a_node_type_has_no_prefix_delegation(make_bot: Callable[..., SimBot]) -> None:
     """ipamd.go isConfigValid: IPv6 needs prefix delegation, which non-Nitro types lack: fatal there."""
     base = load_scenario("healthy")
