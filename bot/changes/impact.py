@@ -16,6 +16,7 @@ from bot.domain.cni_settings import EffectiveSettings, effective_settings
 from bot.domain.eniconfig import resolve_eniconfig_name
 from bot.domain.facts import EniFact, NodeFact, PodFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.shapes import aws_node_runs_on
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
 
@@ -53,7 +54,8 @@ class Fleet:
 
 
 def read_fleet(conn: ClusterConnection) -> Fleet:
-    nodes = conn.kube.nodes()
+    """The nodes an aws-node change reaches (its nodeAffinity: not Fargate, Auto Mode, Hybrid or Windows)."""
+    nodes = [n for n in conn.kube.nodes() if aws_node_runs_on(n.labels)]
     pods = conn.kube.all_pods()
     aws = conn.aws(next((n.az for n in nodes if n.az), None))
     vpc = vpc_of(conn)

@@ -14,6 +14,7 @@ from bot.domain.changes import EniConfigState
 from bot.domain.cni_settings import EffectiveSettings, effective_settings
 from bot.domain.eniconfig import resolve_eniconfig_name
 from bot.domain.facts import EniFact, NodeFact
+from bot.domain.shapes import aws_node_runs_on
 from bot.gateways.connections import ClusterConnection
 
 _POD_ENI_TYPES = {"interface", ""}
@@ -44,7 +45,7 @@ def nodes_to_replace(conn: ClusterConnection) -> list[str]:
     """Read the cluster and EC2 now and list the nodes still on the old subnets."""
     state = read_state(conn)
     settings = effective_settings(state.aws_node.env if state.aws_node else {})
-    nodes = conn.kube.nodes()
+    nodes = [n for n in conn.kube.nodes() if aws_node_runs_on(n.labels)]  # others never take ENIConfig subnets
     aws = conn.aws(next((n.az for n in nodes if n.az), None))
     enis = aws.vpc_enis(vpc_of(conn))
     return nodes_not_migrated(nodes, enis, state.eniconfig_states(), settings)
