@@ -613,6 +613,9 @@ def test_set_refuses_custom_networking_where_a_zone_has_no_eniconfig(make_bot: C
     assert change_id > 0 and "Failed to attach any ENIs" not in answer
 
 
+ENABLE = 'custom-networking enable --reason "pods on 100.64.0.0/16"'
+
+
 def test_custom_networking_is_checked_only_on_nodes_aws_node_runs_on(make_bot: Callable[..., SimBot]) -> None:
     """A Windows node in a zone without an ENIConfig does not stop the change: aws-node's nodeAffinity keeps it off
     that node, so ipamd never looks for its ENIConfig. A Linux node there does."""
@@ -627,6 +630,9 @@ def test_custom_networking_is_checked_only_on_nodes_aws_node_runs_on(make_bot: C
     env = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone"
     change_id, answer = request(sb, f'set {env} --reason "pods on 100.64"')
     assert change_id > 0 and "Failed to attach any ENIs" not in answer, answer
+    # `custom-networking enable` proposes ENIConfigs for the zones aws-node runs in only.
+    _, enable = request(make_bot(SimulatedCluster(dataclasses.replace(scenario, eniconfigs=[]))), ENABLE)
+    assert "ENIConfig `us-east-2a`: create" in enable and "us-east-2c" not in enable, enable
     linux_c = dataclasses.replace(windows_c, name="linux-c", os="linux")
     with_linux = dataclasses.replace(scenario, name="linux-in-2c", node_groups=[linux_a, linux_b, linux_c])
     refused = ask(make_bot(SimulatedCluster(with_linux)), f'set {env} --reason "pods on 100.64"')
