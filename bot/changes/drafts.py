@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,7 +38,7 @@ from bot.domain.cni_settings import (
 from bot.domain.eniconfig import check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import EniConfigFact, NodeFact, SubnetFact
 from bot.domain.fleet_checks import FleetCheck, check_fleet, needs_fleet
-from bot.domain.shapes import aws_node_runs_on
+from bot.domain.shapes import aws_node_runs_on, node_shape
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube_write import PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
@@ -79,6 +80,7 @@ class Draft:
 def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, duration: timedelta | None) -> Draft:
     state = read_state(conn, eniconfigs=False)
     node = _require_aws_node(state)
+    _refuse_without_served_nodes(conn)
     updates = _for_target(node, updates)
     _refuse_value_from(node, updates)
     check = validate_change(node.env, updates)
@@ -145,6 +147,26 @@ def _check_fleet(
         notes.append(f"Could not read the instance types in EC2 ({exc.api}: {exc.reason}); approvers, check them.")
     check = check_fleet(before, after, nodes, types, set(state.eniconfigs), limits)
     return FleetCheck(check.errors, (*check.warnings, *notes))
+
+
+def _refuse_without_served_nodes(conn: ClusterConnection) -> None:
+    """A cluster whose every node is one aws-node does not run on (EKS Auto Mode, Fargate, Hybrid, Windows): an
+    aws-node change would change nothing there, and EKS or another CNI gives its pods their addresses."""
+    try:
+        nodes = conn.kube.nodes()
+    except UpstreamError:
+        return  # the fleet checks that need the nodes say so themselves
+    if not nodes or any(aws_node_runs_on(n.labels) for n in nodes):
+        return
+    shapes = Counter(node_shape(n.labels).value for n in nodes)
+    which = ", ".join(f"{count} {shape}" for shape, count in sorted(shapes.items()))
+    managed = " EKS Auto Mode manages their pod networking." if "auto" in shapes else ""
+    raise ChangeRefused(
+        [
+            f"aws-node runs on none of the cluster's {len(nodes)} nodes ({which}), so this change would change nothing."
+            + managed
+        ]
+    )
 
 
 def _require_aws_node(state: ClusterState) -> AwsNodeState:
@@ -328,6 +350,7 @@ def draft_custom_networking(
             raise ChangeRefused([f"`{sg[:40]}` is not a security group id (sg-...)."])
     state = read_state(conn)
     node = _require_aws_node(state)
+    _refuse_without_served_nodes(conn)
     fleet = _fleet_or_refuse(conn)
     zones = sorted({n.az for n in fleet.nodes if n.az})
     if not zones:

@@ -639,6 +639,17 @@ def test_custom_networking_is_checked_only_on_nodes_aws_node_runs_on(make_bot: C
     assert "Not requested" in refused and "ENIConfig `us-east-2c`" in refused
 
 
+def test_set_is_refused_where_aws_node_runs_on_no_node(make_bot: Callable[..., SimBot]) -> None:
+    """An EKS Auto Mode cluster: aws-node's nodeAffinity keeps it off every node, so a change would change nothing."""
+    base = load_scenario("healthy")
+    auto = [dataclasses.replace(g, compute_type="auto") for g in base.node_groups]
+    sb = make_bot(SimulatedCluster(dataclasses.replace(base, name="auto-mode", node_groups=auto)))
+    refused = ask(sb, 'set WARM_IP_TARGET=5 --reason "warmer pools"')
+    assert "Not requested" in refused and "aws-node runs on none of the cluster's 3 nodes (3 auto)" in refused
+    assert "EKS Auto Mode manages their pod networking" in refused
+    assert sb.bot.slack.api_calls("chat.postMessage") == []
+
+
 def test_set_refuses_ipv6_where_a_node_type_has_no_prefix_delegation(make_bot: Callable[..., SimBot]) -> None:
     """ipamd.go isConfigValid: IPv6 needs prefix delegation, which non-Nitro types lack: fatal there."""
     base = load_scenario("healthy")
