@@ -62,7 +62,7 @@ from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ipamd_metrics import IpamdMetrics
 from bot.domain.max_pods import max_pods_sources, setting_for_node
-from bot.domain.shapes import aws_node_runs_on, node_shape
+from bot.domain.shapes import NodeShape, aws_node_runs_on, node_shape
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
@@ -912,6 +912,8 @@ class CapacityView:
     # Nodes aws-node does not serve (Fargate, Auto Mode, Hybrid, Windows), by shape: left out of every ipamd figure.
     nodes_not_served: tuple[tuple[str, int], ...] = ()
     ipv6: bool = False  # IPv6 cluster: pods take IPv6 addresses from each node's /80; IPv4 figures are nodes'
+    # Windows nodes: the VPC resource controller's vpc.amazonaws.com/PrivateIPv4Address, allocatable and in use.
+    windows_ips: tuple[int, int] | None = None
 
 
 WARM_KNOBS = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "MINIMUM_IP_TARGET", "WARM_PREFIX_TARGET")
@@ -966,7 +968,15 @@ def capacity_view(model: StateModel, proposed_env: Mapping[str, str] | None = No
         ipv6=ipv6,
         branch_enis=_branch_use(model, nodes) if model.settings.pod_eni else None,
         nodes_not_served=tuple(sorted(not_served.items())),
+        windows_ips=_windows_ips(every_node),
     )
+
+
+def _windows_ips(nodes: Sequence[NodeState]) -> tuple[int, int] | None:
+    windows = [n for n in nodes if node_shape(n.node.labels) is NodeShape.WINDOWS]
+    if not windows:
+        return None
+    return sum(n.node.allocatable_windows_ips or 0 for n in windows), sum(n.pods_with_ip for n in windows)
 
 
 def _branch_use(model: StateModel, nodes: Sequence[NodeState]) -> BranchUse:

@@ -483,6 +483,12 @@ def capacity_doc(view: CapacityView, cluster: str, unchecked: Sequence[Unchecked
             "IPv6 cluster: pods take IPv6 addresses from each node's /80 prefix, so only max-pods (and a node's "
             "missing /80) limit them; subnet IPv4 addresses count nodes and ENIs, not pods."
         )
+    if view.windows_ips is not None:
+        allocatable, used = view.windows_ips
+        notes.append(
+            f"Windows nodes: {used:,} of {allocatable:,} vpc.amazonaws.com/PrivateIPv4Address in use (the VPC "
+            f"resource controller's pod IPs): room for {max(allocatable - used, 0):,} more Windows pods."
+        )
     if view.nodes_not_served:
         shapes = ", ".join(f"{count:,} {shape}" for shape, count in view.nodes_not_served)
         notes.append(
@@ -575,6 +581,9 @@ def capacity_data(view: CapacityView) -> dict[str, Any]:
         "unknown_subnets": list(view.headroom.unknown_subnets),
         "nodes_not_served_by_aws_node": dict(view.nodes_not_served),
         "ipv6": view.ipv6,
+        "windows_private_ipv4": None
+        if view.windows_ips is None
+        else {"allocatable": view.windows_ips[0], "in_use": view.windows_ips[1]},
     }
 
 

@@ -162,6 +162,9 @@ def test_nodes_aws_node_does_not_serve_are_left_out_of_capacity(make_sim: Any) -
     assert data["total"]["nodes"] == 1
     answer = sb.ask("capacity")
     assert "Left out: nodes aws-node does not serve (1 auto, 1 fargate, 1 windows)" in blocks_text(answer)
+    # Windows pods take the VPC resource controller's PrivateIPv4Address: counted on their own.
+    assert data["windows_private_ipv4"] == {"allocatable": 9, "in_use": 2}
+    assert "room for 7 more Windows pods" in blocks_text(answer)
 
 
 def test_ipv6_capacity_is_bounded_by_max_pods_and_the_nodes_prefix(make_sim: Any) -> None:
