@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain import capacity
+from bot.domain.shapes import aws_node_runs_on
 from bot.domain.state import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
 
 
@@ -37,7 +38,10 @@ def measure(
             )
             for s in sorted((subnets[i] for i in cluster_subnets), key=lambda s: (s.az, s.subnet_id))
         ),
-        nodes=tuple(_node_sample(state, model) for state in model.nodes.values()),
+        # ipamd's nodes only: Fargate, Auto Mode, Hybrid and Windows nodes have no ENI/IP pool to be at a limit of.
+        nodes=tuple(
+            _node_sample(state, model) for state in model.nodes.values() if aws_node_runs_on(state.node.labels)
+        ),
         failed_pods=tuple(failed_pods),
         aws_node_env=dict(snapshot.daemonset.env) if snapshot.daemonset else None,
         cni_version=snapshot.daemonset.cni_version if snapshot.daemonset else None,

@@ -206,7 +206,10 @@ class IpLedger:
     """Every ENI's addresses matched with the pods' IPs, grouped by node and by subnet. Built once: O(IPs)."""
 
     def __init__(self, enis: Iterable[EniFact], pods: Iterable[PodPlacement], nodes: Iterable[NodeFact]) -> None:
+        nodes = list(nodes)
         node_by_instance = {n.instance_id: n.name for n in nodes if n.instance_id}
+        # Only nodes aws-node runs on have an ipamd pool; the others' ENI addresses are never "warm".
+        served = {n.name for n in nodes if aws_node_runs_on(n.labels)}
         # Plain attribute tests, not PodPlacement.holds_vpc_ip: this runs over every pod of the cluster.
         pod_ips = {p.pod_ip for p in pods if p.pod_ip and not p.host_network and p.phase not in TERMINAL_PHASES}
         enis = list(enis)
@@ -231,7 +234,7 @@ class IpLedger:
                 block = _block_of(prefix)
                 used += pods_per_block.get(block >> 4, 0) if block is not None else 0
             pod_addresses = len(eni.secondary_ips) + IPS_PER_PREFIX * len(eni.prefixes)
-            in_pool = _in_pool(eni, holder)
+            in_pool = _in_pool(eni, holder) and node_name in served
             unused = max(pod_addresses - used, 0) if in_pool else 0
             use = EniUse(eni, holder, node_name, pod_addresses, used, in_pool, unused)
             self.uses.append(use)

@@ -74,3 +74,13 @@ def test_branch_enis_belong_to_their_node_by_tag_and_hold_pod_ips() -> None:
     state = model.nodes["n1"]
     assert state.branch_pods == 1 and state.pods_with_ip == 0
     assert [r.kind for r in state.enis] == ["primary", "trunk", "branch", "branch"]
+
+
+def test_nodes_aws_node_does_not_run_on_have_no_warm_pool() -> None:
+    """aws-node's nodeAffinity keeps it off Windows (and Fargate, Auto Mode, Hybrid) nodes: their unused ENI
+    addresses belong to another IPAM (the VPC resource controller, EKS), not to an ipamd warm pool."""
+    enis = [eni("eni-w", SUBNET, instance="i-w", device=0, primary="10.0.0.60", secondary=ips("10.0.0", 61, 9))]
+    windows = node("win", "i-w", labels={"kubernetes.io/os": "windows"})
+    model = StateModel(snapshot(nodes=[windows], pods=[pod("iis", "win", "10.0.0.61")], enis=enis))
+    assert model.ledger.holders(SUBNET)["warm"] == 0
+    assert model.nodes["win"].unused_ips == 0
