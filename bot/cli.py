@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", required=True, help="7d, 24h, 2w or an ISO date/time (UTC)")
     audit.add_argument("--output", "-o", help="file to write (default: standard output)")
 
+    mcp = sub.add_parser("mcp", help="serve the read commands as MCP tools for AI assistants (stdio by default)")
+    mcp.add_argument("--http", action="store_true", help="streamable HTTP on 127.0.0.1 instead of stdio")
+    mcp.add_argument("--port", type=int, default=8765, help="HTTP port with --http (default 8765)")
+    mcp.add_argument("--user", default=None, help="who is asking (for history; default: your login)")
+
     sub.add_parser("sim", help="run the simulated EKS cluster (see cnibot sim --help)", add_help=False)
     sub.add_parser("demo", help="the simulated cluster, the bot, and a /cni prompt", add_help=False)
     return p
@@ -77,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(args)
         if args.cmd == "audit":
             return _audit(args)
+        if args.cmd == "mcp":
+            return _mcp(args)
     except ConfigError as exc:
         print("cnibot: invalid settings:", file=sys.stderr)
         for line in exc.problems:
@@ -179,6 +186,20 @@ def _ask(args: argparse.Namespace) -> int:
 
     result = runner.execute(text, ctx, planned, deliver=show)
     return exit_code(result.outcome)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from bot.app import build_runner, build_services
+    from bot.mcp_server import McpTools, build_server
+
+    # stdout carries the protocol: everything cnibot says goes to stderr (logging does already).
+    services = build_services(_settings(quiet=True))
+    server = build_server(McpTools(services, build_runner(), args.user))
+    if args.http:
+        server.run("streamable-http", host="127.0.0.1", port=args.port)
+    else:
+        server.run("stdio")
+    return 0
 
 
 def exit_code(outcome: str) -> int:

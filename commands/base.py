@@ -29,7 +29,7 @@ class CommandContext:
     services: Services
     user_id: str
     correlation_id: str
-    source: Literal["slack", "cli"]
+    source: Literal["slack", "cli", "mcp"]
     now: datetime
     user_name: str | None = None
     team_id: str | None = None

@@ -59,7 +59,7 @@ class CommandRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     correlation_id: Mapped[str] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(16))  # slack | cli
+    source: Mapped[str] = mapped_column(String(16))  # slack | cli | mcp
     user_id: Mapped[str] = mapped_column(String(64))
     user_name: Mapped[str | None] = mapped_column(String(128))
     team_id: Mapped[str | None] = mapped_column(String(32))
