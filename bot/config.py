@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     listener_threads: int = Field(default=32, ge=2, le=512)
     # Every command answers within this many seconds, with "could not check" for what was not back by then.
     command_deadline_seconds: float = Field(default=20.0, ge=1, le=300)
+    # `cnibot mcp` files change requests (approved in Slack as any other) only when this Slack user id is set: the
+    # requester every such request is attributed to. Unset: the MCP server has no tool that writes.
+    mcp_requester: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,20}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
     config: str | None = None  # path of the YAML file; read through the YAML source below

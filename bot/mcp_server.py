@@ -2,8 +2,9 @@
 
 Every tool call goes through the same runner as Slack and `cnibot ask` (validation, deadline, history with source
 `mcp`) and returns the same structured result as `cnibot ask --json`. Tools take typed arguments and build the
-command's words from them, so nothing a model sends is parsed as options. Changes stay with people: there is no
-tool that writes (requests are approved in Slack).
+command's words from them, so nothing a model sends is parsed as options. Changes stay with people: only when
+`CNIBOT_MCP_REQUESTER` names a Slack user is there a `request_change` tool, and it files a request exactly as
+`/cni set` does; approval happens in Slack, never through MCP.
 """
 
 from __future__ import annotations
@@ -42,11 +43,14 @@ class McpTools:
         self.services = services
         self.runner = runner
         self.user = user or _login()
+        # Requests are the configured Slack user's, so approvals and audit name a person who can be asked.
+        self.requester: str | None = getattr(services.settings, "mcp_requester", None)
 
     def run(self, words: Sequence[str]) -> dict[str, Any]:
+        writes = bool(words) and words[0] == "set"
         ctx = CommandContext(
             services=self.services,
-            user_id=f"mcp:{self.user}",
+            user_id=self.requester if writes and self.requester else f"mcp:{self.user}",
             user_name=self.user,
             correlation_id=new_correlation_id(),
             source="mcp",
@@ -139,6 +143,19 @@ def build_server(tools: McpTools) -> MCPServer:
     )
     async def history(limit: int = 20) -> dict[str, Any]:
         return await call(["history", "--limit", str(limit)])
+
+    if tools.requester:
+
+        @server.tool(
+            description=(
+                "Request an aws-node setting change, exactly as `/cni set` does: it is checked, posted to the "
+                "approvers' Slack channel and applied only after people approve it there. `settings` are KEY=VALUE "
+                "strings (KEY- unsets); `reason` says why. Returns the request id; nothing changes until approval."
+            ),
+            structured_output=True,
+        )
+        async def request_change(settings: list[str], reason: str, cluster: str | None = None) -> dict[str, Any]:
+            return await call(["set", *settings, "--reason", reason, *_opt("--cluster", cluster)])
 
     @server.resource(
         "cnibot://causes",

@@ -109,3 +109,14 @@ def test_history_records_the_mcp_source(env: dict[str, str]) -> None:
     _, (first, history), _ = session_calls(env, [("subnets", {}), ("history", {"limit": 5})])
     rows = history.structured_content["commands"]
     assert not first.is_error and rows[0]["subcommand"] == "subnets" and rows[0]["source"] == "mcp"
+
+
+def test_request_change_files_a_request_for_the_configured_requester_only(env: dict[str, str]) -> None:
+    enabled = {**env, "CNIBOT_MCP_REQUESTER": "U0ALICE"}
+    request = ("request_change", {"settings": ["WARM_IP_TARGET=2"], "reason": "fewer idle IPs in 2a"})
+    names, (filed,), _ = session_calls(enabled, [request])
+    assert "request_change" in names and not filed.is_error, filed.content
+    change = filed.structured_content["change"]
+    assert change["status"] == "pending" and change["posted_in"] is None  # approval is Slack's, never MCP's
+    stored = ask_json(enabled, "change", str(change["id"]))
+    assert "U0ALICE" in json.dumps(stored), stored
