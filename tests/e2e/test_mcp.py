@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -120,3 +121,38 @@ def test_request_change_files_a_request_for_the_configured_requester_only(env: d
     assert change["status"] == "pending" and change["posted_in"] is None  # approval is Slack's, never MCP's
     stored = ask_json(enabled, "change", str(change["id"]))
     assert "U0ALICE" in json.dumps(stored), stored
+
+
+def test_streamable_http_on_loopback(env: dict[str, str]) -> None:
+    """`cnibot mcp --http`: the same tools over streamable HTTP, bound to 127.0.0.1."""
+    from mcp.client.streamable_http import streamable_http_client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "mcp", "--http", "--port", str(port)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    async def run() -> Any:
+        url = f"http://127.0.0.1:{port}/mcp"
+        for _ in range(100):  # wait for the port
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                await asyncio.sleep(0.1)
+        async with streamable_http_client(url) as streams, ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            return await session.call_tool("subnets", {})
+
+    try:
+        result = asyncio.run(asyncio.wait_for(run(), timeout=60))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert not result.is_error and result.structured_content["subcommand"] == "subnets"
