@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
+from bot.domain.cni_settings import EffectiveSettings
+
 NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage"
 INSTANCE_ID_TAG = "node.k8s.amazonaws.com/instance_id"
 CREATED_AT_TAG = "node.k8s.amazonaws.com/createdAt"
@@ -111,6 +113,16 @@ def leaked_eni_sweep_runs(
         if on:
             return False, name
     return True, ""
+
+
+def leaked_eni_sweep_for(settings: EffectiveSettings) -> tuple[bool, str]:
+    """leaked_eni_sweep_runs for an aws-node env's effective settings."""
+    return leaked_eni_sweep_runs(
+        ipv6=settings.ipv6,
+        disable_provisioning=settings.flag("DISABLE_NETWORK_RESOURCE_PROVISIONING"),
+        imds_only=settings.flag("ENABLE_IMDS_ONLY_MODE"),
+        disable_cleanup=settings.flag("DISABLE_LEAKED_ENI_CLEANUP"),
+    )
 
 
 def eni_is_leaked(

@@ -45,7 +45,7 @@ from bot.domain.eni_rules import (
     discovery_order,
     eni_is_leaked,
     eni_unmanaged,
-    leaked_eni_sweep_runs,
+    leaked_eni_sweep_for,
     subnet_valid_for_new_eni,
 )
 from bot.domain.eniconfig import Resolution, check_eniconfig, resolve_eniconfig_name
@@ -820,12 +820,7 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
             roles[tagged.subnet_id].add(ROLE_EXCLUDED if tagged.cni_role == "0" else ROLE_DISCOVERY)
     s = model.settings
     pd = s.prefix_delegation and not (model.settings_known and s.ipv6)  # IPv6 pods take no IPv4 /28s
-    sweeps, stopped_by = leaked_eni_sweep_runs(
-        ipv6=s.ipv6,
-        disable_provisioning=s.flag("DISABLE_NETWORK_RESOURCE_PROVISIONING"),
-        imds_only=s.flag("ENABLE_IMDS_ONLY_MODE"),
-        disable_cleanup=s.flag("DISABLE_LEAKED_ENI_CLEANUP"),
-    )
+    sweeps, stopped_by = leaked_eni_sweep_for(s)
     cluster = s.values.get("CLUSTER_NAME")
     cluster_name = cluster if isinstance(cluster, str) else ""
     views = []

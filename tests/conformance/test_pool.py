@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.eni_rules import eni_is_leaked, leaked_eni_sweep_runs
+from bot.domain.eni_rules import eni_is_leaked, leaked_eni_sweep_for
 from simulator.awsnode import MANIFEST_ENV, parse_env
 from simulator.leaked_enis import sweep_leaked_enis
 from simulator.model import Ec2Model
@@ -350,12 +350,7 @@ def _bot_sweeps(row: SweepRow) -> bool:
     from bot.domain.diagnosis.view import STOCK_ENV
 
     s = effective_settings({**STOCK_ENV, **row.env})
-    runs, _ = leaked_eni_sweep_runs(
-        ipv6=s.ipv6,
-        disable_provisioning=s.flag("DISABLE_NETWORK_RESOURCE_PROVISIONING"),
-        imds_only=s.flag("ENABLE_IMDS_ONLY_MODE"),
-        disable_cleanup=s.flag("DISABLE_LEAKED_ENI_CLEANUP"),
-    )
+    runs, _ = leaked_eni_sweep_for(s)
     cluster = s.values.get("CLUSTER_NAME")
     name = cluster if isinstance(cluster, str) else ""
     leaked = eni_is_leaked(status="available", description=row.description, tags=row.tags, cluster_name=name)

@@ -21,7 +21,7 @@ from bot.domain.diagnosis.signals import SandboxFailure
 from bot.domain.diagnosis.subnets import SubnetHolders, discovery_candidate, holders, pod_subnet_for
 from bot.domain.diagnosis.text import listing, plural, subnet_line, verb
 from bot.domain.diagnosis.view import View
-from bot.domain.eni_rules import leaked_eni_sweep_runs
+from bot.domain.eni_rules import leaked_eni_sweep_for
 from bot.domain.eni_rules import subnet_excluded as subnet_excluded_by_tags
 from bot.domain.facts import EniFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
@@ -578,13 +578,7 @@ def _warm_raise(v: View) -> tuple[ProposedChange, str]:
 
 def _sweep(v: View) -> tuple[bool, str]:
     """Does ipamd's leaked-ENI sweep run with these settings, and if not, which setting stops it."""
-    s = v.settings
-    return leaked_eni_sweep_runs(
-        ipv6=s.ipv6,
-        disable_provisioning=s.flag("DISABLE_NETWORK_RESOURCE_PROVISIONING"),
-        imds_only=s.flag("ENABLE_IMDS_ONLY_MODE"),
-        disable_cleanup=s.flag("DISABLE_LEAKED_ENI_CLEANUP"),
-    )
+    return leaked_eni_sweep_for(v.settings)
 
 
 def _why_not_swept(v: View, eni: EniFact) -> str:
