@@ -20,6 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import metrics
+from bot.replays import RecentRequests
+from bot.slack_gate import Refused, parse, read_capped, replay_key, verify
 from storage.db import database_problem
 from storage.migrate import current_revision, head_revision
 
@@ -55,10 +58,24 @@ def _database_readiness(engine: Engine) -> tuple[bool, dict[str, Any]]:
 def build_web_app(services: Services, bolt: App | None) -> Starlette:
     engine = services.engine
 
+    secret = services.settings.slack_signing_secret
+    handled = RecentRequests()
+
     async def slack_events(request: Request) -> Response:
         if bolt is None:
             return PlainTextResponse("Slack is not configured", status_code=503)
-        body = await request.body()
+        try:
+            body = await read_capped(request.headers, request.stream())
+            # Signature first: nothing about an unsigned request is parsed or logged.
+            if secret is not None:
+                verify(secret.get_secret_value(), request.headers, body)
+            slack_request = parse(request.headers, body)
+        except Refused as refused:
+            return PlainTextResponse(refused.text, status_code=refused.status)
+        if not handled.first_time(replay_key(slack_request)):
+            # A retry (X-Slack-Retry-Num) or replay of a request this process already acked: ack, run nothing.
+            metrics.SLACK_REPLAYS.inc()
+            return Response(status_code=200)
         # Bolt's App is synchronous: dispatch on a worker thread so the event loop keeps serving.
         bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_resp)

@@ -24,16 +24,17 @@ from bot.changes.requesting import request_change
 from bot.changes.service import ChangeService, Requester
 from bot.domain import names
 from bot.domain.changes import parse_duration, reason_problem
-from bot.errors import UsageError, UserError
+from bot.errors import UpstreamError, UsageError, UserError
 from bot.gateways.connections import ClusterConnection
 from bot.render.diagnosis import REQUEST_CHANGE_ACTION, request_command
-from bot.render.doc import Doc
+from bot.render.doc import Doc, escape
 from bot.services import Services
 
 log = logging.getLogger("cnibot.changes")
 
 FORM_CALLBACK = "change_request_form"
 DATABASE_DOWN = ":warning: The database is unavailable, so nothing was recorded or changed. Try again when it is back."
+CLICK_FAILED = ":warning: That click could not be handled, so nothing was decided or changed. Try again in a moment."
 ENV, ENICONFIG = "aws-node-env", "eniconfig"
 
 
@@ -57,6 +58,10 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
             except SQLAlchemyError as exc:
                 log.warning("click on change %s not recorded: %s", change_id, type(exc).__name__)
                 service.notifier.respond(str(response_url or ""), DATABASE_DOWN)
+            except Exception:
+                # Acked already: the clicker must still hear that nothing was decided.
+                log.exception("click on change %s failed", change_id)
+                service.notifier.respond(str(response_url or ""), CLICK_FAILED)
 
         return listener
 
@@ -92,6 +97,11 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
         except SQLAlchemyError as exc:
             log.warning("change request not stored: %s", type(exc).__name__)
             doc = Doc(DATABASE_DOWN)
+        except UpstreamError as exc:
+            doc = Doc(f":warning: Not requested: {escape(str(exc))}")
+        except Exception:
+            log.exception("change request from the form failed")
+            doc = Doc(":warning: Not requested: something went wrong on cnibot's side; nothing was stored.")
         service.notifier.ephemeral(form.channel or user_id, user_id, doc)
 
     return service
