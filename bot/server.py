@@ -152,8 +152,8 @@ def _warm_up(bot: Cnibot) -> None:
 
 def _drain(bot: Cnibot, deadline: float) -> list[str]:
     waits: dict[str, Callable[[], None]] = {"scheduled jobs": lambda: bot.services.scheduler.shutdown(wait=True)}
-    if bot.bolt is not None:
-        executor = bot.bolt.listener_runner.listener_executor
+    work = bot.services.work
+    if work is not None:
         # Queued work still runs: every request in it was acked, so someone is waiting for its answer.
-        waits["command work"] = lambda: executor.shutdown(wait=True, cancel_futures=False)
+        waits["command work"] = lambda: work.shutdown(wait=True)
     return wait_all(waits, deadline)

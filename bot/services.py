@@ -12,6 +12,7 @@ from bot.clusters import ClusterDirectory
 from bot.config import Settings
 from bot.gateways.connections import Connections
 from bot.scheduler import Scheduler
+from bot.work_pool import WorkPool
 from storage.history import HistoryRepository
 
 
@@ -33,3 +34,5 @@ class Services:
     # clusters whose credentials do not load (name -> problem and fix).
     database_problem: str | None = None
     cluster_problems: dict[str, str] = field(default_factory=dict)
+    # Slack command work after the ack (set when the Slack app is built).
+    work: WorkPool | None = None

@@ -1,7 +1,8 @@
 """The Slack edge: the /cni slash command on Bolt's sync App.
 
-Every request is acked at once (usage errors and help are answered in the ack itself, slow work gets a short
-"Looking at ..." line); the work then runs on the listener executor and the answer goes to the response_url.
+Every request is acked at once, on the request's own thread (usage errors and help are answered in the ack
+itself, slow work gets a short "Looking at ..." line); the work then runs on the bounded work pool and the
+answer goes to the response_url. When the pool is full the ack says so: busy, try again.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from bot.changes.interactions import register_change_interactions
 from bot.render.doc import render_blocks
 from bot.runner import CommandRunner, new_correlation_id
 from bot.services import Services
+from bot.work_pool import WorkPool
 from commands.base import CommandContext, CommandResult
 
 log = logging.getLogger("cnibot.slack")
+
+BUSY = ":hourglass: cnibot is busy with other commands right now; nothing was started. Try again in a minute."
 
 _RETRIES = [
     ConnectionErrorRetryHandler(max_retry_count=2),
@@ -115,11 +119,14 @@ def build_bolt_app(
         signing_secret=secret,
         # Start even when Slack is unreachable; the token is checked by the first real call.
         token_verification_enabled=False,
-        process_before_response=False,
-        listener_executor=ThreadPoolExecutor(settings.listener_threads, thread_name_prefix="cni-work"),
+        # Listeners run on the request's thread and only ack and hand over: an ack never waits for a free
+        # thread behind command work (with lazy listeners both shared Bolt's executor).
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(4, thread_name_prefix="bolt"),
         raise_error_for_unhandled_request=False,
     )
     delivery = SlackDelivery(client)
+    work = services.work = WorkPool(settings.listener_threads, settings.work_queue)
 
     def ack_cni(ack: Ack, body: dict[str, Any]) -> None:
         started = time.perf_counter()
@@ -128,6 +135,10 @@ def build_bolt_app(
         if planned.immediate is not None:
             payload = message_payload(planned.immediate)
             ack(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")
+            work.try_submit(work_cni, body)  # only records it in the history: the ack was the answer
+        elif not work.try_submit(work_cni, body):
+            metrics.SLACK_BUSY.inc()
+            ack(text=BUSY, response_type="ephemeral")
         else:
             text = runner.ack_text(planned, ctx)
             if text:
@@ -147,10 +158,10 @@ def build_bolt_app(
 
         runner.execute(text, ctx, planned, deliver=deliver)
 
-    app.command("/cni")(ack=ack_cni, lazy=[work_cni])
+    app.command("/cni")(ack_cni)
 
     # Approve/Reject clicks and the why-pending "Request this change" form.
-    register_change_interactions(app, services, delivery)
+    register_change_interactions(app, services, delivery, work.try_submit)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

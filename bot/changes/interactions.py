@@ -38,14 +38,30 @@ CLICK_FAILED = ":warning: That click could not be handled, so nothing was decide
 ENV, ENICONFIG = "aws-node-env", "eniconfig"
 
 
-def register_change_interactions(app: App, services: Services, delivery: Any) -> ChangeService:
-    """Register the listeners on the Bolt app; ``delivery`` answers clicks ephemerally (SlackDelivery)."""
+Submit = Callable[..., bool]
+BUSY = ":hourglass: cnibot is busy right now, so nothing was decided or changed. Try again in a minute."
+
+
+def _inline(fn: Callable[..., Any], *args: Any) -> bool:
+    fn(*args)
+    return True
+
+
+def register_change_interactions(
+    app: App, services: Services, delivery: Any, submit: Submit = _inline
+) -> ChangeService:
+    """Register the listeners on the Bolt app; ``delivery`` answers clicks ephemerally (SlackDelivery).
+    Each listener acks, then hands its work to ``submit`` (the work pool; False when it is full)."""
     respond = getattr(delivery, "respond", None)
     service = ChangeService(services, SlackNotifier(app.client, respond=respond))
 
     def on_click(decide: Callable[[int, str, str | None], None]) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any]) -> None:
             ack()
+            if not submit(handle, body):
+                service.notifier.respond(str(body.get("response_url") or ""), BUSY)
+
+        def handle(body: dict[str, Any]) -> None:
             user = str((body.get("user") or {}).get("id") or "")
             response_url = body.get("response_url")
             try:
@@ -70,8 +86,12 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
     app.action(MARK_APPLIED_ACTION)(on_click(service.mark_applied))
 
     @app.action(REQUEST_CHANGE_ACTION)
-    def open_form(ack: Ack, body: dict[str, Any]) -> None:
+    def open_form_later(ack: Ack, body: dict[str, Any]) -> None:
         ack()
+        if not submit(open_form, body):
+            service.notifier.respond(str(body.get("response_url") or ""), BUSY)
+
+    def open_form(body: dict[str, Any]) -> None:
         action = (body.get("actions") or [{}])[0]
         proposal = proposal_from(str(action.get("value") or ""))
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
@@ -87,6 +107,11 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
             return
         ack()
         user = body.get("user") or {}
+        user_id = str(user.get("id") or "")
+        if not submit(request_from_form, form, user):
+            service.notifier.ephemeral(form.channel or user_id, user_id, Doc(BUSY))
+
+    def request_from_form(form: Form, user: dict[str, Any]) -> None:
         user_id = str(user.get("id") or "")
         requester = Requester(user_id, user.get("username") or user.get("name"), form.channel)
         try:
