@@ -64,6 +64,13 @@ def build_web_app(services: Services, bolt: App | None) -> Starlette:
     async def slack_events(request: Request) -> Response:
         if bolt is None:
             return PlainTextResponse("Slack is not configured", status_code=503)
+        if services.work is None:
+            return await _slack_events(request)
+        with services.work.serving_ack():
+            return await _slack_events(request)
+
+    async def _slack_events(request: Request) -> Response:
+        assert bolt is not None
         try:
             body = await read_capped(request.headers, request.stream())
             # Signature first: nothing about an unsigned request is parsed or logged.
