@@ -12,6 +12,7 @@ from bot.clusters import ClusterDirectory
 from bot.config import Settings
 from bot.gateways.connections import Connections
 from bot.scheduler import Scheduler
+from bot.slack_identity import SlackIdentity
 from bot.work_pool import WorkPool
 from storage.history import HistoryRepository
 
@@ -36,3 +37,4 @@ class Services:
     cluster_problems: dict[str, str] = field(default_factory=dict)
     # Slack command work after the ack (set when the Slack app is built).
     work: WorkPool | None = None
+    slack_identity: SlackIdentity | None = None

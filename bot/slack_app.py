@@ -27,6 +27,7 @@ from bot.changes.interactions import register_change_interactions
 from bot.render.doc import render_blocks
 from bot.runner import CommandRunner, new_correlation_id
 from bot.services import Services
+from bot.slack_identity import SlackIdentity
 from bot.work_pool import WorkPool
 from commands.base import CommandContext, CommandResult
 
@@ -113,18 +114,24 @@ def build_bolt_app(
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     if client is None:
         client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=list(_RETRIES))
+    token = token or client.token
+    identity = services.slack_identity = SlackIdentity(client, token)
+    identity.refresh_in_background()
+    client.token = None  # so that Bolt takes `authorize` below; restored on app.client after
     app = App(
         client=client,
         logger=_BOLT_LOG,
         signing_secret=secret,
-        # Start even when Slack is unreachable; the token is checked by the first real call.
-        token_verification_enabled=False,
+        # Start even when Slack is unreachable; requests are authorised without a Web API call.
+        # Bolt passes arguments by parameter name: a plain function, not the bound method (its `self`).
+        authorize=lambda enterprise_id, team_id, user_id: identity.authorize(enterprise_id, team_id, user_id),
         # Listeners run on the request's thread and only ack and hand over: an ack never waits for a free
         # thread behind command work (with lazy listeners both shared Bolt's executor).
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(4, thread_name_prefix="bolt"),
         raise_error_for_unhandled_request=False,
     )
+    client.token = token  # app.client posts the approvers' messages and digests
     delivery = SlackDelivery(client)
     work = services.work = WorkPool(settings.listener_threads, settings.work_queue)
 

@@ -92,6 +92,9 @@ def build_web_app(services: Services, bolt: App | None) -> Starlette:
 
     async def readyz(_: Request) -> Response:
         ok, detail = await run_in_threadpool(readiness, engine, services.cluster_problems)
+        if services.slack_identity is not None:
+            # Not a readiness condition: commands answer through response_url, which needs no Web API.
+            detail["slack_web_api"] = services.slack_identity.status()
         return JSONResponse({"ready": ok, **detail}, status_code=200 if ok else 503)
 
     async def metrics_endpoint(_: Request) -> Response:

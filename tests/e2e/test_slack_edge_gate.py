@@ -7,7 +7,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.changes.interactions import FORM_CALLBACK, Proposal, request_form
-from simulator.fake_slack import slash_command_body
+from simulator.fake_slack import FakeSlack, slash_command_body
 from tests.support.bot import RunningBot
 from tests.support.simbot import SIGNING_SECRET
 
@@ -136,3 +136,20 @@ def test_a_click_when_the_database_fails_is_acked_and_the_clicker_told(bot: Runn
     assert time.monotonic() - started < 1.0
     (told,) = bot.slack.wait_for(lambda s: s.deliveries("/commands/T0TEAM/click-db-down"))
     assert told.args["response_type"] == "ephemeral" and "nothing was" in told.args["text"]
+
+
+def test_slash_commands_are_answered_while_the_slack_web_api_is_down(
+    fake_slack: FakeSlack, bot_factory: Callable[..., RunningBot]
+) -> None:
+    fake_slack.fail_next("auth.test", status=500, times=1000)
+    bot = bot_factory()
+    reply = bot.slash("help")
+    assert reply.status == 200 and "history" in str(reply.ack) and reply.elapsed < 1.0
+    answer = bot.answer(bot.slash("history"))
+    assert "command" in answer["text"]
+    ready = httpx.get(f"{bot.url}/readyz").json()
+    assert ready["slack_web_api"].startswith("unconfirmed (auth.test failed")
+    fake_slack.reset()  # Slack is back: the identity is confirmed within the retry period
+    bot.cnibot.services.slack_identity._last_try = float("-inf")  # type: ignore[union-attr]
+    bot.slash("help")
+    bot.slack.wait_for(lambda s: httpx.get(f"{bot.url}/readyz").json()["slack_web_api"] == "ok")
