@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,3 +39,6 @@ class Services:
     # Slack command work after the ack (set when the Slack app is built).
     work: WorkPool | None = None
     slack_identity: SlackIdentity | None = None
+    # Set on shutdown: applies stop watching and release their apply lease for another replica.
+    stopping: threading.Event = field(default_factory=threading.Event)
+    apply_threads: set[threading.Thread] = field(default_factory=set)

@@ -45,6 +45,10 @@ log = logging.getLogger("cnibot.changes")
 PATCH_RETRIES = 3  # a status update between our read and our patch bumps resourceVersion, not the spec
 
 
+class HandedOver(Exception):
+    """This process is stopping: the change is left as it is, and its lease released, for another replica."""
+
+
 class ApplyFailed(Exception):
     def __init__(self, message: str, written: list[str]) -> None:
         super().__init__(message)
@@ -99,6 +103,9 @@ class Applier:
                 self._interrupted(run)
             elif record.status is Status.APPLIED:
                 self._finish(run, failures_before=None)
+        except HandedOver:
+            # The status says where it stopped; a replica's apply-waiting job takes it from there.
+            log.info("stopping: change %s left at %s for another replica", change_id, record.status.value)
         finally:
             self.repo.release_lock(cluster.name, owner)
 
@@ -323,6 +330,8 @@ class Applier:
         self.svc.refresh(record.id)
 
     def _renew(self, run: _Run) -> None:
+        if self.svc.services.stopping.is_set():
+            raise HandedOver  # between polls of the rollout watch: nothing half-written
         self.repo.renew_lock(run.cluster.name, run.owner, self.svc.now(), self.timings.lock_lease)
 
     def _progress(self, run: _Run, progress: Progress) -> None:
@@ -434,7 +443,12 @@ class Applier:
         self.repo.record(record.id, kind, actor=SYSTEM_ACTOR, at=self.svc.now(), detail=detail)
 
     def _backoff(self) -> Backoff:
-        return Backoff(self.timings.poll_first, self.timings.poll_longest)
+        stopping = self.svc.services.stopping
+
+        def nap(seconds: float) -> None:
+            stopping.wait(seconds)  # ends early on shutdown, so the watch hands over at once
+
+        return Backoff(self.timings.poll_first, self.timings.poll_longest, sleep=nap)
 
 
 def manual_text(record: ChangeRecord, why: str, cluster: ClusterConfig | None = None) -> str:
