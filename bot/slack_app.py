@@ -116,7 +116,6 @@ def build_bolt_app(
         client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=list(_RETRIES))
     token = token or client.token
     identity = services.slack_identity = SlackIdentity(client, token)
-    identity.refresh_in_background()
     client.token = None  # so that Bolt takes `authorize` below; restored on app.client after
     app = App(
         client=client,

@@ -2,8 +2,8 @@
 
 Bolt's default asks auth.test on each request until it first succeeds, so a Slack Web API outage failed
 every slash command, though commands answer through response_url, which needs no Web API. Here a request
-is authorised at once with the configured token; the identity (bot and user ids) is filled in once Slack
-answers, and /readyz says whether it has.
+is authorised at once with the configured token; auth.test is asked on the first request (and by /readyz),
+the identity (bot and user ids) is filled in once Slack answers, and /readyz says whether it has.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from slack_sdk import WebClient
 
 log = logging.getLogger("cnibot.slack")
 
+# The SDK logs each failed call with a traceback; the one warning below says it for an outage.
+_SDK_LOG = logging.getLogger("cnibot.slack.auth_test")
+_SDK_LOG.propagate = False
+_SDK_LOG.addHandler(logging.NullHandler())
+
 RETRY_SECONDS = 30.0
 AUTH_TEST_TIMEOUT = 5
 
@@ -25,7 +30,9 @@ AUTH_TEST_TIMEOUT = 5
 class SlackIdentity:
     def __init__(self, client: WebClient, token: str | None) -> None:
         # Its own client: a short timeout and no retries, so an outage costs one quiet thread.
-        self._client = WebClient(token=token, base_url=client.base_url, timeout=AUTH_TEST_TIMEOUT, proxy=client.proxy)
+        self._client = WebClient(
+            token=token, base_url=client.base_url, timeout=AUTH_TEST_TIMEOUT, proxy=client.proxy, logger=_SDK_LOG
+        )
         self._token = token
         self._identity: dict[str, Any] | None = None
         self._problem = "not asked yet"

@@ -95,6 +95,7 @@ def build_web_app(services: Services, bolt: App | None) -> Starlette:
         if services.slack_identity is not None:
             # Not a readiness condition: commands answer through response_url, which needs no Web API.
             detail["slack_web_api"] = services.slack_identity.status()
+            services.slack_identity.refresh_in_background()
         return JSONResponse({"ready": ok, **detail}, status_code=200 if ok else 503)
 
     async def metrics_endpoint(_: Request) -> Response:
