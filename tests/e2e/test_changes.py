@@ -440,7 +440,8 @@ def test_work_left_by_a_dead_replica_is_finished_or_flagged(make_bot: Callable[.
     sb = make_bot()
     svc = service(sb)
     now = sb.bot.cnibot.services.clock()
-    writing, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "replica dies while writing"')
+    # Its write never landed, and the other one's did: the live value is neither its before nor its after.
+    writing, _ = request(sb, 'set WARM_IP_TARGET=6 --reason "replica dies while writing"')
     watching, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "replica dies while watching"')
     # A replica approved both, claimed them and died: one while writing, one after writing (its patch is in).
     steps = [(Status.APPROVED, AuditKind.APPROVED), (Status.APPLYING, AuditKind.APPLYING)]

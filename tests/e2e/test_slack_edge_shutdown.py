@@ -1,5 +1,6 @@
-"""Shutdown during a rollout watch (issue 13, item 7): the apply lease is released at once, so another
-replica takes the change over instead of waiting for the lease (2 minutes) to run out."""
+"""A replica that stops mid-apply (issue 13, items 6 and 7): on shutdown during a rollout watch the apply lease
+is released at once, so another replica takes the change over instead of waiting for the lease (2 minutes) to
+run out; after a crash mid-write, the replica that picks the change up records what is live."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.e2e.test_changes import (
     make_bot,  # noqa: F401  (the fixture)
     request,
     service,
+    set_env_outside_cnibot,
     wait_for,
     wait_status,
 )
@@ -55,3 +57,26 @@ def test_stopping_during_a_rollout_watch_hands_the_change_over(
     finally:
         hand_over_applies(other.cnibot.services)
         other.stop()
+
+
+def test_after_a_crash_mid_apply_the_audit_says_what_is_live(make_bot: Callable[..., SimBot]) -> None:  # noqa: F811
+    from storage.changes import AuditKind
+
+    sb = make_bot()
+    svc = service(sb)
+    landed, _ = request(sb, 'set WARM_IP_TARGET=5 --reason "replica dies after its patch landed"')
+    lost, _ = request(sb, 'set MINIMUM_IP_TARGET=7 --reason "replica dies before its patch landed"')
+    now = svc.now()
+    for change_id in (landed, lost):  # approved and claimed by a replica that then died
+        assert svc.repo.transition(change_id, Status.APPROVED, actor="U0BOB", at=now, event=AuditKind.APPROVED)
+        assert svc.repo.transition(change_id, Status.APPLYING, actor="U0BOB", at=now, event=AuditKind.APPLYING)
+    set_env_outside_cnibot(sb, "WARM_IP_TARGET", "5")  # the first one's PATCH was in flight, and landed
+
+    svc.apply_waiting()
+    assert wait_status(sb, landed, {Status.VERIFIED, Status.FAILED}).status is Status.VERIFIED
+    applied = [e for e in svc.repo.events(landed) if e.kind == AuditKind.APPLIED]
+    assert applied and applied[0].detail["found_live"] is True
+    wait_for(lambda: svc.repo.lock_holder(sb.sim.cluster_name, svc.now()) is None, what="the lock")
+    svc.apply_waiting()
+    failed = wait_status(sb, lost, {Status.VERIFIED, Status.FAILED})
+    assert failed.status is Status.FAILED and "before its write landed" in failed.detail["result"]
