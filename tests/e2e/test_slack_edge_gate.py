@@ -153,3 +153,32 @@ def test_slash_commands_are_answered_while_the_slack_web_api_is_down(
     bot.cnibot.services.slack_identity._last_try = float("-inf")  # type: ignore[union-attr]
     bot.slash("help")
     bot.slack.wait_for(lambda s: httpx.get(f"{bot.url}/readyz").json()["slack_web_api"] == "ok")
+
+
+def test_a_locked_postgres_table_never_holds_the_ack_or_a_thread_for_long(
+    bot_factory: Callable[..., RunningBot], pg_url: str
+) -> None:
+    from prometheus_client import REGISTRY
+    from sqlalchemy import create_engine
+
+    def lost() -> float:
+        return REGISTRY.get_sample_value("cnibot_history_write_failures_total") or 0.0
+
+    bot = bot_factory(database_url=pg_url, auto_migrate=True)
+    bot.slash("help")  # the tables exist and the pool holds a connection
+    bot.slack.wait_for(lambda s: bot.cnibot.services.history.recent_commands())
+    before = lost()
+    other = create_engine(pg_url)
+    try:
+        with other.connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("LOCK TABLE command_log IN ACCESS EXCLUSIVE MODE")
+            reply = bot.slash("help")
+            assert reply.status == 200 and "history" in str(reply.ack) and reply.elapsed < 1.0
+            started = time.monotonic()
+            # The history write gives up at the lock timeout (5 s) instead of waiting for the lock's holder.
+            bot.slack.wait_for(lambda s: lost() > before, timeout=12)
+            assert time.monotonic() - started < 10
+            conn.exec_driver_sql("ROLLBACK")
+    finally:
+        other.dispose()
