@@ -52,6 +52,8 @@ async def read_capped(headers: Mapping[str, str], stream: AsyncIterator[bytes], 
 
 def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None) -> None:
     """Slack's v0 signature over the timestamp and the raw body; 401 when missing, stale or wrong."""
+    if not secret:
+        raise Refused(401, "invalid request")
     ts = headers.get("x-slack-request-timestamp", "")
     if not (ts.isascii() and ts.isdigit() and 0 < len(ts) <= 12):
         raise Refused(401, "invalid request")
