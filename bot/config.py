@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     # Threads that run command work after the ack; sized so slow handlers never queue behind each other.
     listener_threads: int = Field(default=32, ge=2, le=512)
+    # Acked work waiting for a thread; beyond it a request is answered "busy, try again" in its ack.
+    work_queue: int = Field(default=64, ge=0, le=10000)
     # Every command answers within this many seconds, with "could not check" for what was not back by then.
     command_deadline_seconds: float = Field(default=20.0, ge=1, le=300)
     # `cnibot mcp` files change requests (approved in Slack as any other) only when this Slack user id is set: the

@@ -14,6 +14,8 @@ COMMAND_SECONDS = Histogram(
 ACK_SECONDS = Histogram(
     "cnibot_slack_ack_seconds", "Time to ack a Slack request", buckets=(0.005, 0.01, 0.05, 0.1, 0.3, 1, 3)
 )
+SLACK_REPLAYS = Counter("cnibot_slack_replays_total", "Slack retries and replays acked without running again")
+SLACK_BUSY = Counter("cnibot_slack_busy_total", "Slack requests answered 'busy' because the work queue was full")
 HISTORY_WRITE_FAILURES = Counter("cnibot_history_write_failures_total", "History rows that could not be written")
 UPSTREAM_CALLS = Counter("cnibot_upstream_calls_total", "Calls to AWS and Kubernetes", ["api", "outcome"])
 CACHE_LOOKUPS = Counter("cnibot_cache_lookups_total", "Cache lookups", ["cache", "result"])

@@ -23,6 +23,7 @@ from bot import __version__
 from bot.app import Cnibot, build_cnibot
 from bot.config import Settings, redact_url, redacted
 from bot.logs import event
+from bot.services import Services
 from bot.web import uvicorn_config
 
 log = logging.getLogger("cnibot.server")
@@ -150,10 +151,21 @@ def _warm_up(bot: Cnibot) -> None:
     log.log(logging.WARNING if unreachable else logging.INFO, "clusters %s", "; ".join(parts))
 
 
+def hand_over_applies(services: Services) -> None:
+    """Rollout watches stop at their next poll and release their apply lease: another replica finishes them
+    at once instead of after the lease runs out. Writes in progress finish first."""
+    services.stopping.set()
+    for thread in list(services.apply_threads):
+        thread.join()
+
+
 def _drain(bot: Cnibot, deadline: float) -> list[str]:
-    waits: dict[str, Callable[[], None]] = {"scheduled jobs": lambda: bot.services.scheduler.shutdown(wait=True)}
-    if bot.bolt is not None:
-        executor = bot.bolt.listener_runner.listener_executor
+    waits: dict[str, Callable[[], None]] = {
+        "scheduled jobs": lambda: bot.services.scheduler.shutdown(wait=True),
+        "applies": lambda: hand_over_applies(bot.services),
+    }
+    work = bot.services.work
+    if work is not None:
         # Queued work still runs: every request in it was acked, so someone is waiting for its answer.
-        waits["command work"] = lambda: executor.shutdown(wait=True, cancel_futures=False)
+        waits["command work"] = lambda: work.shutdown(wait=True)
     return wait_all(waits, deadline)

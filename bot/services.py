@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +13,8 @@ from bot.clusters import ClusterDirectory
 from bot.config import Settings
 from bot.gateways.connections import Connections
 from bot.scheduler import Scheduler
+from bot.slack_identity import SlackIdentity
+from bot.work_pool import WorkPool
 from storage.history import HistoryRepository
 
 
@@ -33,3 +36,9 @@ class Services:
     # clusters whose credentials do not load (name -> problem and fix).
     database_problem: str | None = None
     cluster_problems: dict[str, str] = field(default_factory=dict)
+    # Slack command work after the ack (set when the Slack app is built).
+    work: WorkPool | None = None
+    slack_identity: SlackIdentity | None = None
+    # Set on shutdown: applies stop watching and release their apply lease for another replica.
+    stopping: threading.Event = field(default_factory=threading.Event)
+    apply_threads: set[threading.Thread] = field(default_factory=set)

@@ -1,7 +1,8 @@
 """The Slack edge: the /cni slash command on Bolt's sync App.
 
-Every request is acked at once (usage errors and help are answered in the ack itself, slow work gets a short
-"Looking at ..." line); the work then runs on the listener executor and the answer goes to the response_url.
+Every request is acked at once, on the request's own thread (usage errors and help are answered in the ack
+itself, slow work gets a short "Looking at ..." line); the work then runs on the bounded work pool and the
+answer goes to the response_url. When the pool is full the ack says so: busy, try again.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from bot.changes.interactions import register_change_interactions
 from bot.render.doc import render_blocks
 from bot.runner import CommandRunner, new_correlation_id
 from bot.services import Services
+from bot.slack_identity import SlackIdentity
+from bot.work_pool import WorkPool
 from commands.base import CommandContext, CommandResult
 
 log = logging.getLogger("cnibot.slack")
+
+BUSY = ":hourglass: cnibot is busy with other commands right now; nothing was started. Try again in a minute."
 
 _RETRIES = [
     ConnectionErrorRetryHandler(max_retry_count=2),
@@ -109,17 +114,28 @@ def build_bolt_app(
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     if client is None:
         client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=list(_RETRIES))
+    token = token or client.token
+    identity = services.slack_identity = SlackIdentity(client, token)
+    client.token = None  # so that Bolt takes `authorize` below; restored on app.client after
     app = App(
         client=client,
         logger=_BOLT_LOG,
         signing_secret=secret,
-        # Start even when Slack is unreachable; the token is checked by the first real call.
-        token_verification_enabled=False,
-        process_before_response=False,
-        listener_executor=ThreadPoolExecutor(settings.listener_threads, thread_name_prefix="cni-work"),
+        # Start even when Slack is unreachable; requests are authorised without a Web API call.
+        # Bolt passes arguments by parameter name: a plain function, not the bound method (its `self`).
+        authorize=lambda enterprise_id, team_id, user_id: identity.authorize(enterprise_id, team_id, user_id),
+        # Listeners run on the request's thread and only ack and hand over: an ack never waits for a free
+        # thread behind command work (with lazy listeners both shared Bolt's executor).
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(4, thread_name_prefix="bolt"),
         raise_error_for_unhandled_request=False,
+        # /slack/events checks the signature before Bolt sees a request (bot/slack_gate.py); Socket Mode
+        # requests are not signed. Checking again here would only cost the ack time.
+        request_verification_enabled=False,
     )
+    client.token = token  # app.client posts the approvers' messages and digests
     delivery = SlackDelivery(client)
+    work = services.work = WorkPool(settings.listener_threads, settings.work_queue)
 
     def ack_cni(ack: Ack, body: dict[str, Any]) -> None:
         started = time.perf_counter()
@@ -128,6 +144,10 @@ def build_bolt_app(
         if planned.immediate is not None:
             payload = message_payload(planned.immediate)
             ack(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")
+            work.try_submit(work_cni, body)  # only records it in the history: the ack was the answer
+        elif not work.try_submit(work_cni, body):
+            metrics.SLACK_BUSY.inc()
+            ack(text=BUSY, response_type="ephemeral")
         else:
             text = runner.ack_text(planned, ctx)
             if text:
@@ -147,10 +167,10 @@ def build_bolt_app(
 
         runner.execute(text, ctx, planned, deliver=deliver)
 
-    app.command("/cni")(ack=ack_cni, lazy=[work_cni])
+    app.command("/cni")(ack_cni)
 
     # Approve/Reject clicks and the why-pending "Request this change" form.
-    register_change_interactions(app, services, delivery)
+    register_change_interactions(app, services, delivery, work.try_submit)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -20,6 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import metrics
+from bot.replays import RecentRequests
+from bot.slack_gate import Refused, parse, read_capped, replay_key, verify
 from storage.db import database_problem
 from storage.migrate import current_revision, head_revision
 
@@ -55,10 +58,31 @@ def _database_readiness(engine: Engine) -> tuple[bool, dict[str, Any]]:
 def build_web_app(services: Services, bolt: App | None) -> Starlette:
     engine = services.engine
 
+    secret = services.settings.slack_signing_secret
+    handled = RecentRequests()
+
     async def slack_events(request: Request) -> Response:
         if bolt is None:
             return PlainTextResponse("Slack is not configured", status_code=503)
-        body = await request.body()
+        if services.work is None:
+            return await _slack_events(request)
+        with services.work.serving_ack():
+            return await _slack_events(request)
+
+    async def _slack_events(request: Request) -> Response:
+        assert bolt is not None
+        try:
+            body = await read_capped(request.headers, request.stream())
+            # Signature first: nothing about an unsigned request is parsed or logged. The only check: Bolt's
+            # own is off. No secret, nothing is signed: fail closed.
+            verify(secret.get_secret_value() if secret is not None else "", request.headers, body)
+            slack_request = parse(request.headers, body)
+        except Refused as refused:
+            return PlainTextResponse(refused.text, status_code=refused.status)
+        if not handled.first_time(replay_key(slack_request)):
+            # A retry (X-Slack-Retry-Num) or replay of a request this process already acked: ack, run nothing.
+            metrics.SLACK_REPLAYS.inc()
+            return Response(status_code=200)
         # Bolt's App is synchronous: dispatch on a worker thread so the event loop keeps serving.
         bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_resp)
@@ -68,6 +92,10 @@ def build_web_app(services: Services, bolt: App | None) -> Starlette:
 
     async def readyz(_: Request) -> Response:
         ok, detail = await run_in_threadpool(readiness, engine, services.cluster_problems)
+        if services.slack_identity is not None:
+            # Not a readiness condition: commands answer through response_url, which needs no Web API.
+            detail["slack_web_api"] = services.slack_identity.status()
+            services.slack_identity.refresh_in_background()
         return JSONResponse({"ready": ok, **detail}, status_code=200 if ok else 503)
 
     async def metrics_endpoint(_: Request) -> Response:

@@ -1,7 +1,9 @@
 """A fake Slack Web API on loopback, and a request signer that signs like Slack.
 
 It records every call (Web API methods and response_url deliveries) so tests and benchmarks can assert on
-what the bot sent, and it can answer chosen calls with 429 (Retry-After) or 500 to exercise retries.
+what the bot sent, and it can answer chosen calls with 429 (Retry-After) or 500 to exercise retries. It is
+strict where Slack is: blocks or views that Slack would refuse get `invalid_blocks` (simulator/block_kit.py);
+`refused` lists them with the reasons.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+
+from simulator.block_kit import block_problems, view_problems
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -76,6 +80,7 @@ class FakeSlack:
         self._failures: list[tuple[str, int, int]] = []  # (method or path prefix, status, retry_after)
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
+        self.refused: list[tuple[Call, list[str]]] = []  # calls answered invalid_blocks, and why
         self.url = ""
 
     # --- control -------------------------------------------------------------------------------------
@@ -108,6 +113,7 @@ class FakeSlack:
         with self._lock:
             self.calls.clear()
             self._failures.clear()
+            self.refused.clear()
 
     # --- queries -------------------------------------------------------------------------------------
     def api_calls(self, method: str) -> list[Call]:
@@ -136,6 +142,14 @@ class FakeSlack:
                     del self._failures[i]
                     return status, retry_after
         return None
+
+    def _problems(self, method: str, args: dict[str, Any]) -> list[str]:
+        """What Slack would refuse in this call's blocks or view (a response_url delivery has method "")."""
+        if method in ("", "chat.postMessage", "chat.update", "chat.postEphemeral") and "blocks" in args:
+            return block_problems(args["blocks"])
+        if method in ("views.open", "views.update", "views.push"):
+            return view_problems(args.get("view"))
+        return []
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
@@ -200,13 +214,23 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 args = {"_bytes": len(raw)}
             method = self.path[len("/api/") :].split("?")[0] if self.path.startswith("/api/") else ""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            call = Call(self.path, method, args, headers)
             with fake._lock:
-                fake.calls.append(Call(self.path, method, args, headers))
+                fake.calls.append(call)
             failure = fake._take_failure(method or self.path)
             if failure:
                 status, retry_after = failure
                 body = json.dumps({"ok": False, "error": "ratelimited" if status == 429 else "internal_error"})
                 self._send(status, body, {"Retry-After": str(retry_after)} if status == 429 else {})
+                return
+            problems = fake._problems(method, args)
+            if problems:
+                with fake._lock:
+                    fake.refused.append((call, problems))
+                if method:
+                    self._send(200, json.dumps({"ok": False, "error": "invalid_blocks", "errors": problems}))
+                else:  # response_url: Slack answers 400 with the error as plain text
+                    self._send(400, "invalid_blocks", content_type="text/plain")
                 return
             if not method:
                 self._send(200, "ok", content_type="text/plain")

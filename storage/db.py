@@ -14,6 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 BUSY_SECONDS = 15.0
 START_BUSY_SECONDS = 2.0
 HISTORY_BUSY_SECONDS = 2.0
+# Postgres: a lock held elsewhere is waited for at most this long, any statement at most the second.
+PG_LOCK_TIMEOUT_SECONDS = 5.0
+PG_STATEMENT_TIMEOUT_SECONDS = 15.0
+PG_POOL_WAIT_SECONDS = 5.0
 
 
 def database_problem(exc: BaseException) -> str:
@@ -45,10 +49,25 @@ def make_engine(url: str, *, busy_timeout: float = BUSY_SECONDS, **kwargs: Any) 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
+    # All connections stuck on a hung server: the next caller gives up instead of queueing for 30 s.
+    kwargs.setdefault("pool_timeout", PG_POOL_WAIT_SECONDS)
     # A failing database must not hang a command: give up connecting quickly.
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("connect_timeout", 5)
-    return create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _pg_timeouts(dbapi_conn: Any, _record: Any) -> None:
+        # Session settings (not the URL's `options`, which may carry a search_path): a lock held elsewhere or
+        # a runaway statement ends in an error the caller handles, never in a thread waiting forever.
+        cur = dbapi_conn.cursor()
+        cur.execute(f"SET lock_timeout = '{round(PG_LOCK_TIMEOUT_SECONDS * 1000)}ms'")
+        cur.execute(f"SET statement_timeout = '{round(PG_STATEMENT_TIMEOUT_SECONDS * 1000)}ms'")
+        cur.execute("SET idle_in_transaction_session_timeout = '60s'")
+        cur.close()
+        dbapi_conn.commit()
+
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -45,6 +45,10 @@ log = logging.getLogger("cnibot.changes")
 PATCH_RETRIES = 3  # a status update between our read and our patch bumps resourceVersion, not the spec
 
 
+class HandedOver(Exception):
+    """This process is stopping: the change is left as it is, and its lease released, for another replica."""
+
+
 class ApplyFailed(Exception):
     def __init__(self, message: str, written: list[str]) -> None:
         super().__init__(message)
@@ -99,6 +103,9 @@ class Applier:
                 self._interrupted(run)
             elif record.status is Status.APPLIED:
                 self._finish(run, failures_before=None)
+        except HandedOver:
+            # The status says where it stopped; a replica's apply-waiting job takes it from there.
+            log.info("stopping: change %s left at %s for another replica", change_id, record.status.value)
         finally:
             self.repo.release_lock(cluster.name, owner)
 
@@ -323,6 +330,8 @@ class Applier:
         self.svc.refresh(record.id)
 
     def _renew(self, run: _Run) -> None:
+        if self.svc.services.stopping.is_set():
+            raise HandedOver  # between polls of the rollout watch: nothing half-written
         self.repo.renew_lock(run.cluster.name, run.owner, self.svc.now(), self.timings.lock_lease)
 
     def _progress(self, run: _Run, progress: Progress) -> None:
@@ -360,13 +369,47 @@ class Applier:
             self.svc.refresh(original.id)
 
     def _interrupted(self, run: _Run) -> None:
-        """A replica died while writing: what it wrote is unknown, so say so rather than guess."""
-        self._fail(
-            run,
-            AuditKind.APPLY_FAILED,
-            "the replica applying it stopped in the middle; check aws-node and the ENIConfigs, then roll back "
-            "if needed",
-        )
+        """A replica died while writing: read the live objects and record what is really there."""
+        record = run.record
+        try:
+            touches = {"aws_node": record.spec.touches_aws_node, "eniconfigs": bool(record.spec.eniconfigs)}
+            state = read_state(run.conn, fresh=True, **touches)
+        except UpstreamError as exc:
+            self._fail(
+                run,
+                AuditKind.APPLY_FAILED,
+                f"the replica applying it stopped in the middle and the live objects could not be read "
+                f"({exc.api}: {exc.reason}); check aws-node and the ENIConfigs, then roll back if needed",
+            )
+            return
+        found = what_is_live(record.spec, state)
+        if not found.other and not found.before:  # the write landed: carry on as applied
+            self.repo.transition(
+                record.id,
+                Status.APPLIED,
+                actor=SYSTEM_ACTOR,
+                at=self.svc.now(),
+                event=AuditKind.APPLIED,
+                detail={"written": found.after, "found_live": True},
+                values={"applied_at": self.svc.now()},
+            )
+            self.svc.thread(
+                record, f"Applied change #{record.id} (found live after a replica stopped): {'; '.join(found.after)}."
+            )
+            self.svc.refresh(record.id)
+            self._finish(run, failures_before=None)
+        elif not found.other and not found.after:
+            self._fail(
+                run, AuditKind.APPLY_FAILED, "the replica applying it stopped before its write landed", written=[]
+            )
+        else:
+            differs = "; ".join(found.other + [f"{line} not written" for line in found.before])
+            self._fail(
+                run,
+                AuditKind.APPLY_FAILED,
+                f"the replica applying it stopped in the middle: {differs}",
+                written=found.after,
+            )
 
     # --- outcomes -------------------------------------------------------------------------------------------
     def _stale(self, run: _Run, reasons: list[str]) -> None:
@@ -434,7 +477,43 @@ class Applier:
         self.repo.record(record.id, kind, actor=SYSTEM_ACTOR, at=self.svc.now(), detail=detail)
 
     def _backoff(self) -> Backoff:
-        return Backoff(self.timings.poll_first, self.timings.poll_longest)
+        stopping = self.svc.services.stopping
+
+        def nap(seconds: float) -> None:
+            stopping.wait(seconds)  # ends early on shutdown, so the watch hands over at once
+
+        return Backoff(self.timings.poll_first, self.timings.poll_longest, sleep=nap)
+
+
+@dataclass
+class LiveEdits:
+    """Each edit of a change as found live: as after it, as before it, or neither (with what is there)."""
+
+    after: list[str] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+
+def what_is_live(spec: ChangeSpec, state: ClusterState) -> LiveEdits:
+    found = LiveEdits()
+    env = state.aws_node.env if state.aws_node is not None else {}
+    for c in spec.env:
+        now = env.get(c.key)
+        if now == c.new:
+            found.after.append(f"`{c.key}` = `{c.new}`" if c.new is not None else f"`{c.key}` unset")
+        elif now == c.old:
+            found.before.append(f"`{c.key}`")
+        else:
+            found.other.append(f"`{c.key}` is `{now}` (neither `{c.old}` before nor `{c.new}` wanted)")
+    for edit in spec.eniconfigs:
+        live = state.eniconfig_state(edit.name)
+        if live == edit.new:
+            found.after.append(f"ENIConfig `{edit.name}` {edit.verb}d")
+        elif live == edit.old:
+            found.before.append(f"ENIConfig `{edit.name}`")
+        else:
+            found.other.append(f"ENIConfig `{edit.name}` is neither as before nor as wanted")
+    return found
 
 
 def manual_text(record: ChangeRecord, why: str, cluster: ClusterConfig | None = None) -> str:

@@ -24,27 +24,44 @@ from bot.changes.requesting import request_change
 from bot.changes.service import ChangeService, Requester
 from bot.domain import names
 from bot.domain.changes import parse_duration, reason_problem
-from bot.errors import UsageError, UserError
+from bot.errors import UpstreamError, UsageError, UserError
 from bot.gateways.connections import ClusterConnection
 from bot.render.diagnosis import REQUEST_CHANGE_ACTION, request_command
-from bot.render.doc import Doc
+from bot.render.doc import Doc, escape
 from bot.services import Services
 
 log = logging.getLogger("cnibot.changes")
 
 FORM_CALLBACK = "change_request_form"
 DATABASE_DOWN = ":warning: The database is unavailable, so nothing was recorded or changed. Try again when it is back."
+CLICK_FAILED = ":warning: That click could not be handled, so nothing was decided or changed. Try again in a moment."
 ENV, ENICONFIG = "aws-node-env", "eniconfig"
 
 
-def register_change_interactions(app: App, services: Services, delivery: Any) -> ChangeService:
-    """Register the listeners on the Bolt app; ``delivery`` answers clicks ephemerally (SlackDelivery)."""
+Submit = Callable[..., bool]
+BUSY = ":hourglass: cnibot is busy right now, so nothing was decided or changed. Try again in a minute."
+
+
+def _inline(fn: Callable[..., Any], *args: Any) -> bool:
+    fn(*args)
+    return True
+
+
+def register_change_interactions(
+    app: App, services: Services, delivery: Any, submit: Submit = _inline
+) -> ChangeService:
+    """Register the listeners on the Bolt app; ``delivery`` answers clicks ephemerally (SlackDelivery).
+    Each listener acks, then hands its work to ``submit`` (the work pool; False when it is full)."""
     respond = getattr(delivery, "respond", None)
     service = ChangeService(services, SlackNotifier(app.client, respond=respond))
 
     def on_click(decide: Callable[[int, str, str | None], None]) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any]) -> None:
             ack()
+            if not submit(handle, body):
+                service.notifier.respond(str(body.get("response_url") or ""), BUSY)
+
+        def handle(body: dict[str, Any]) -> None:
             user = str((body.get("user") or {}).get("id") or "")
             response_url = body.get("response_url")
             try:
@@ -57,6 +74,10 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
             except SQLAlchemyError as exc:
                 log.warning("click on change %s not recorded: %s", change_id, type(exc).__name__)
                 service.notifier.respond(str(response_url or ""), DATABASE_DOWN)
+            except Exception:
+                # Acked already: the clicker must still hear that nothing was decided.
+                log.exception("click on change %s failed", change_id)
+                service.notifier.respond(str(response_url or ""), CLICK_FAILED)
 
         return listener
 
@@ -65,8 +86,12 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
     app.action(MARK_APPLIED_ACTION)(on_click(service.mark_applied))
 
     @app.action(REQUEST_CHANGE_ACTION)
-    def open_form(ack: Ack, body: dict[str, Any]) -> None:
+    def open_form_later(ack: Ack, body: dict[str, Any]) -> None:
         ack()
+        if not submit(open_form, body):
+            service.notifier.respond(str(body.get("response_url") or ""), BUSY)
+
+    def open_form(body: dict[str, Any]) -> None:
         action = (body.get("actions") or [{}])[0]
         proposal = proposal_from(str(action.get("value") or ""))
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
@@ -83,6 +108,11 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
         ack()
         user = body.get("user") or {}
         user_id = str(user.get("id") or "")
+        if not submit(request_from_form, form, user):
+            service.notifier.ephemeral(form.channel or user_id, user_id, Doc(BUSY))
+
+    def request_from_form(form: Form, user: dict[str, Any]) -> None:
+        user_id = str(user.get("id") or "")
         requester = Requester(user_id, user.get("username") or user.get("name"), form.channel)
         try:
             answer = request_change(services, requester, form.cluster, form.reason, form.build)
@@ -92,6 +122,11 @@ def register_change_interactions(app: App, services: Services, delivery: Any) ->
         except SQLAlchemyError as exc:
             log.warning("change request not stored: %s", type(exc).__name__)
             doc = Doc(DATABASE_DOWN)
+        except UpstreamError as exc:
+            doc = Doc(f":warning: Not requested: {escape(str(exc))}")
+        except Exception:
+            log.exception("change request from the form failed")
+            doc = Doc(":warning: Not requested: something went wrong on cnibot's side; nothing was stored.")
         service.notifier.ephemeral(form.channel or user_id, user_id, doc)
 
     return service

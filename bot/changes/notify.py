@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
+from bot.render.block_limits import fit_modal
 from bot.render.doc import Doc, render_blocks
 
 log = logging.getLogger("cnibot.changes")
@@ -75,7 +76,7 @@ class SlackNotifier:
         if self.client is None:
             return False
         try:
-            self.client.views_open(trigger_id=trigger_id, view=view)
+            self.client.views_open(trigger_id=trigger_id, view=fit_modal(view))
         except Exception:
             log.exception("could not open the change request form")
             return False

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.changes import ChangeKind, Status, Target, describe_duration
 from bot.domain.cni_settings import Risk
-from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table
+from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table, escape
 from storage.changes import ApprovalEntry, AuditEntry, AuditKind, ChangeRecord
 
 APPROVE_ACTION = "change_approve"
@@ -51,7 +51,12 @@ def in_words(seconds: float) -> str:
 
 
 def title(record: ChangeRecord) -> str:
-    return f"#{record.id} on `{record.cluster}`: {record.summary}"
+    return f"#{record.id} on `{record.cluster}`: {escape(record.summary)}"
+
+
+def diff_lines(record: ChangeRecord) -> list[str]:
+    """The diff as mrkdwn lines; values are what the requester typed, so they are made inert."""
+    return record.spec.lines(escape)
 
 
 def status_line(record: ChangeRecord, approvals: Sequence[ApprovalEntry]) -> str:
@@ -80,11 +85,12 @@ def request_doc(
     risk = record.risk
     doc = Doc(f"{STATUS_ICON[record.status]} Change request {title(record)} ({risk.value} risk)")
     who = f"<@{record.requester_id}>" if not record.requester_id.startswith("cli:") else record.requester_id
-    doc.add(Para(f"*Requested by* {who}: _{record.reason}_"))
+    # The reason is free text from the requester: escaped, it can neither @channel approvers nor plant a link.
+    doc.add(Para(f"*Requested by* {who}: _{escape(record.reason)}_"))
     if record.kind in (ChangeKind.ROLLBACK, ChangeKind.REVERT) and record.rollback_of:
         verb = "Rolls back" if record.kind is ChangeKind.ROLLBACK else "Automatically reverts"
         doc.add(Para(f"{verb} change #{record.rollback_of}."))
-    doc.add(Bullets(record.spec.lines(), limit=30, title="*Diff* (old -> new)"))
+    doc.add(Bullets(diff_lines(record), limit=30, title="*Diff* (old -> new)"))
     doc.add(Para(_risk_text(record)))
     doc.add(*_impact(record.detail))
     warnings = list(record.detail.get("warnings") or [])
@@ -121,7 +127,7 @@ def mark_applied_button(record: ChangeRecord) -> Actions:
 
 def approval_buttons(record: ChangeRecord) -> Actions:
     value = str(record.id)  # the id only: content is always read from the database
-    diff = "\n".join(record.spec.lines()[:8])
+    diff = "\n".join(diff_lines(record)[:8])  # the renderer cuts it to the dialog's 300 characters
     return Actions(
         [
             Button(

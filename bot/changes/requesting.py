@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.changes.drafts import ChangeRefused, Draft
-from bot.changes.render import STATUS_ICON, when
+from bot.changes.render import STATUS_ICON, diff_lines, title, when
 from bot.changes.service import ChangeService, Requester, Submitted
 from bot.domain.changes import reason_problem
 from bot.errors import UserError
@@ -55,16 +55,13 @@ def submitted_doc(submitted: Submitted) -> Doc:
     record = submitted.record
     needed = record.approvals_needed
     who = "1 approver" if needed == 1 else f"{needed} different approvers"
-    doc = Doc(
-        f"{STATUS_ICON[record.status]} Requested change #{record.id} on `{record.cluster}`: {record.summary} "
-        f"({record.risk.value} risk)."
-    )
+    doc = Doc(f"{STATUS_ICON[record.status]} Requested change {title(record)} ({record.risk.value} risk).")
     if submitted.posted_in:
         where = f"<{submitted.link}|the approval message>" if submitted.link else "the approval message"
         doc.add(Para(f"Posted for approval in <#{submitted.posted_in}>; it needs {who}. Follow {where}."))
     else:
         doc.add(Para(f"Stored, but not posted (no approvers channel, or Slack unreachable). It needs {who}."))
-    doc.add(Bullets(record.spec.lines(), limit=30, title="*Diff* (old -> new)"))
+    doc.add(Bullets(diff_lines(record), limit=30, title="*Diff* (old -> new)"))
     warnings = list(record.detail.get("warnings") or [])
     if warnings:
         doc.add(Bullets([f":warning: {w}" for w in warnings], limit=10, title="*Warnings*"))

@@ -369,9 +369,16 @@ class ChangeService:
         """Apply in the background: a rollout can take many minutes and must not hold a Slack worker."""
         from bot.changes.apply import Applier
 
-        thread = threading.Thread(
-            target=Applier(self).run, args=(change_id,), name=f"apply-change-{change_id}", daemon=True
-        )
+        threads = self.services.apply_threads
+
+        def run() -> None:
+            try:
+                Applier(self).run(change_id)
+            finally:
+                threads.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name=f"apply-change-{change_id}", daemon=True)
+        threads.add(thread)
         thread.start()
         return thread
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -95,9 +95,10 @@ class ChangeSpec:
             eniconfigs=tuple(EniConfigEdit(e.name, e.new, e.old) for e in self.eniconfigs),
         )
 
-    def lines(self) -> list[str]:
-        """One line per edit, `old -> new`, for messages and the audit."""
-        out = [f"`{c.key}`: {_shown(c.old)} -> {_shown(c.new)}" for c in self.env]
+    def lines(self, inert: Callable[[str], str] = str) -> list[str]:
+        """One line per edit, `old -> new`, for messages and the audit. `inert` makes values (typed by people,
+        the only free text here: keys and ENIConfig parts are checked against their grammar) safe for Slack."""
+        out = [f"`{c.key}`: {_shown(c.old, inert)} -> {_shown(c.new, inert)}" for c in self.env]
         for edit in self.eniconfigs:
             if edit.verb == "create":
                 assert edit.new is not None
@@ -138,8 +139,8 @@ class ChangeSpec:
         )
 
 
-def _shown(value: str | None) -> str:
-    return "_unset_" if value is None else f"`{value}`"
+def _shown(value: str | None, inert: Callable[[str], str] = str) -> str:
+    return "_unset_" if value is None else f"`{inert(value)}`"
 
 
 def spec_hash(spec: ChangeSpec) -> str:

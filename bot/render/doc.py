@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# Slack limits: 3,000 characters in a section's text, 50 blocks in a message.
+from bot.render.block_limits import fit_blocks
+
+# Chunking target under Slack's 3,000 characters a section; fit_blocks enforces the hard limits.
 _SECTION_LIMIT = 2900
-_MAX_BLOCKS = 50
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,12 @@ _SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
 
 def escape(text: str) -> str:
     """Text a user typed, made inert in mrkdwn: no mention (<!channel>), link or user reference survives.
-    Every control sequence opens with `<`, so that (and `&`, to show entities as typed) is enough."""
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    Slack's three control characters become entities; `&` first, so entities typed by the user show as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&amp;", "&")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def plain(text: str) -> str:
@@ -207,15 +208,15 @@ def _chunks(lines: list[str], limit: int) -> list[list[str]]:
 
 
 def render_blocks(doc: Doc) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [_section(doc.summary[:_SECTION_LIMIT])]
+    blocks: list[dict[str, Any]] = [_section(doc.summary)]
     for el in doc.elements:
         if isinstance(el, Heading):
-            blocks.append({"type": "header", "text": {"type": "plain_text", "text": plain(el.text)[:150]}})
+            blocks.append({"type": "header", "text": {"type": "plain_text", "text": plain(el.text)}})
         elif isinstance(el, Para):
             for chunk in _chunks(el.text.splitlines(), _SECTION_LIMIT):
                 blocks.append(_section("\n".join(chunk)))
         elif isinstance(el, Context):
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": el.text[:_SECTION_LIMIT]}]})
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": el.text}]})
         elif isinstance(el, Table):
             lines = table_lines(el)
             for i, chunk in enumerate(_chunks(lines, _SECTION_LIMIT - 100)):
@@ -237,18 +238,13 @@ def render_blocks(doc: Doc) -> list[dict[str, Any]]:
             blocks.append({"type": "divider"})
         elif isinstance(el, Actions):
             blocks.append({"type": "actions", "elements": [_button(b) for b in el.buttons]})
-    if len(blocks) > _MAX_BLOCKS:
-        cut = len(blocks) - (_MAX_BLOCKS - 1)
-        blocks = blocks[: _MAX_BLOCKS - 1] + [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"({cut} more sections cut)"}]}
-        ]
-    return blocks
+    return fit_blocks(blocks)
 
 
 def _button(b: Button) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": b.label[:75]},
+        "text": {"type": "plain_text", "text": b.label},
         "action_id": b.action_id,
         "value": b.value,
     }

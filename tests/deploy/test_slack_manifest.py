@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,10 @@ def test_http_mode_without_token_rotation() -> None:
 def test_slash_command_escapes_mentions_so_user_and_channel_ids_arrive() -> None:
     # /cni history --user @x and /cni digest subscribe #channel parse <@U..> and <#C..>.
     assert manifest()["features"]["slash_commands"][0]["should_escape"] is True
+
+
+def test_readme_states_the_manifests_should_escape() -> None:
+    readme = (MANIFEST.parents[1] / "README.md").read_text()
+    value = str(manifest()["features"]["slash_commands"][0]["should_escape"]).lower()
+    stated = set(re.findall(r"`should_escape: (true|false)`", readme))
+    assert stated == {value}, stated

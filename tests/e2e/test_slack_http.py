@@ -83,7 +83,9 @@ def test_bad_or_stale_signature_is_401_and_runs_nothing(bot: RunningBot, secret:
 def test_oversized_and_invisible_text_is_refused(bot: RunningBot) -> None:
     assert "at most 4,000" in _ack_text(bot.slash("history " + "x" * 4100).ack)
     assert "invisible or control character" in _ack_text(bot.slash("history\u202e --limit 2").ack)
-    # Curly quotes and em dashes from Slack clients are read as what the user meant.
+    # Curly quotes and em dashes from Slack clients are read as what the user meant. (History rows are
+    # written after the ack: wait for the two refusals' rows.)
+    bot.slack.wait_for(lambda s: len(bot.cnibot.services.history.recent_commands()) >= 2)
     answer = bot.answer(bot.slash("history —limit 2"))
     assert ":warning:" not in answer["text"] and "commands" in answer["text"]
 

@@ -41,8 +41,8 @@ class RunningBot:
         self.http.close()
         self.server.stop()
         self.cnibot.services.connections.close()
-        if self.cnibot.bolt is not None:
-            self.cnibot.bolt.listener_runner.listener_executor.shutdown(wait=True)
+        if self.cnibot.services.work is not None:
+            self.cnibot.services.work.shutdown(wait=True)
         self.cnibot.services.engine.dispose()
 
     def post_signed(self, body: str, *, secret: str | None = None, timestamp: int | None = None) -> httpx.Response:

@@ -200,7 +200,7 @@ def test_echoes_are_inert_in_mrkdwn(services: Services) -> None:
 
     result = run(services, "<!channel> <https://example.invalid|click>")
     blocks = str(render_blocks(result.doc))
-    assert "<!channel>" not in blocks and "<https://" not in blocks and "&lt;!channel>" in blocks
+    assert "<!channel>" not in blocks and "<https://" not in blocks and "&lt;!channel&gt;" in blocks
     assert "<!channel>" in render_text(result.doc)  # the terminal shows what was typed
     assert result.data["error"].startswith("Unknown subcommand `<!channel>`")
 

@@ -1,0 +1,79 @@
+"""Command work after the ack: a fixed set of threads behind a bounded queue.
+
+Acks never wait here. Bolt acks on the request's own thread, and what takes longer (a command's answer, a
+click's decision, a form's request) is handed to this pool. When threads and queue are all taken the
+request is refused at once, so the ack can say "busy, try again" instead of Slack timing out.
+
+Acks also come first for the CPU: the work is Python and shares the interpreter lock with the ack path, so a
+burst of commands would slow each other's acks. Work waits to start until no ack has been served for
+QUIET_SECONDS (a burst's requests do not all arrive at once), at most ACK_PRIORITY_SECONDS, so that a
+steady stream of requests cannot hold it back for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+log = logging.getLogger("cnibot.work")
+
+ACK_PRIORITY_SECONDS = 1.0
+QUIET_SECONDS = 0.05
+
+
+class WorkPool:
+    def __init__(self, threads: int, queue: int) -> None:
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="cni-work")
+        self._slots = threading.BoundedSemaphore(threads + queue)  # running + waiting
+        self._acking = 0
+        self._last_ack = 0.0  # monotonic
+        self._quiet = threading.Condition()
+
+    @contextmanager
+    def serving_ack(self) -> Iterator[None]:
+        """Around the handling of one Slack request, from its arrival to its ack."""
+        with self._quiet:
+            self._acking += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._acking -= 1
+                self._last_ack = time.monotonic()
+
+    def try_submit(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Run `fn(*args)` on the pool; False (and nothing runs) when the pool is full."""
+        if not self._slots.acquire(blocking=False):
+            return False
+        try:
+            future = self._executor.submit(self._run, fn, *args)
+        except RuntimeError:  # shutting down: no new work
+            self._slots.release()
+            return False
+        future.add_done_callback(self._done)
+        return True
+
+    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
+        deadline = time.monotonic() + ACK_PRIORITY_SECONDS
+        with self._quiet:
+            while (now := time.monotonic()) < deadline:
+                quiet_for = now - self._last_ack
+                if not self._acking and quiet_for >= QUIET_SECONDS:
+                    break
+                self._quiet.wait(min(deadline - now, QUIET_SECONDS - quiet_for if not self._acking else QUIET_SECONDS))
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("command work failed after its ack")
+
+    def _done(self, _: Future[None]) -> None:
+        self._slots.release()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Queued work still runs: every request in it was acked, so someone is waiting for its answer."""
+        self._executor.shutdown(wait=wait, cancel_futures=False)
