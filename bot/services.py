@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from bot.clusters import ClusterDirectory
 from bot.config import Settings
-from bot.gateways.connections import Connections
+from bot.gateways.pool import Connections  # light: the cluster clients load on first use
 from bot.scheduler import Scheduler
 from storage.history import HistoryRepository
 

@@ -6,7 +6,6 @@ import argparse
 
 from bot.domain.numbers import int64_problem
 from bot.domain.state import WARM_KNOBS, StateModel, capacity_view, parse_warm_env
-from bot.gather.cluster import Wants, gather_cluster
 from bot.render.state import capacity_data, capacity_doc, capacity_headline_gaps, unchecked_data
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
@@ -36,6 +35,8 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.gather.cluster import Wants, gather_cluster
+
     proposed = {k: v for pairs in args.what_if for k, v in pairs.items()} if args.what_if else None
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))

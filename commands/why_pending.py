@@ -10,11 +10,8 @@ from bot import metrics
 from bot.domain import names
 from bot.domain.diagnosis import CauseCode, Diagnosis, diagnose
 from bot.errors import UsageError
-from bot.gather.pod import gather_pod_evidence
 from bot.render.diagnosis import render_diagnosis
 from commands.base import CommandContext, CommandParser, CommandResult, Outcome, Subcommand
-from storage.db import make_session_factory
-from storage.diagnoses import DiagnosisRepository
 
 log = logging.getLogger("cnibot.why_pending")
 
@@ -62,6 +59,8 @@ def ack_text(args: argparse.Namespace, ctx: CommandContext) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.gather.pod import gather_pod_evidence
+
     namespace, name = pod_target(args)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     conn = ctx.services.connections.get(cluster)
@@ -96,6 +95,9 @@ def _outcome(diagnosis: Diagnosis) -> Outcome:
 
 def _store(ctx: CommandContext, diagnosis: Diagnosis, namespace: str, name: str, elapsed_ms: int) -> None:
     """Record the diagnosis; a database problem never costs the user the answer."""
+    from storage.db import make_session_factory
+    from storage.diagnoses import DiagnosisRepository
+
     try:
         DiagnosisRepository(make_session_factory(ctx.services.engine)).record(
             cluster=diagnosis.cluster,

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 from bot import metrics
 from bot.domain.facts import EniFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
-from bot.errors import UpstreamError
+from bot.errors import DENIED_CODES, UpstreamError
 from bot.gateways import eni_xml
 from bot.gateways.cache import RateLimiter, TTLCache
 
@@ -26,7 +26,6 @@ log = logging.getLogger("cnibot.aws")
 T = TypeVar("T")
 
 THROTTLE_CODES = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
-DENIED_CODES = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "UnauthorizedException"}
 CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
 CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
 PAGE = 1000  # DescribeNetworkInterfaces / DescribeSubnets accept 5-1000

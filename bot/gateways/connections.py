@@ -19,6 +19,7 @@ from bot.errors import NO_CLUSTER, UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
 from bot.gateways.kube import ACTIVE_PODS, KubeGateway, active_placement_from_api, node_from_api
+from bot.gateways.pool import Connections  # noqa: F401  (re-exported: it lived here)
 from bot.gateways.reflector import Reflector
 
 # Parallel gathering opens several connections to the API server at once.
@@ -166,24 +167,6 @@ class ClusterConnection:
                 role = self.cluster.auth.role_arn
                 self._session = assumed_role_session(base, role, region) if role else base
             return self._session
-
-
-class Connections:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_name: dict[str, ClusterConnection] = {}
-
-    def get(self, cluster: ClusterConfig) -> ClusterConnection:
-        with self._lock:
-            conn = self._by_name.get(cluster.name)
-            if conn is None:
-                conn = self._by_name[cluster.name] = ClusterConnection(cluster)
-            return conn
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._by_name.values():
-                conn.close()
 
 
 def credentials_problem(cluster: ClusterConfig) -> str | None:
