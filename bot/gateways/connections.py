@@ -19,6 +19,7 @@ from bot.errors import NO_CLUSTER, UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
 from bot.gateways.kube import ACTIVE_PODS, KubeGateway, active_placement_from_api, node_from_api
+from bot.gateways.pod_pages import decode_placements
 from bot.gateways.pool import Connections  # noqa: F401  (re-exported: it lived here)
 from bot.gateways.reflector import Reflector
 
@@ -63,6 +64,12 @@ def kube_api_client(cluster: ClusterConfig, eks: Callable[[], EksApiAccess] | No
     return k8s.ApiClient(cfg)
 
 
+def active_placements(raw: bytes) -> tuple[list[tuple[str, PodPlacement | None]], str]:
+    """A pod LIST page decoded as active_placement_from_api reads each pod: finished pods left out (None)."""
+    pairs, version = decode_placements(raw)
+    return [(key, p if p.active else None) for key, p in pairs], version
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300] or type(exc).__name__
 
@@ -103,6 +110,7 @@ class ClusterConnection:
                     resource="pods",
                     path="/api/v1/pods",
                     convert=active_placement_from_api,
+                    decode_page=active_placements,
                     query={"fieldSelector": ACTIVE_PODS},
                 )
             return self._pods
