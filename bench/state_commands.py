@@ -104,7 +104,8 @@ def measure(nodes: int, pods_per_node: int, seed: int, commands: list[str]) -> l
     try:
         ready = sim.facts
         print(
-            f"  {nodes:,} nodes: simulator built in {ready['build_seconds']} s "
+            f"  {nodes:,} nodes: simulator built in {ready['build_seconds']} s, its LIST cache encoded in "
+            f"{ready.get('encode_seconds', 0)} s, peak {ready.get('sim_peak_mb', 0):,} MB "
             f"({ready['enis']:,} ENIs, {ready['pods']:,} pods)",
             file=sys.stderr,
         )
