@@ -100,6 +100,7 @@ def build_cnibot(
 ) -> Cnibot:
     from bot.changes.jobs import register_change_jobs
     from bot.digests.service import install_digests
+    from bot.gateways.pool import install_live_refresh
     from bot.slack_app import build_bolt_app
     from bot.web import build_web_app
 
@@ -111,5 +112,6 @@ def build_cnibot(
     if settings.slack_signing_secret is not None:
         bolt = build_bolt_app(services, runner, client=slack_client)
     register_change_jobs(services, bolt.client if bolt is not None else slack_client)
+    install_live_refresh(services.connections, services.scheduler)
     install_digests(services, bolt.client if bolt is not None else slack_client)
     return Cnibot(services=services, runner=runner, bolt=bolt, web=build_web_app(services, bolt))

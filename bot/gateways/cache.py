@@ -43,6 +43,16 @@ class TTLCache(Generic[T]):
             self._values[key] = (self._clock(), value)
             return value
 
+    def refresh(self, key: Hashable, load: Callable[[], T]) -> T:
+        """Load the key again now, whatever its age, under the key's lock: a reader that finds the value
+        expired meanwhile waits for this load instead of making its own calls."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            value = load()
+            self._values[key] = (self._clock(), value)
+            return value
+
     def peek(self, key: Hashable) -> T | None:
         hit = self._fresh(key)
         return hit[1] if hit else None

@@ -125,6 +125,13 @@ class ClusterConnection:
                 )
             return self._nodes
 
+    def refresh_live_state(self) -> None:
+        """Sweep again the VPC ENIs that commands read recently (see AwsGateway.refresh_vpc_enis)."""
+        with self._aws_lock:
+            gateways = list(self._aws.values())
+        for gateway in gateways:
+            gateway.refresh_vpc_enis()
+
     def close(self) -> None:
         """Stop the watches (at shutdown)."""
         with self._reflector_lock:
