@@ -69,7 +69,8 @@ def ask_twice(text: str) -> int:
         ctx = CommandContext(
             services=services, user_id="bench", correlation_id=new_correlation_id(), source="cli", now=services.clock()
         )
-        started, cpu_started = time.perf_counter(), time.process_time()
+        limiter = connection.aws()._limiter
+        started, cpu_started, waited = time.perf_counter(), time.process_time(), limiter.waited
         result = runner.execute(text, ctx)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         reads = result.data.get("read_seconds", {})
@@ -78,6 +79,7 @@ def ask_twice(text: str) -> int:
             "seconds": round(seconds, 2),
             "cpu_seconds": round(cpu, 2),
             "peak_mb": round(_peak_mb()),
+            "limiter_s": round(limiter.waited - waited, 2),
             "outcome": result.outcome,
             "summary": result.doc.summary,
             "slowest_reads": sorted(reads.items(), key=lambda kv: -kv[1])[:4],
@@ -154,7 +156,20 @@ def measure(
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    headers = ("nodes", "ENIs", "pods", "command", "run", "wall s", "bot CPU s", "peak MB", "EC2", "EKS", "K8s")
+    headers = (
+        "nodes",
+        "ENIs",
+        "pods",
+        "command",
+        "run",
+        "wall s",
+        "bot CPU s",
+        "peak MB",
+        "EC2",
+        "limiter s",
+        "EKS",
+        "K8s",
+    )
     cells = [
         (
             f"{r['nodes']:,}",
@@ -166,6 +181,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{r['cpu_seconds']:.2f}",
             f"{r['peak_mb']:,}",
             str(r["ec2_calls"]),
+            f"{r.get('limiter_s', 0):.2f}",
             str(r["eks_calls"]),
             str(r["kube_calls"]),
         )

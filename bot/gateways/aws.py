@@ -8,6 +8,7 @@ partial answer.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -67,25 +68,30 @@ def eni_from_api(item: dict[str, Any]) -> EniFact:
     primary = next((a["PrivateIpAddress"] for a in addresses if a.get("Primary")), item.get("PrivateIpAddress"))
     secondary = tuple(a["PrivateIpAddress"] for a in addresses if not a.get("Primary"))
     attachment = item.get("Attachment") or {}
+    # Strings that thousands of ENIs share (subnet, VPC, zone, status, tags) are kept once (sys.intern).
     return EniFact(
         eni_id=item["NetworkInterfaceId"],
-        subnet_id=item.get("SubnetId", ""),
-        vpc_id=item.get("VpcId", ""),
-        az=item.get("AvailabilityZone", ""),
-        status=item.get("Status", ""),
-        interface_type=item.get("InterfaceType", "interface"),
-        description=item.get("Description", ""),
+        subnet_id=_shared(item.get("SubnetId", "")),
+        vpc_id=_shared(item.get("VpcId", "")),
+        az=_shared(item.get("AvailabilityZone", "")),
+        status=_shared(item.get("Status", "")),
+        interface_type=_shared(item.get("InterfaceType", "interface")),
+        description=_shared(item.get("Description", "")),
         instance_id=attachment.get("InstanceId"),
         device_index=attachment.get("DeviceIndex"),
         network_card=int(attachment.get("NetworkCardIndex", 0) or 0),
         primary_ip=primary,
         secondary_ips=secondary,
         prefixes=tuple(p["Ipv4Prefix"] for p in item.get("Ipv4Prefixes") or []),
-        tags={t["Key"]: t.get("Value", "") for t in item.get("TagSet") or []},
+        tags={_shared(t["Key"]): _shared(t.get("Value", "")) for t in item.get("TagSet") or []},
         requester_managed=bool(item.get("RequesterManaged", False)),
         security_groups=tuple(g["GroupId"] for g in item.get("Groups") or []),
         ipv6_prefixes=tuple(p["Ipv6Prefix"] for p in item.get("Ipv6Prefixes") or [] if p.get("Ipv6Prefix")),
     )
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str else value
 
 
 def subnet_from_api(item: dict[str, Any]) -> SubnetFact:

@@ -83,6 +83,7 @@ class RateLimiter:
         self._clock = clock
         self._last = clock()
         self._lock = threading.Lock()
+        self.waited = 0.0  # seconds callers have waited for tokens, in all (for benchmarks)
 
     def acquire(self) -> float:
         """Take a token; returns the seconds waited."""
@@ -94,6 +95,7 @@ class RateLimiter:
                 self._last = now
                 if self._tokens >= 1:
                     self._tokens -= 1
+                    self.waited += waited
                     return waited
                 delay = (1 - self._tokens) / self.rate
             time.sleep(delay)
