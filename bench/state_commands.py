@@ -53,7 +53,12 @@ def ask_twice(text: str) -> int:
         auth=ClusterAuth(mode="kubeconfig", kubeconfig=os.environ["KUBECONFIG"]),
     )
     workdir = tempfile.mkdtemp(prefix="cnibot-bench-")
-    services = build_services(load_settings(database_url=f"sqlite:///{workdir}/cnibot.db", clusters=[cluster]))
+    # The longest deadline the settings allow: at 20,000 nodes a cold command may take longer than the default
+    # 20 s, and the curve must show what it costs, not a partial answer.
+    settings = load_settings(
+        database_url=f"sqlite:///{workdir}/cnibot.db", clusters=[cluster], command_deadline_seconds=300
+    )
+    services = build_services(settings)
     connection = services.connections.get(cluster)
     _ = connection.kube, connection.aws()  # clients a serving bot already has; no API call yet
     runner = build_runner()
@@ -149,7 +154,7 @@ def measure(
                     }
                 )
             bot.stdin.close()
-            bot.wait(timeout=120)
+            bot.wait(timeout=600)
     finally:
         sim.stop()
     return rows
