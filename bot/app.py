@@ -42,7 +42,8 @@ def build_services(settings: Settings) -> Services:
         # A short busy wait: a database locked by another process must not hold up the start.
         migrating = make_engine(settings.database_url, busy_timeout=START_BUSY_SECONDS)
         try:
-            migrate.upgrade(migrating)
+            if not migrate.at_head(migrating):  # a quick check first: Alembic loads only when there is work
+                migrate.upgrade(migrating)
         except (SQLAlchemyError, OSError) as exc:
             problem = database_problem(exc)
             log.warning(

@@ -52,3 +52,9 @@ def test_version_and_usage_errors_load_not_even_the_database(words: tuple[str, .
     modules = loaded(*words, tmp_path=tmp_path)
     heavy = {*CLUSTER_AND_SLACK, "sqlalchemy", "alembic"}
     assert not modules & heavy, sorted(modules & heavy)
+
+
+def test_help_on_a_current_schema_does_not_load_alembic(tmp_path: Path) -> None:
+    loaded("ask", "help", tmp_path=tmp_path)  # the first run creates the schema (Alembic)
+    modules = loaded("ask", "help", tmp_path=tmp_path)
+    assert "alembic" not in modules and not modules & set(CLUSTER_AND_SLACK)
