@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.domain.facts import Unchecked
-from bot.domain.state import IP_KNOBS, StateModel, config_view
-from bot.render.state import config_data, config_doc, unchecked_data
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
 if TYPE_CHECKING:
@@ -32,7 +30,9 @@ def _build(p: CommandParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.domain.state import IP_KNOBS, StateModel, config_view
     from bot.gather.cluster import Wants, gather_cluster
+    from bot.render.state import config_data, config_doc, unchecked_data
 
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True)
