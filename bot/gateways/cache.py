@@ -39,6 +39,9 @@ class TTLCache(Generic[T]):
                 metrics.CACHE_LOOKUPS.labels(self.name, "hit").inc()
                 return hit[1]
             metrics.CACHE_LOOKUPS.labels(self.name, "miss").inc()
+            # An expired value is never read again: let it go before the load builds its successor (a VPC's
+            # ENI sweep is tens of MB), rather than hold both.
+            self._values.pop(key, None)
             value = load()
             self._values[key] = (self._clock(), value)
             return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -120,9 +121,19 @@ def active_placement_from_api(obj: JSON) -> PodPlacement | None:
     return placement if placement.active else None
 
 
+def _shared_strings(mapping: Any) -> dict[Any, Any]:
+    """A copy of labels or annotations whose short strings are interned: thousands of nodes carry the same
+    keys and mostly the same values (zone, instance type, node group), kept once each."""
+    return {_shared(k): _shared(v) for k, v in dict(mapping or {}).items()}
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str and len(value) <= 128 else value
+
+
 def node_from_api(obj: JSON) -> NodeFact:
     meta, spec, status = obj.get("metadata", {}), obj.get("spec", {}), obj.get("status", {})
-    labels = dict(meta.get("labels") or {})
+    labels = _shared_strings(meta.get("labels"))
     provider = spec.get("providerID") or ""
     instance_id = provider.rsplit("/", 1)[-1] if provider.startswith("aws://") else None
     az = labels.get("topology.kubernetes.io/zone") or labels.get("failure-domain.beta.kubernetes.io/zone")
@@ -146,7 +157,7 @@ def node_from_api(obj: JSON) -> NodeFact:
         capacity_pods=_int(capacity.get("pods")),
         allocatable_pod_eni=_int(allocatable.get(POD_ENI)),
         labels=labels,
-        annotations=dict(meta.get("annotations") or {}),
+        annotations=_shared_strings(meta.get("annotations")),
         taints=tuple(
             Taint(t.get("key", ""), t.get("value", "") or "", t.get("effect", "")) for t in spec.get("taints") or []
         ),
