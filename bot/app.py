@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from slack_bolt import App
-from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.applications import Starlette
 
-from bot.changes.jobs import register_change_jobs
 from bot.clusters import ClusterDirectory
 from bot.config import Settings, redact_url
-from bot.digests.service import install_digests
-from bot.gateways.connections import credentials_problem
 from bot.runner import CommandRunner
 from bot.services import Services
-from bot.slack_app import build_bolt_app
-from bot.web import build_web_app
 from commands import build_registry
 from commands.registry import Registry
 from storage import migrate
@@ -32,6 +25,12 @@ from storage.db import (
 )
 from storage.history import HistoryRepository
 
+if TYPE_CHECKING:
+    # Only `serve` (build_cnibot) needs these: imported there, so that `cnibot ask` starts without them.
+    from slack_bolt import App
+    from slack_sdk import WebClient
+    from starlette.applications import Starlette
+
 log = logging.getLogger("cnibot.app")
 
 
@@ -43,7 +42,8 @@ def build_services(settings: Settings) -> Services:
         # A short busy wait: a database locked by another process must not hold up the start.
         migrating = make_engine(settings.database_url, busy_timeout=START_BUSY_SECONDS)
         try:
-            migrate.upgrade(migrating)
+            if not migrate.at_head(migrating):  # a quick check first: Alembic loads only when there is work
+                migrate.upgrade(migrating)
         except (SQLAlchemyError, OSError) as exc:
             problem = database_problem(exc)
             log.warning(
@@ -73,6 +73,8 @@ def _history_engine(settings: Settings, engine: Engine) -> Engine:
 
 
 def _cluster_problems(clusters: ClusterDirectory) -> dict[str, str]:
+    from bot.gateways.connections import credentials_problem
+
     problems = {}
     for cluster in clusters.configs:
         problem = credentials_problem(cluster)
@@ -97,6 +99,12 @@ class Cnibot:
 def build_cnibot(
     settings: Settings, *, slack_client: WebClient | None = None, registry: Registry | None = None
 ) -> Cnibot:
+    from bot.changes.jobs import register_change_jobs
+    from bot.digests.service import install_digests
+    from bot.gateways.pool import install_live_refresh
+    from bot.slack_app import build_bolt_app
+    from bot.web import build_web_app
+
     services = build_services(settings)
     # Served: say at start which cluster cannot be reached, and keep saying it on /readyz.
     services.cluster_problems = _cluster_problems(services.clusters)
@@ -105,5 +113,6 @@ def build_cnibot(
     if settings.slack_signing_secret is not None:
         bolt = build_bolt_app(services, runner, client=slack_client)
     register_change_jobs(services, bolt.client if bolt is not None else slack_client)
+    install_live_refresh(services.connections, services.scheduler)
     install_digests(services, bolt.client if bolt is not None else slack_client)
     return Cnibot(services=services, runner=runner, bolt=bolt, web=build_web_app(services, bolt))

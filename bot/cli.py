@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot import __version__
 from bot.errors import ConfigError
 
@@ -89,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return EXIT_USAGE
-    except SQLAlchemyError as exc:  # `db` and `audit` need the database itself: one line, not a traceback
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        # `db` and `audit` need the database itself: one line, not a traceback
         from storage.db import database_problem
 
         print(
@@ -98,6 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return EXIT_USAGE
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """A SQLAlchemy error, without importing SQLAlchemy for the commands that never load it."""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, SQLAlchemyError)
 
 
 def _settings(quiet: bool = False, typed: dict[str, str] | None = None, **overrides: Any) -> Any:
@@ -142,17 +152,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from bot.app import build_runner, build_services
-    from bot.render.doc import render_text
-    from bot.runner import new_correlation_id
-    from commands.base import CommandContext, CommandResult
-
     words = list(args.text)
     if words and words[-1] == "--json":
         args.json, words = True, words[:-1]
     if not words:
         print('cnibot ask: say what to ask, e.g. cnibot ask "why-pending shop/checkout-7"', file=sys.stderr)
         return EXIT_USAGE
+    # Imported here, and light: the cluster clients (boto3, kubernetes), Bolt and the digests' charts load
+    # only when a command needs them, so `cnibot ask help` answers quickly. The history database is read
+    # here (SQLAlchemy), since every answer, help too, is recorded.
+    from bot.app import build_runner, build_services
+    from bot.render.doc import render_text
+    from bot.runner import new_correlation_id
+    from commands.base import CommandContext, CommandResult
+
     settings = _settings(quiet=True)
     services = build_services(settings)
     runner = build_runner()

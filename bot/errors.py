@@ -46,6 +46,9 @@ class ConfigError(CnibotError):
 
 # UpstreamError.code when a cluster's credentials cannot be loaded: a setup problem to fix, not an outage.
 NO_CLUSTER = "no-cluster"
+# AWS error codes of a denied call: waiting does not help (here, not in bot.gateways.aws, so that reading them
+# does not import boto3).
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "UnauthorizedException"})
 
 
 class UpstreamError(CnibotError):

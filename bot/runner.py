@@ -19,8 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import deadline as deadlines
 from bot import metrics
 from bot.domain.names import InvalidName
-from bot.errors import NO_CLUSTER, UpstreamError, UserError
-from bot.gateways.aws import DENIED_CODES
+from bot.errors import DENIED_CODES, NO_CLUSTER, UpstreamError, UserError
 from bot.logs import event, log_context
 from bot.render.doc import Context, Doc, Para
 from commands.base import CommandContext, CommandResult

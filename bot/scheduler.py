@@ -10,21 +10,33 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.base import BaseTrigger
 
 log = logging.getLogger("cnibot.scheduler")
 
 
 class Scheduler:
+    """APScheduler is imported and its scheduler built on first use: a terminal command (`cnibot ask`) never
+    schedules anything, and should not pay for the import."""
+
     def __init__(self, timezone: str = "UTC") -> None:
-        self._aps = BackgroundScheduler(
-            timezone=timezone,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
-        )
+        self._timezone = timezone
+        self._scheduler: BackgroundScheduler | None = None
+
+    @property
+    def _aps(self) -> BackgroundScheduler:
+        if self._scheduler is None:
+            from apscheduler.schedulers.background import BackgroundScheduler
+
+            self._scheduler = BackgroundScheduler(
+                timezone=self._timezone,
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+            )
+        return self._scheduler
 
     def every(
         self,
@@ -38,6 +50,8 @@ class Scheduler:
     ) -> None:
         """Run fn every `seconds` (replacing a job of the same id); with `run_now`, first as soon as the
         scheduler runs (an interval trigger alone first fires one interval after it starts)."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
         extra: dict[str, Any] = {"next_run_time": datetime.now(UTC)} if run_now else {}
         self._aps.add_job(
             self._guard(job_id, fn),
@@ -52,10 +66,14 @@ class Scheduler:
         self._aps.add_job(self._guard(job_id, fn), trigger, id=job_id, replace_existing=True)
 
     def remove(self, job_id: str) -> None:
+        if self._scheduler is None:
+            return
         if self._aps.get_job(job_id) is not None:
             self._aps.remove_job(job_id)
 
     def job_ids(self) -> list[str]:
+        if self._scheduler is None:
+            return []
         return [job.id for job in self._aps.get_jobs()]
 
     def start(self) -> None:
@@ -63,7 +81,7 @@ class Scheduler:
             self._aps.start()
 
     def shutdown(self, wait: bool = True) -> None:
-        if self._aps.running:
+        if self._scheduler is not None and self._scheduler.running:
             self._aps.shutdown(wait=wait)
 
     @staticmethod

@@ -6,16 +6,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from bot.clusters import ClusterDirectory
 from bot.config import Settings
-from bot.gateways.connections import Connections
+from bot.gateways.pool import Connections  # light: the cluster clients load on first use
 from bot.scheduler import Scheduler
-from bot.slack_identity import SlackIdentity
 from bot.work_pool import WorkPool
 from storage.history import HistoryRepository
+
+if TYPE_CHECKING:  # Slack's SDK loads with the Slack edge, not for `cnibot ask help`
+    from bot.slack_identity import SlackIdentity
 
 
 def _utcnow() -> datetime:

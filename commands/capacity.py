@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 
 from bot.domain.numbers import int64_problem
-from bot.domain.state import WARM_KNOBS, StateModel, capacity_view, parse_warm_env
-from bot.gather.cluster import Wants, gather_cluster
-from bot.render.state import capacity_data, capacity_doc, capacity_headline_gaps, unchecked_data
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
 USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
@@ -15,6 +12,8 @@ USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
 
 def _warm_setting(word: str) -> dict[str, str]:
     """Checked while parsing, so that a bad value is answered at once with the usage line."""
+    from bot.domain.state import parse_warm_env
+
     for pair in word.replace(",", " ").split():
         too_big = int64_problem(pair.partition("=")[2])
         if too_big:
@@ -26,6 +25,8 @@ def _warm_setting(word: str) -> dict[str, str]:
 
 
 def _build(p: CommandParser) -> None:
+    from bot.domain.state import WARM_KNOBS
+
     p.add_argument(
         "--what-if",
         metavar="KEY=VALUE",
@@ -36,6 +37,10 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.domain.state import StateModel, capacity_view
+    from bot.gather.cluster import Wants, gather_cluster
+    from bot.render.state import capacity_data, capacity_doc, capacity_headline_gaps, unchecked_data
+
     proposed = {k: v for pairs in args.what_if for k, v in pairs.items()} if args.what_if else None
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))

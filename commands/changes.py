@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.changes.drafts import draft_rollback
 from bot.changes.parse import parse_change_id
-from bot.changes.render import change_doc, changes_doc
-from bot.changes.requesting import request_change
-from bot.changes.service import ChangeService
 from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from commands.set import requester_of
@@ -20,6 +16,9 @@ def _build_list(p: CommandParser) -> None:
 
 
 def run_list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.changes.render import changes_doc
+    from bot.changes.service import ChangeService
+
     svc = ChangeService.for_services(ctx.services)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id).name if args.cluster else None
     records = svc.repo.recent(cluster=cluster, open_only=args.open, limit=args.limit)
@@ -46,6 +45,9 @@ def _build_show(p: CommandParser) -> None:
 
 
 def run_show(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.changes.render import change_doc
+    from bot.changes.service import ChangeService
+
     svc = ChangeService.for_services(ctx.services)
     record = svc.get(parse_change_id(args.id))
     approvals = svc.repo.approvals(record.id)
@@ -78,6 +80,10 @@ def _build_rollback(p: CommandParser) -> None:
 
 
 def run_rollback(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.changes.drafts import draft_rollback
+    from bot.changes.requesting import request_change
+    from bot.changes.service import ChangeService
+
     svc = ChangeService.for_services(ctx.services)
     original = svc.get(parse_change_id(args.id))
     answer = request_change(

@@ -6,20 +6,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from bot.digests.sources import sources_for
 from bot.domain.facts import Unchecked
-from bot.domain.state import IP_KNOBS, StateModel, config_view
-from bot.gather.cluster import Wants, gather_cluster
-from bot.render.state import config_data, config_doc, unchecked_data
-from bot.services import Services
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 def approved_baseline(services: Services, cluster: str) -> tuple[Mapping[str, str], datetime | None] | None:
     """The aws-node env as the last approved and applied change left it, and when: the baseline for drift."""
+    from bot.digests.sources import sources_for
+
     approved = sources_for(services.engine).approved_settings(cluster)
     return (approved.env, approved.approved_at) if approved else None
 
@@ -29,6 +28,12 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.domain.state import IP_KNOBS, StateModel, config_view
+    from bot.gather.cluster import Wants, gather_cluster
+    from bot.render.state import config_data, config_doc, unchecked_data
+
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), wants)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.changes.drafts import draft_custom_networking
 from bot.changes.parse import parse_security_groups, parse_zone_subnets
-from bot.changes.requesting import request_change
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from commands.set import requester_of
 
@@ -19,6 +17,9 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.changes.drafts import draft_custom_networking
+    from bot.changes.requesting import request_change
+
     subnets = parse_zone_subnets(args.subnet)
     groups = parse_security_groups(args.security_groups)
     answer = request_change(

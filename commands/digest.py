@@ -8,8 +8,6 @@ from datetime import datetime
 
 from bot.digests.render import digest_doc
 from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_text, zone
-from bot.digests.service import Sampling, Stores, digest_builder
-from bot.digests.sources import sources_for
 from bot.domain import names
 from bot.errors import UsageError
 from bot.render.doc import Context, Doc, Para, Table
@@ -68,6 +66,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 def _subscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.digests.service import Stores
+
     channel, words = _channel_and_rest(args.words, ctx)
     try:
         schedule = parse_schedule(words, args.tz or "UTC")
@@ -104,6 +104,8 @@ def _subscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 def _unsubscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.digests.service import Stores
+
     channel, rest = _channel_and_rest(args.words, ctx)
     if rest:
         raise UsageError(f"unexpected `{' '.join(rest)[:40]}`", USAGE)
@@ -147,6 +149,8 @@ def parse_channel(word: str) -> str | None:
 
 
 def _list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.digests.service import Stores
+
     if args.words:
         raise UsageError(f"unexpected `{' '.join(args.words)[:40]}`", USAGE)
     if args.cluster:
@@ -190,6 +194,9 @@ def _list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.digests.service import Sampling, Stores, digest_builder
+    from bot.digests.sources import sources_for
+
     if args.words:
         raise UsageError(f"unexpected `{' '.join(args.words)[:40]}`", USAGE)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.changes.drafts import draft_eniconfig
 from bot.changes.parse import parse_eniconfig
-from bot.changes.requesting import request_change
 from bot.errors import UsageError
 from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
@@ -28,6 +26,9 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.changes.drafts import draft_eniconfig
+    from bot.changes.requesting import request_change
+
     name = args.name.strip()
     if args.action == "delete":
         if args.fields or args.subnet or args.security_groups:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.domain.state import StateModel, node_report
 from bot.errors import NotFound
-from bot.gather.cluster import find_node, gather_node
-from bot.render.state import node_data, node_doc, unchecked_data
 from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
@@ -21,6 +18,10 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.domain.state import StateModel, node_report
+    from bot.gather.cluster import find_node, gather_node
+    from bot.render.state import node_data, node_doc, unchecked_data
+
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     conn = ctx.services.connections.get(cluster)
     match = find_node(conn, args.node)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.changes.drafts import draft_env
 from bot.changes.parse import parse_assignments, parse_unsets
-from bot.changes.requesting import request_change
-from bot.changes.service import Requester
 from bot.domain.changes import parse_duration
 from bot.errors import UsageError
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
+if TYPE_CHECKING:
+    from bot.changes.service import Requester
+
 
 def requester_of(ctx: CommandContext) -> Requester:
+    from bot.changes.service import Requester
+
     return Requester(ctx.user_id, ctx.user_name, ctx.channel_id)
 
 
@@ -40,6 +43,9 @@ def _build_unset(p: CommandParser) -> None:
 
 
 def _run(name: str, updates: dict[str, str | None], args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.changes.drafts import draft_env
+    from bot.changes.requesting import request_change
+
     duration = _duration(args.duration)
     answer = request_change(
         ctx.services,

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.domain.state import StateModel, cluster_azs, subnet_views
 from bot.errors import UsageError
-from bot.gather.cluster import Wants, gather_cluster
-from bot.render.state import subnets_data, subnets_doc, unchecked_data
 from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 
@@ -19,6 +16,10 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.domain.state import StateModel, cluster_azs, subnet_views
+    from bot.gather.cluster import Wants, gather_cluster
+    from bot.render.state import subnets_data, subnets_doc, unchecked_data
+
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))
     model = StateModel(snapshot)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.domain import names
-from bot.domain.diagnosis import CauseCode, Diagnosis, diagnose
 from bot.errors import UsageError
-from bot.gather.pod import gather_pod_evidence
-from bot.render.diagnosis import render_diagnosis
 from commands.base import CommandContext, CommandParser, CommandResult, Outcome, Subcommand
-from storage.db import make_session_factory
-from storage.diagnoses import DiagnosisRepository
+
+if TYPE_CHECKING:
+    from bot.domain.diagnosis import Diagnosis
+
 
 log = logging.getLogger("cnibot.why_pending")
 
@@ -62,6 +62,10 @@ def ack_text(args: argparse.Namespace, ctx: CommandContext) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.domain.diagnosis import diagnose
+    from bot.gather.pod import gather_pod_evidence
+    from bot.render.diagnosis import render_diagnosis
+
     namespace, name = pod_target(args)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     conn = ctx.services.connections.get(cluster)
@@ -89,6 +93,8 @@ def result_data(diagnosis: Diagnosis) -> dict[str, object]:
 
 
 def _outcome(diagnosis: Diagnosis) -> Outcome:
+    from bot.domain.diagnosis import CauseCode
+
     if diagnosis.primary.code is CauseCode.POD_NOT_FOUND:
         return "user_error"
     return "partial" if diagnosis.could_not_check else "ok"
@@ -96,6 +102,9 @@ def _outcome(diagnosis: Diagnosis) -> Outcome:
 
 def _store(ctx: CommandContext, diagnosis: Diagnosis, namespace: str, name: str, elapsed_ms: int) -> None:
     """Record the diagnosis; a database problem never costs the user the answer."""
+    from storage.db import make_session_factory
+    from storage.diagnoses import DiagnosisRepository
+
     try:
         DiagnosisRepository(make_session_factory(ctx.services.engine)).record(
             cluster=diagnosis.cluster,

@@ -100,6 +100,12 @@ class SimulatedCluster:
         self._kube.write_kubeconfig(self.kubeconfig_path, cluster_name=self.cluster_name)
         return self
 
+    def warm_list_cache(self) -> int:
+        """Encode the stored pods and nodes now (the API server's LIST cache), rather than on the first LIST."""
+        if self._kube is None:
+            raise RuntimeError("start() the simulated cluster first")
+        return self._kube.api.warm_encodings()
+
     def stop(self) -> None:
         self.cluster.stop()
         if self._aws is not None:

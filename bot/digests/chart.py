@@ -15,16 +15,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from typing import TYPE_CHECKING
 
 from bot.digests.forecast import EXHAUSTED, Forecast, forecast_exhaustion, humane_days
 from bot.digests.model import SubnetHistory
 from bot.digests.outlook import RISK_DAYS, WATCH_DAYS, WATCH_PERCENT, Level
+
+if TYPE_CHECKING:
+    # matplotlib (~40 MB and a second to import) loads when the first chart is drawn, not when serve starts.
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 CHART_DAYS = 7
 MAX_PANELS = 10  # more panels than this are unreadable; the subnets closest to running out are the ones shown
@@ -97,6 +97,10 @@ def chart_figure(
     columns = 1 if len(panels) <= 3 else 2
     rows = math.ceil(len(panels) / columns)
     # Constrained layout keeps titles and tick labels inside the picture whatever the number of panels.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8.0 if columns == 1 else 12.0, 2.2 * rows + 0.8), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.subplots(rows, columns, sharex=True, squeeze=False)
@@ -174,6 +178,8 @@ def _forecast_line(panel: Panel, now: datetime, right: datetime) -> tuple[list[d
 
 
 def _draw(axes: Axes, panel: Panel, now: datetime, right: datetime) -> None:
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
     color = COLORS[panel.level]
     risky = panel.level != Level.HEALTHY
     times, used = list(panel.times), list(panel.used)

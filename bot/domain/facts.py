@@ -68,14 +68,14 @@ class PodFact:
         return f"{self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Taint:
     key: str
     value: str
     effect: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeFact:
     name: str
     instance_id: str | None  # from spec.providerID aws:///<az>/<instance-id>
@@ -137,7 +137,7 @@ class EniConfigFact:
     created_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EniFact:
     eni_id: str
     subnet_id: str

@@ -8,6 +8,8 @@ partial answer.
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -18,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 from bot import metrics
 from bot.domain.facts import EniFact, FargateProfileFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
-from bot.errors import UpstreamError
+from bot.errors import DENIED_CODES, UpstreamError
 from bot.gateways import eni_xml
 from bot.gateways.cache import RateLimiter, TTLCache
 
@@ -26,10 +28,13 @@ log = logging.getLogger("cnibot.aws")
 T = TypeVar("T")
 
 THROTTLE_CODES = {"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"}
-DENIED_CODES = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "UnauthorizedException"}
 CNI_INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id"
 CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
 PAGE = 1000  # DescribeNetworkInterfaces / DescribeSubnets accept 5-1000
+# `serve` keeps the VPC's ENI sweep fresh in the background while commands read it, and stops after this long
+# without one (each sweep costs one DescribeNetworkInterfaces per 1,000 ENIs of the account's EC2 budget).
+LIVE_REFRESH_IDLE = 300.0
+LIVE_REFRESH_EVERY = 7.0  # seconds; under live_ttl (10 s), so a command finds a sweep still fresh
 
 
 def client_config() -> Config:
@@ -63,21 +68,22 @@ def eni_from_api(item: dict[str, Any]) -> EniFact:
     primary = next((a["PrivateIpAddress"] for a in addresses if a.get("Primary")), item.get("PrivateIpAddress"))
     secondary = tuple(a["PrivateIpAddress"] for a in addresses if not a.get("Primary"))
     attachment = item.get("Attachment") or {}
+    # Strings that thousands of ENIs share (subnet, VPC, zone, status, tags) are kept once (sys.intern).
     return EniFact(
         eni_id=item["NetworkInterfaceId"],
-        subnet_id=item.get("SubnetId", ""),
-        vpc_id=item.get("VpcId", ""),
-        az=item.get("AvailabilityZone", ""),
-        status=item.get("Status", ""),
-        interface_type=item.get("InterfaceType", "interface"),
-        description=item.get("Description", ""),
+        subnet_id=_shared(item.get("SubnetId", "")),
+        vpc_id=_shared(item.get("VpcId", "")),
+        az=_shared(item.get("AvailabilityZone", "")),
+        status=_shared(item.get("Status", "")),
+        interface_type=_shared(item.get("InterfaceType", "interface")),
+        description=_shared(item.get("Description", "")),
         instance_id=attachment.get("InstanceId"),
         device_index=attachment.get("DeviceIndex"),
         network_card=int(attachment.get("NetworkCardIndex", 0) or 0),
         primary_ip=primary,
         secondary_ips=secondary,
         prefixes=tuple(p["Ipv4Prefix"] for p in item.get("Ipv4Prefixes") or []),
-        tags={t["Key"]: t.get("Value", "") for t in item.get("TagSet") or []},
+        tags={_shared(t["Key"]): _shared(t.get("Value", "")) for t in item.get("TagSet") or []},
         requester_managed=bool(item.get("RequesterManaged", False)),
         security_groups=tuple(g["GroupId"] for g in item.get("Groups") or []),
         ipv6_prefixes=tuple(p["Ipv6Prefix"] for p in item.get("Ipv6Prefixes") or [] if p.get("Ipv6Prefix")),
@@ -97,6 +103,10 @@ def fargate_profile_from_api(item: dict[str, Any]) -> FargateProfileFact:
         ),
         status=str(item.get("status", "")),
     )
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str else value
 
 
 def subnet_from_api(item: dict[str, Any]) -> SubnetFact:
@@ -138,6 +148,7 @@ class AwsGateway:
         self._vpc_subnets: TTLCache[list[SubnetFact]] = TTLCache("vpc_subnets", live_ttl)
         self._subnet_enis: TTLCache[list[EniFact]] = TTLCache("subnet_enis", live_ttl)
         self._vpc_enis: TTLCache[list[EniFact]] = TTLCache("vpc_enis", live_ttl)
+        self._vpc_enis_read: dict[str, float] = {}  # VPC -> when a command last read its ENIs (monotonic)
         self._reservations: TTLCache[list[str]] = TTLCache("cidr_reservations", 60)
         self._groups: TTLCache[set[str]] = TTLCache("security_groups", 300)
         self._eks_cluster: TTLCache[dict[str, Any] | None] = TTLCache("eks_cluster", 3600)
@@ -243,11 +254,30 @@ class AwsGateway:
 
     def vpc_enis(self, vpc_id: str) -> list[EniFact]:
         """Every ENI of the VPC: one paginated sweep (the budget rule: one sweep per VPC per query)."""
+        self._vpc_enis_read[vpc_id] = time.monotonic()
+        return self._vpc_enis.get(vpc_id, lambda: self._vpc_sweep(vpc_id))
 
-        def load() -> list[EniFact]:
-            return self._eni_pages(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    def _vpc_sweep(self, vpc_id: str) -> list[EniFact]:
+        return self._eni_pages(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
 
-        return self._vpc_enis.get(vpc_id, load)
+    def refresh_vpc_enis(self, idle_after: float = LIVE_REFRESH_IDLE) -> list[str]:
+        """Sweep again each VPC whose ENIs a command read in the last `idle_after` seconds, replacing the cached
+        sweep (`cnibot serve` runs this every few seconds, so that commands find a sweep younger than its TTL
+        instead of waiting for one). A VPC nobody asked about for that long is dropped and costs nothing more.
+        A failed sweep leaves the cache as it was: it expires, and the next command sweeps itself."""
+        now = time.monotonic()
+        refreshed = []
+        for vpc_id, read_at in list(self._vpc_enis_read.items()):
+            if now - read_at > idle_after:
+                self._vpc_enis_read.pop(vpc_id, None)
+                continue
+            try:
+                self._vpc_enis.refresh(vpc_id, lambda vpc=vpc_id: self._vpc_sweep(vpc))  # type: ignore[misc]
+            except UpstreamError as exc:
+                log.info("background ENI sweep of %s failed: %s", vpc_id, exc)
+                continue
+            refreshed.append(vpc_id)
+        return refreshed
 
     def subnet_prefix_reservations(self, subnet_id: str) -> list[str]:
         def load() -> list[str]:

@@ -39,6 +39,19 @@ class TTLCache(Generic[T]):
                 metrics.CACHE_LOOKUPS.labels(self.name, "hit").inc()
                 return hit[1]
             metrics.CACHE_LOOKUPS.labels(self.name, "miss").inc()
+            # An expired value is never read again: let it go before the load builds its successor (a VPC's
+            # ENI sweep is tens of MB), rather than hold both.
+            self._values.pop(key, None)
+            value = load()
+            self._values[key] = (self._clock(), value)
+            return value
+
+    def refresh(self, key: Hashable, load: Callable[[], T]) -> T:
+        """Load the key again now, whatever its age, under the key's lock: a reader that finds the value
+        expired meanwhile waits for this load instead of making its own calls."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
             value = load()
             self._values[key] = (self._clock(), value)
             return value
@@ -73,6 +86,7 @@ class RateLimiter:
         self._clock = clock
         self._last = clock()
         self._lock = threading.Lock()
+        self.waited = 0.0  # seconds callers have waited for tokens, in all (for benchmarks)
 
     def acquire(self) -> float:
         """Take a token; returns the seconds waited."""
@@ -84,6 +98,7 @@ class RateLimiter:
                 self._last = now
                 if self._tokens >= 1:
                     self._tokens -= 1
+                    self.waited += waited
                     return waited
                 delay = (1 - self._tokens) / self.rate
             time.sleep(delay)

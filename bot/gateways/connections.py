@@ -19,6 +19,8 @@ from bot.errors import NO_CLUSTER, UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
 from bot.gateways.kube import ACTIVE_PODS, KubeGateway, active_placement_from_api, node_from_api
+from bot.gateways.pod_pages import decode_placements
+from bot.gateways.pool import Connections  # noqa: F401  (re-exported: it lived here)
 from bot.gateways.reflector import Reflector
 
 # Parallel gathering opens several connections to the API server at once.
@@ -62,6 +64,12 @@ def kube_api_client(cluster: ClusterConfig, eks: Callable[[], EksApiAccess] | No
     return k8s.ApiClient(cfg)
 
 
+def active_placements(raw: bytes) -> tuple[list[tuple[str, PodPlacement | None]], str]:
+    """A pod LIST page decoded as active_placement_from_api reads each pod: finished pods left out (None)."""
+    pairs, version = decode_placements(raw)
+    return [(key, p if p.active else None) for key, p in pairs], version
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300] or type(exc).__name__
 
@@ -102,6 +110,7 @@ class ClusterConnection:
                     resource="pods",
                     path="/api/v1/pods",
                     convert=active_placement_from_api,
+                    decode_page=active_placements,
                     query={"fieldSelector": ACTIVE_PODS},
                 )
             return self._pods
@@ -115,6 +124,13 @@ class ClusterConnection:
                     self.kube, resource="nodes", path="/api/v1/nodes", convert=node_from_api, page=500
                 )
             return self._nodes
+
+    def refresh_live_state(self) -> None:
+        """Sweep again the VPC ENIs that commands read recently (see AwsGateway.refresh_vpc_enis)."""
+        with self._aws_lock:
+            gateways = list(self._aws.values())
+        for gateway in gateways:
+            gateway.refresh_vpc_enis()
 
     def close(self) -> None:
         """Stop the watches (at shutdown)."""
@@ -166,24 +182,6 @@ class ClusterConnection:
                 role = self.cluster.auth.role_arn
                 self._session = assumed_role_session(base, role, region) if role else base
             return self._session
-
-
-class Connections:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_name: dict[str, ClusterConnection] = {}
-
-    def get(self, cluster: ClusterConfig) -> ClusterConnection:
-        with self._lock:
-            conn = self._by_name.get(cluster.name)
-            if conn is None:
-                conn = self._by_name[cluster.name] = ClusterConnection(cluster)
-            return conn
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._by_name.values():
-                conn.close()
 
 
 def credentials_problem(cluster: ClusterConfig) -> str | None:

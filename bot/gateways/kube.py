@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -120,9 +121,19 @@ def active_placement_from_api(obj: JSON) -> PodPlacement | None:
     return placement if placement.active else None
 
 
+def _shared_strings(mapping: Any) -> dict[Any, Any]:
+    """A copy of labels or annotations whose short strings are interned: thousands of nodes carry the same
+    keys and mostly the same values (zone, instance type, node group), kept once each."""
+    return {_shared(k): _shared(v) for k, v in dict(mapping or {}).items()}
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str and len(value) <= 128 else value
+
+
 def node_from_api(obj: JSON) -> NodeFact:
     meta, spec, status = obj.get("metadata", {}), obj.get("spec", {}), obj.get("status", {})
-    labels = dict(meta.get("labels") or {})
+    labels = _shared_strings(meta.get("labels"))
     provider = spec.get("providerID") or ""
     instance_id = provider.rsplit("/", 1)[-1] if provider.startswith("aws://") else None
     az = labels.get("topology.kubernetes.io/zone") or labels.get("failure-domain.beta.kubernetes.io/zone")
@@ -146,7 +157,7 @@ def node_from_api(obj: JSON) -> NodeFact:
         capacity_pods=_int(capacity.get("pods")),
         allocatable_pod_eni=_int(allocatable.get(POD_ENI)),
         labels=labels,
-        annotations=dict(meta.get("annotations") or {}),
+        annotations=_shared_strings(meta.get("annotations")),
         taints=tuple(
             Taint(t.get("key", ""), t.get("value", "") or "", t.get("effect", "")) for t in spec.get("taints") or []
         ),
@@ -347,10 +358,19 @@ class KubeGateway:
     def list_pages(
         self, api: str, path: str, query: dict[str, Any] | None = None, page: int = 500
     ) -> Iterator[tuple[list[JSON], str]]:
-        """(items, the list's resourceVersion) page by page. The next page is requested while this one is
-        parsed, so the API server's time and ours overlap. The continue token is read from the head of the raw
-        page (the API server writes the list metadata before the items); when it is not there, the parsed page
-        gives it."""
+        """(items, the list's resourceVersion) page by page (see list_raw_pages)."""
+        for raw in self.list_raw_pages(api, path, query, page):
+            with gc_paused():
+                data = json.loads(raw) if raw else {}
+            yield data.get("items") or [], str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+    def list_raw_pages(
+        self, api: str, path: str, query: dict[str, Any] | None = None, page: int = 500
+    ) -> Iterator[bytes]:
+        """The pages of a list as the API server sent them, for a caller that decodes them its own way. The
+        next page is requested while this one is parsed, so the API server's time and ours overlap. The
+        continue token is read from the head of the raw page (the API server writes the list metadata before
+        the items); when it is not there, the parsed page gives it."""
 
         def fetch(token: str | None) -> bytes:
             return self._get(api, path, {**(query or {}), "limit": page, "continue": token}, accept=_JSON) or b""
@@ -361,13 +381,11 @@ class KubeGateway:
                 raw = pending.result()
                 head = _CONTINUE_IN_HEAD.search(raw, 0, _HEAD_BYTES)
                 token: str | None = json.loads(b'"' + head.group(1) + b'"') if head else None
+                if token is None and raw:
+                    with gc_paused():
+                        token = (json.loads(raw).get("metadata") or {}).get("continue") or None
                 pending = fetcher.submit(fetch, token) if token else None
-                with gc_paused():
-                    data = json.loads(raw) if raw else {}
-                metadata = data.get("metadata") or {}
-                if not head and metadata.get("continue"):
-                    pending = fetcher.submit(fetch, metadata["continue"])
-                yield data.get("items") or [], str(metadata.get("resourceVersion") or "")
+                yield raw
 
     def watch(self, api: str, path: str, query: dict[str, Any], *, seconds: int = 240) -> Iterator[JSON]:
         """The events of a WATCH ({"type", "object"}) as they arrive; the server ends it after `seconds`.

@@ -46,6 +46,10 @@ class Reflector(Generic[T]):
         resource: str,
         path: str,
         convert: Callable[[JSON], T | None],  # None = leave the object out (e.g. a finished pod)
+        # A LIST page's raw bytes -> ((object key, value or None), ...) and the list's resourceVersion: the
+        # same values `convert` gives, decoded without building the objects (used when the gateway gives raw
+        # pages; watch events still go through `convert`).
+        decode_page: Callable[[bytes], tuple[list[tuple[str, T | None]], str]] | None = None,
         query: dict[str, str] | None = None,  # e.g. a fieldSelector; objects leaving it arrive as DELETED
         page: int = 1000,
         stale_after: float = 30.0,
@@ -57,6 +61,7 @@ class Reflector(Generic[T]):
         self.resource = resource
         self._path = path
         self._convert = convert
+        self._decode_page = decode_page
         self._query = dict(query or {})
         self._page = page
         self._stale_after = stale_after
@@ -108,15 +113,22 @@ class Reflector(Generic[T]):
     def _relist(self) -> None:
         items: dict[str, T] = {}
         version = ""
-        for page, page_version in self._kube.list_pages(
-            f"kube:LIST {self.resource}", self._path, self._query, self._page
-        ):
-            version = page_version or version
-            with gc_paused():
-                for obj in page:
-                    value = self._convert(obj)
-                    if value is not None:
-                        items[object_key(obj)] = value
+        api = f"kube:LIST {self.resource}"
+        raw_pages = getattr(self._kube, "list_raw_pages", None)
+        if self._decode_page is not None and raw_pages is not None:
+            for raw in raw_pages(api, self._path, self._query, self._page):
+                with gc_paused():
+                    pairs, page_version = self._decode_page(raw)
+                    items.update((key, value) for key, value in pairs if value is not None)
+                version = page_version or version
+        else:
+            for page, page_version in self._kube.list_pages(api, self._path, self._query, self._page):
+                version = page_version or version
+                with gc_paused():
+                    for obj in page:
+                        value = self._convert(obj)
+                        if value is not None:
+                            items[object_key(obj)] = value
         with self._lock:
             self._items, self._version, self._synced, self._broken_since = items, version, True, None
             self._generation += 1

@@ -216,3 +216,19 @@ def test_pods_and_nodes_are_listed_once_then_watched(make_sim: Any) -> None:
     wait_until(lambda: run_json(sb, "capacity").data["total"]["pods"] == first["pods"] - 1)
     # Served from the watch: still one LIST of pods and of nodes, however many commands ran.
     assert sb.sim.counter.count("kube", "LIST pods") == 1 and sb.sim.counter.count("kube", "LIST nodes") == 1
+
+
+def test_serve_keeps_the_vpc_eni_sweep_fresh_while_commands_read_it(make_sim: Any) -> None:
+    """Issue 15 item 2: `serve`'s background job sweeps the VPC's ENIs again, so a command finds the sweep
+    fresh instead of waiting for one; nothing is swept for a VPC no command read."""
+    sb = make_sim("healthy")
+    services = sb.bot.cnibot.services
+    assert "live:vpc-enis" in services.scheduler.job_ids()
+    services.connections.refresh_live_state()  # nothing read yet: no call
+    assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 0
+    run_json(sb, "capacity")
+    assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 1
+    services.connections.refresh_live_state()  # what the job does every few seconds
+    assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 2
+    run_json(sb, "subnets")  # finds the refreshed sweep
+    assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 2
