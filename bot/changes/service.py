@@ -18,6 +18,7 @@ from bot.changes.policy import GroupDirectory, rules_for
 from bot.changes.render import request_doc
 from bot.config import ClusterConfig
 from bot.domain.changes import (
+    ApprovalRules,
     ChangeKind,
     Click,
     Refusal,
@@ -157,13 +158,11 @@ class ChangeService:
     # --- clicks ----------------------------------------------------------------------------------------
     def approve(self, change_id: int, user_id: str, response_url: str | None) -> None:
         """An Approve click, authorised from the clicking user's id (the payload only names the request)."""
-        now = self.now()
-        record = self.repo.get(change_id)
-        if record is None:
-            self._answer(response_url, f"There is no change #{change_id}.")
+        clicked = self._clicked(change_id, user_id, response_url)
+        if clicked is None:
             return
-        rules = rules_for(self.cluster_of(record))
-        click = Click(user_id, self.groups.groups_of(user_id, rules.usergroups), now)
+        record, rules, click = clicked
+        now = click.at
         # Who approved already is checked where it counts: in the approval's transaction.
         state = RequestState(record.requester_id, record.status, record.expires_at)
         decision = decide_approval(click, state, rules)
@@ -189,13 +188,11 @@ class ChangeService:
             self._answer(response_url, _APPROVAL_REFUSED.get(result.outcome, f"This request is already {status}."))
 
     def reject(self, change_id: int, user_id: str, response_url: str | None) -> None:
-        now = self.now()
-        record = self.repo.get(change_id)
-        if record is None:
-            self._answer(response_url, f"There is no change #{change_id}.")
+        clicked = self._clicked(change_id, user_id, response_url)
+        if clicked is None:
             return
-        rules = rules_for(self.cluster_of(record))
-        click = Click(user_id, self.groups.groups_of(user_id, rules.usergroups), now)
+        record, rules, click = clicked
+        now = click.at
         decision = decide_rejection(click, RequestState(record.requester_id, record.status, record.expires_at), rules)
         if not decision.allowed:
             self._refused(record, user_id, "reject", decision.refusal, decision.message, response_url)
@@ -219,15 +216,12 @@ class ChangeService:
     def mark_applied(self, change_id: int, user_id: str, response_url: str | None) -> None:
         """A person applied a by-hand change: record who said so, then verify it as if cnibot had written it.
         The requester or an approver may say so (the same people who asked for it or decided it)."""
-        now = self.now()
-        record = self.repo.get(change_id)
-        if record is None:
-            self._answer(response_url, f"There is no change #{change_id}.")
+        clicked = self._clicked(change_id, user_id, response_url)
+        if clicked is None:
             return
-        rules = rules_for(self.cluster_of(record))
-        allowed = user_id == record.requester_id or is_approver(
-            user_id, self.groups.groups_of(user_id, rules.usergroups), rules
-        )
+        record, rules, click = clicked
+        now = click.at
+        allowed = user_id == record.requester_id or is_approver(user_id, click.user_groups, rules)
         if not allowed:
             self._answer(response_url, "Only the requester or an approver can mark this change applied.")
             return
@@ -247,6 +241,18 @@ class ChangeService:
         self.thread(record, f"<@{user_id}> marked change #{change_id} applied by hand; checking that it took.")
         self.refresh(change_id)
         self.start_apply(change_id)
+
+    def _clicked(
+        self, change_id: int, user_id: str, response_url: str | None
+    ) -> tuple[ChangeRecord, ApprovalRules, Click] | None:
+        """The request a button names, its cluster's rules and the click (the user's groups resolved), or None
+        when there is no such request (the clicker is told)."""
+        record = self.repo.get(change_id)
+        if record is None:
+            self._answer(response_url, f"There is no change #{change_id}.")
+            return None
+        rules = rules_for(self.cluster_of(record))
+        return record, rules, Click(user_id, self.groups.groups_of(user_id, rules.usergroups), self.now())
 
     def _refused(
         self,
