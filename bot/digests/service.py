@@ -24,12 +24,12 @@ from sqlalchemy import Engine
 
 from bot.config import ClusterConfig
 from bot.digests.builder import DigestBuilder
-from bot.digests.model import CapacitySample, FailedPod
 from bot.digests.observe import recent_failed_pods, take_sample
 from bot.digests.poster import DigestPoster, RunResult
 from bot.digests.schedule import schedule_from_text
 from bot.digests.slack import DigestSender, SlackDigestSender
 from bot.digests.sources import DigestSources, NoSources, sources_for
+from bot.domain.capacity_samples import CapacitySample, FailedPod
 from bot.errors import UpstreamError
 from bot.services import Services
 from storage.db import make_session_factory

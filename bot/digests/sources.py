@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from bot.digests.content import ApprovedSettings, PendingChange
-from bot.digests.model import FailedPod
+from bot.domain.capacity_samples import FailedPod
 from bot.domain.changes import Status
 from bot.domain.diagnosis.model import CauseCode
 from storage.changes import ChangeRepository

@@ -16,10 +16,10 @@ from slack_sdk import WebClient
 
 from bot.app import build_cnibot
 from bot.config import load_settings
-from bot.digests.model import CapacitySample, SubnetSample
 from bot.digests.poster import POSTED_NOW
 from bot.digests.service import DigestJobs, Stores, post_job_id
 from bot.digests.slack import SlackDigestSender
+from bot.domain.capacity_samples import CapacitySample, SubnetSample
 from bot.render.doc import plain
 from simulator.fake_slack import FakeSlack
 from storage.digests import POSTED

@@ -60,7 +60,7 @@ def test_stopping_during_a_rollout_watch_hands_the_change_over(
 
 
 def test_after_a_crash_mid_apply_the_audit_says_what_is_live(make_bot: Callable[..., SimBot]) -> None:  # noqa: F811
-    from storage.changes import AuditKind
+    from bot.domain.change_records import AuditKind
 
     sb = make_bot()
     svc = service(sb)

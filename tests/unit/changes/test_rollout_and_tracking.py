@@ -16,13 +16,13 @@ from bot.changes.rollout import Backoff, Progress, watch_rollout
 from bot.changes.service import ChangeService
 from bot.clusters import ClusterDirectory
 from bot.config import load_settings
+from bot.domain.change_records import AuditKind, NewChange
 from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, EniConfigState, Status, Target
 from bot.domain.cni_settings import EnvChange, Risk, effective_settings
 from bot.domain.facts import DaemonSetFact, EniFact, NodeFact
 from bot.render.doc import Doc
 from bot.services import Services
 from storage import migrate
-from storage.changes import AuditKind, NewChange
 from storage.db import make_engine, make_session_factory
 from storage.history import HistoryRepository
 

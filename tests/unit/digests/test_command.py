@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import build_services
 from bot.config import ClusterConfig, load_settings
-from bot.digests.model import CapacitySample, SubnetSample
 from bot.digests.service import DigestJobs, Sampling, Stores, post_job_id
+from bot.domain.capacity_samples import CapacitySample, SubnetSample
 from bot.errors import UpstreamError
 from bot.render.doc import render_text
 from bot.services import Services
