@@ -20,7 +20,6 @@ from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
 from bot.gateways.kube import ACTIVE_PODS, KubeGateway, active_placement_from_api, node_from_api
 from bot.gateways.pod_pages import decode_placements
-from bot.gateways.pool import Connections  # noqa: F401  (re-exported: it lived here)
 from bot.gateways.reflector import Reflector
 
 # Parallel gathering opens several connections to the API server at once.

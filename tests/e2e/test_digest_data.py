@@ -20,7 +20,7 @@ from bot.digests.poster import POSTED_NOW
 from bot.digests.service import DigestJobs, install_digests
 from bot.digests.slack import SlackDigestSender
 from bot.digests.sources import sources_for
-from bot.gateways.connections import Connections
+from bot.gateways.pool import Connections
 from simulator.cluster_state import NO_IP, sandbox_message
 from simulator.fake_slack import FakeSlack
 from simulator.faults import FaultRule
