@@ -19,7 +19,7 @@ def approved_baseline(services: Services, cluster: str) -> tuple[Mapping[str, st
     """The aws-node env as the last approved and applied change left it, and when: the baseline for drift."""
     from bot.digests.sources import sources_for
 
-    approved = sources_for(services.engine).approved_settings(cluster)
+    approved = sources_for(services.repos).approved_settings(cluster)
     return (approved.env, approved.approved_at) if approved else None
 
 

@@ -6,10 +6,13 @@ one transition), then told in Slack. Applying lives in `apply.py`.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.changes.apply import DEFAULT_TIMINGS, Applier, Timings
 from bot.changes.drafts import ChangeRefused, Draft, apply_blocker, draft_rollback
@@ -37,10 +40,20 @@ from bot.domain.changes import (
 )
 from bot.errors import NotFound
 from bot.services import Services
-from storage.changes import ChangeRepository
-from storage.db import make_session_factory
 
 log = logging.getLogger("cnibot.changes")
+_BUILDING = threading.Lock()
+
+
+def change_service(services: Services) -> ChangeService:
+    """The deployment's one change service: `serve` builds it at start (bot/app.py); `cnibot ask`, which may
+    never need it, on first use."""
+    with _BUILDING:
+        if services.changes is None:
+            if services.slack_client is None:
+                services.slack_client = slack_client_from(services.settings)
+            services.changes = ChangeService(services, SlackNotifier(services.slack_client))
+        return services.changes
 
 
 @dataclass(frozen=True)
@@ -62,12 +75,14 @@ class ChangeService:
         self.services = services
         self.notifier = notifier
         self.timings = timings or DEFAULT_TIMINGS
-        self.repo = ChangeRepository(make_session_factory(services.engine))
+        self.repo = services.repos.changes
         self.groups = GroupDirectory(notifier.client)
 
-    @classmethod
-    def for_services(cls, services: Services) -> ChangeService:
-        return cls(services, SlackNotifier(slack_client_from(services.settings)))
+    def answering_with(self, respond: Callable[[str, dict[str, Any]], bool] | None) -> ChangeService:
+        """This service, answering clicks through the Slack edge's ``respond``; it shares everything else."""
+        view = copy.copy(self)
+        view.notifier = SlackNotifier(self.notifier.client, respond=respond)
+        return view
 
     def now(self) -> datetime:
         return self.services.clock()

@@ -23,7 +23,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from bot.changes.service import ChangeService
+from bot.changes.service import ChangeService, change_service
 from bot.cli import main as cli_main
 from bot.config import ApprovalPolicy
 from bot.domain.change_records import ChangeRecord
@@ -86,7 +86,7 @@ def make_bot(
 
 
 def service(sb: SimBot) -> ChangeService:
-    return ChangeService.for_services(sb.bot.cnibot.services)
+    return change_service(sb.bot.cnibot.services)
 
 
 def text_of(message: dict[str, Any]) -> str:
