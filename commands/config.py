@@ -30,7 +30,8 @@ def _build(p: CommandParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.domain.state import IP_KNOBS, StateModel, config_view
+    from bot.domain.config_view import IP_KNOBS, config_view
+    from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
     from bot.render.state import config_data, config_doc, unchecked_data
 

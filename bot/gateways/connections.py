@@ -14,7 +14,7 @@ from kubernetes import config as k8s_config
 
 from bot.config import ClusterConfig
 from bot.domain.facts import NodeFact
-from bot.domain.state import PodPlacement
+from bot.domain.snapshot import PodPlacement
 from bot.errors import NO_CLUSTER, UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
