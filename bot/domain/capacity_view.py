@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from bot.domain import capacity
 from bot.domain.capacity import IPS_PER_PREFIX, Headroom, NodeCapacity, NodeUsage, WhatIfResult
-from bot.domain.cni_settings import KNOBS, effective_settings, value_error
+from bot.domain.cni_settings import effective_settings
+from bot.domain.knob_catalogue import KNOBS
+from bot.domain.settings_change import value_error
 from bot.domain.shapes import NodeShape, aws_node_runs_on, node_shape
 from bot.domain.state import NodeState, StateModel
 

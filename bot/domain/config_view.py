@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.cni_settings import KNOBS, EnvChange, Problem, knob_env, startup_errors, warm_pool_problems
+from bot.domain.cni_settings import Problem, startup_errors, warm_pool_problems
 from bot.domain.eniconfig import check_eniconfig
 from bot.domain.facts import NodeFact
+from bot.domain.knob_catalogue import KNOBS, knob_env
+from bot.domain.settings_change import EnvChange
 from bot.domain.snapshot import ManagedAddon
 from bot.domain.state import NodeMigration, StateModel
 from bot.domain.subnet_view import cluster_azs

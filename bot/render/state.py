@@ -12,10 +12,12 @@ from typing import Any
 
 from bot.domain.capacity import LIMIT_ENIS, LIMIT_IPV6_PREFIX, LIMIT_MAX_PODS, LIMIT_SUBNET
 from bot.domain.capacity_view import CapacityRow, CapacityView, WhatIf
-from bot.domain.cni_settings import MANIFEST_OWNED_ENV, Problem, Severity
+from bot.domain.cni_settings import Problem
 from bot.domain.config_view import ConfigView
 from bot.domain.facts import Unchecked
 from bot.domain.ip_ledger import HOLDERS
+from bot.domain.knob_catalogue import MANIFEST_OWNED_ENV
+from bot.domain.knobs import Severity
 from bot.domain.node_report import NodeReport
 from bot.domain.state import MIGRATED, NO_ENICONFIG, NOT_CHECKED, ON_PRIMARY_SUBNET
 from bot.domain.subnet_view import ROLE_NODES, SubnetView
