@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bot.domain.cni_settings import EffectiveSettings, effective_settings, startup_errors, warm_pool_problems
-from bot.domain.knob_catalogue import _CAPACITY_KNOBS, KNOBS, MANIFEST_OWNED_ENV, knob_for
+from bot.domain.knob_catalogue import KNOBS, MANIFEST_OWNED_ENV, knob_for
 from bot.domain.knobs import (
     Effect,
     Knob,
+    KnobGroup,
     KnobType,
     Risk,
     Severity,
@@ -68,7 +69,7 @@ def validate_change(current_env: Mapping[str, str], changes: Mapping[str, str | 
     changed = [knob for change in diff if (knob := knob_for(change.key)) is not None]
     # An unmodelled setting's effect cannot be told apart from a no-op: count it as a change.
     effective = [knob for knob in changed if not knob.modelled or before[knob.name] != after[knob.name]]
-    needs_max_pods = any(knob.name in _CAPACITY_KNOBS for knob in effective)
+    needs_max_pods = any(KnobGroup.NODE_CAPACITY in knob.groups for knob in effective)
     needs_replacement = _needs_node_replacement(effective, before, after)
     return ChangeCheck(
         diff=tuple(diff),
