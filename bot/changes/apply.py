@@ -7,6 +7,9 @@
 3. Write: ENIConfigs created or updated first (so aws-node finds them), then the aws-node env (DaemonSet
    patch with a resourceVersion precondition, or UpdateAddon), then ENIConfig deletions.
 4. Watch the rollout, verify, and for custom networking list the nodes to replace and keep tracking them.
+
+Over 500 lines on purpose: the steps above share one run's state (lock, written so far, progress message);
+the rollout watch and the live-state reads already live in rollout.py and state.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """From what someone asked to a checked draft: the exact diff against the cluster as it is now, its risk,
 warnings and impact. Anything aws-node would refuse, or that cannot work, is refused here, before anything
-is posted for approval."""
+is posted for approval.
+
+Just over 500 lines: one builder per kind of request (env, ENIConfig, custom networking, rollback), sharing
+the refusal checks."""
 
 from __future__ import annotations
 

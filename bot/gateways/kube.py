@@ -3,6 +3,9 @@
 Responses are read with `_preload_content=False` and parsed into our facts: it is several times faster
 than the client's pydantic models on large lists, and it tolerates what those models reject (events whose
 eventTime is null in the events.k8s.io view).
+
+Over 500 lines on purpose: one gateway class over one client, a method per read; writes live in
+kube_write.py and the paged pod LIST in pod_pages.py.
 """
 
 from __future__ import annotations

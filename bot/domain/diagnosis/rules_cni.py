@@ -1,5 +1,7 @@
 """Causes where the CNI on the node cannot do its job: aws-node down, ENIConfig missing or wrong, the network
-policy agent failing, IAM denials, EC2 throttling and ENI attachment refusals, SGP branch ENIs not ready."""
+policy agent failing, IAM denials, EC2 throttling and ENI attachment refusals, SGP branch ENIs not ready.
+
+Just over 500 lines: one short rule per cause, in the order they are tried."""
 
 from __future__ import annotations
 

@@ -1,6 +1,10 @@
 """Causes where the node's IP pool is empty and cannot grow: cordoned, frozen by its warm targets, at the
 node's ENI x IP capacity, or starved by its subnets (exhausted, excluded, fragmented), plus the pool that has
-addresses no pod may use yet (cooldown) and leaked ENIs that make a short subnet shorter."""
+addresses no pod may use yet (cooldown) and leaked ENIs that make a short subnet shorter.
+
+Over 500 lines on purpose: one rule per cause of an empty pool, each short, and they share the pool's
+arithmetic; split by cause family, a reader would lose the order in which they are tried.
+"""
 
 from __future__ import annotations
 
