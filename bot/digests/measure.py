@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain import capacity
+from bot.domain.shape_view import fargate_subnet_ids
 from bot.domain.shapes import aws_node_runs_on
 from bot.domain.state import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
 
@@ -20,7 +21,9 @@ def measure(
     model = StateModel(snapshot)
     subnets = snapshot.subnets or {}
     enis_read = snapshot.enis is not None
-    cluster_subnets = _cluster_subnet_ids(model)
+    ipamd_subnets = _cluster_subnet_ids(model)
+    fargate_only = set(fargate_subnet_ids(snapshot.fargate_profiles)) & set(subnets) - ipamd_subnets
+    cluster_subnets = ipamd_subnets | fargate_only
     holders = {s: model.ledger.holders(s) for s in cluster_subnets} if enis_read else {}
     leaked = Counter(u.eni.subnet_id for u in model.ledger.uses if u.holder == HOLDER_LEAKED) if enis_read else {}
     return CapacitySample(
@@ -61,6 +64,7 @@ def measure(
         limits=dict(snapshot.limits),
         could_not_check=tuple(f"{u.what} ({u.api}: {u.reason})" for u in snapshot.could_not_check),
         events_read=events_read,
+        fargate_only_subnets=tuple(sorted(fargate_only)),
     )
 
 

@@ -100,6 +100,8 @@ class CapacitySample:
     limits: Mapping[str, InstanceLimits] = field(default_factory=dict)
     could_not_check: tuple[str, ...] = ()  # "what (api: reason)" lines
     events_read: bool = True  # False: the sandbox events could not be read, so failed_pods is not the whole story
+    # Subnets only Fargate profiles draw on (one address per Fargate pod): ipamd's remedies do not apply to them.
+    fargate_only_subnets: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:

@@ -84,19 +84,24 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
 
 
 def _subnet_table(digest: Digest) -> Table:
-    rows = [_subnet_row(o) for o in digest.subnets]
+    rows = [_subnet_row(o, o.subnet_id in digest.fargate_only_subnets) for o in digest.subnets]
+    fargate = (
+        " F = a Fargate profile's subnet: one address per Fargate pod, no warm pool."
+        if any(o.subnet_id in digest.fargate_only_subnets for o in digest.subnets)
+        else ""
+    )
     return Table(
         ("AZ", "subnet", "free", "used", "24h", "7d", "days left", "warm idle"),
         rows,
         align="llrrrrrr",
         limit=20,
         more_hint="`/cni subnets` shows every subnet",
-        title="*Subnets* (free IPs, change in free IPs, forecast, share of used IPs idle in warm pools)",
+        title="*Subnets* (free IPs, change in free IPs, forecast, share of used IPs idle in warm pools)" + fargate,
     )
 
 
-def _subnet_row(o: SubnetOutlook) -> tuple[str, str, str, str, str, str, str, str]:
-    marker = {Level.AT_RISK: " !", Level.WATCH: " ~"}.get(o.level, "")
+def _subnet_row(o: SubnetOutlook, fargate: bool = False) -> tuple[str, str, str, str, str, str, str, str]:
+    marker = {Level.AT_RISK: " !", Level.WATCH: " ~"}.get(o.level, "") + (" F" if fargate else "")
     return (
         o.az,
         o.subnet_id + marker,
@@ -105,7 +110,7 @@ def _subnet_row(o: SubnetOutlook) -> tuple[str, str, str, str, str, str, str, st
         _signed(o.change_24h),
         _signed(o.change_7d),
         o.forecast.text,
-        "n/a" if o.warm_share is None else f"{o.warm_share:.0f}%",
+        "n/a" if o.warm_share is None or fargate else f"{o.warm_share:.0f}%",
     )
 
 

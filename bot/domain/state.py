@@ -41,6 +41,7 @@ from bot.domain.cni_settings import (
     value_error,
     warm_pool_problems,
 )
+from bot.domain.eks_cluster import EksClusterFact
 from bot.domain.eni_rules import (
     discovery_order,
     eni_is_leaked,
@@ -53,6 +54,7 @@ from bot.domain.facts import (
     DaemonSetFact,
     EniConfigFact,
     EniFact,
+    FargateProfileFact,
     NodeFact,
     PodFact,
     SubnetFact,
@@ -157,6 +159,9 @@ class ClusterSnapshot:
     limits: dict[str, InstanceLimits] = field(default_factory=dict)  # by instance type
     prefix_reservations: dict[str, list[str]] = field(default_factory=dict)  # subnet id -> CIDRs
     existing_security_groups: set[str] | None = None
+    # Cluster shapes (bot/domain/shape_view.py): EKS's view of the cluster, and its Fargate profiles.
+    eks: EksClusterFact | None = None
+    fargate_profiles: list[FargateProfileFact] | None = None
     checked: list[str] = field(default_factory=list)
     could_not_check: list[Unchecked] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # how long each read took (logs and benchmarks)
@@ -783,6 +788,7 @@ ROLE_NODES = "nodes"
 ROLE_ENICONFIG = "eniconfig"
 ROLE_DISCOVERY = "discovery"
 ROLE_EXCLUDED = "excluded"  # tagged kubernetes.io/role/cni=0
+ROLE_FARGATE = "fargate"  # a Fargate profile's subnet: one ENI per Fargate pod
 
 
 @dataclass(frozen=True)
@@ -818,6 +824,9 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
     for tagged in subnets.values():
         if tagged.cni_role is not None:
             roles[tagged.subnet_id].add(ROLE_EXCLUDED if tagged.cni_role == "0" else ROLE_DISCOVERY)
+    for profile in snapshot.fargate_profiles or []:
+        for subnet_id in profile.subnets:
+            roles[subnet_id].add(ROLE_FARGATE)
     s = model.settings
     pd = s.prefix_delegation and not (model.settings_known and s.ipv6)  # IPv6 pods take no IPv4 /28s
     sweeps, stopped_by = leaked_eni_sweep_for(s)
@@ -833,7 +842,9 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
             SubnetView(
                 subnet=subnet,
                 roles=tuple(
-                    r for r in (ROLE_NODES, ROLE_ENICONFIG, ROLE_DISCOVERY, ROLE_EXCLUDED) if r in subnet_roles
+                    r
+                    for r in (ROLE_NODES, ROLE_ENICONFIG, ROLE_DISCOVERY, ROLE_EXCLUDED, ROLE_FARGATE)
+                    if r in subnet_roles
                 ),
                 eniconfigs=tuple(sorted(eniconfig_names.get(subnet_id, []))),
                 holders=holders,

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bot.domain.eks_cluster import EksClusterFact, eks_cluster_from_api
 from bot.domain.facts import NodeFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
 from bot.domain.names import is_subdomain
@@ -46,6 +47,7 @@ class Wants:
     eks_addon: bool = False
     prefix_reservations: bool = False  # only read when prefix delegation is on
     security_groups: bool = False  # of the ENIConfigs
+    shapes: bool = False  # EKS DescribeCluster (IP family, Auto Mode) and the Fargate profiles
 
 
 class _Reads(Reads):
@@ -103,6 +105,12 @@ def _gather_ec2(
     snapshot.subnets = subnets_f.result()
     snapshot.enis = enis_f.result()
     snapshot.limits = (limits_f.result() if limits_f else None) or {}
+    if wants.shapes:
+        # Both cached for minutes in the gateway: EKS calls, not the EC2 budget aws-node depends on.
+        eks_f = reads.later("EKS cluster", lambda: _eks_fact(aws.eks_cluster(eks_name)))
+        fargate_f = reads.later("Fargate profiles", lambda: aws.fargate_profiles(eks_name))
+        snapshot.eks = eks_f.result()
+        snapshot.fargate_profiles = fargate_f.result()
     addon = addon_f.result() if addon_f else None
     if addon is not None:
         snapshot.addon_checked = True
@@ -247,6 +255,10 @@ def _reservations(aws: AwsGateway, subnet_id: str) -> Callable[[], list[str]]:
 
 def _types(nodes: Iterable[NodeFact] | None) -> list[str]:
     return sorted({n.instance_type for n in nodes or [] if n.instance_type})
+
+
+def _eks_fact(described: dict[str, Any] | None) -> EksClusterFact | None:
+    return eks_cluster_from_api(described) if described else None
 
 
 def _addon(described: dict[str, Any] | None) -> ManagedAddon | None:

@@ -37,7 +37,13 @@ LIMIT_NAMES = {
 }
 _ICON = {Severity.ERROR: ":red_circle:", Severity.WARNING: ":warning:", Severity.INFO: "ℹ️"}
 _TABLE_ROWS = 12
-_ROLE_SHORT = {"nodes": "nodes", "eniconfig": "eniconfig", "discovery": "discovery", "excluded": "excluded"}
+_ROLE_SHORT = {
+    "nodes": "nodes",
+    "eniconfig": "eniconfig",
+    "discovery": "discovery",
+    "excluded": "excluded",
+    "fargate": "fargate",
+}
 
 
 def problem_bullets(problems: Sequence[Problem], *, title: str = "", hint: str = "") -> Bullets:
