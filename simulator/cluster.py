@@ -796,6 +796,8 @@ class SimCluster(ClusterObjects):
                 self.generation
             )
 
+        if self.scenario.auto_mode:
+            return  # no aws-node DaemonSet to write a status to
         try:
             self.store.update("apps/v1", "DaemonSet", "kube-system", "aws-node", patch)
         except KeyError:

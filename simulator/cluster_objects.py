@@ -51,7 +51,8 @@ class ClusterObjects:
         namespaces |= {p.namespace for p in self.pods.values()}
         for name in sorted(namespaces):
             out.append(objects.namespace(name, self.now - timedelta(days=30)))
-        out.append(self._daemonset_object())
+        if not self.scenario.auto_mode:  # Auto Mode clusters have no aws-node DaemonSet at all
+            out.append(self._daemonset_object())
         out.append(self._kube_proxy_daemonset())
         for node in self.nodes.values():
             out.extend(self.node_objects(node))

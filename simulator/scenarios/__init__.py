@@ -220,6 +220,9 @@ class Scenario:
     aws_node_env: dict[str, str] = field(default_factory=dict)
     managed_addon: ManagedAddonSpec | None = None
     fargate_profiles: list[FargateProfileSpec] = field(default_factory=list)
+    # EKS Auto Mode for the whole cluster (DescribeCluster computeConfig.enabled): EKS runs pod networking and no
+    # aws-node DaemonSet is installed, so every node group must be compute_type auto (or fargate).
+    auto_mode: bool = False
     eniconfigs: list[EniConfigSpec] = field(default_factory=list)
     node_groups: list[NodeGroupSpec] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
@@ -313,6 +316,13 @@ def _check(scenario: Scenario) -> None:
         for extra in group.extra_enis:
             if extra.subnet is not None and extra.subnet not in subnet_names:
                 raise ScenarioError(f"node group {group.name}: extra ENI in unknown subnet {extra.subnet!r}")
+    if scenario.auto_mode:
+        others = [g.name for g in scenario.node_groups if g.compute_type not in ("auto", "fargate")]
+        if others or scenario.managed_addon is not None or scenario.eniconfigs:
+            raise ScenarioError(
+                "auto_mode: no aws-node at all, so no managed add-on, no ENIConfigs and only auto/fargate node groups"
+                + (f" (not: {', '.join(others)})" if others else "")
+            )
     for leaked in scenario.leaked_enis:
         if leaked.subnet not in subnet_names:
             raise ScenarioError(f"leaked ENIs: unknown subnet {leaked.subnet!r}")

@@ -12,7 +12,10 @@ MEANING: dict[CauseCode, str] = {
     CauseCode.MAX_PODS_REACHED: "every node the pod may use is at kubelet max-pods",
     CauseCode.SGP_BRANCH_CAPACITY: "no free branch ENI (vpc.amazonaws.com/pod-eni) for a security-groups-for-pods pod",
     CauseCode.AWS_NODE_NOT_READY: "aws-node is down or crash-looping on the node, so no pod there gets an IP",
-    CauseCode.SUBNET_EXHAUSTED: "the subnets ipamd may use cannot give the node even one more address",
+    CauseCode.SUBNET_EXHAUSTED: (
+        "the subnets ipamd may use (on EKS Auto Mode nodes: the node's subnets) cannot give the node even one more "
+        "address"
+    ),
     CauseCode.PREFIX_FRAGMENTATION: "prefix delegation needs a free aligned /28 and the subnet has none",
     CauseCode.NODE_IP_CAPACITY: "the node uses every pod IP its ENIs can hold (often max-pods set too high)",
     CauseCode.ATTACHMENT_LIMIT: "EC2 refuses to attach another ENI to the instance",
