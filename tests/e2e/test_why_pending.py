@@ -220,6 +220,28 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             "FARGATE_POD", ("2 Fargate profiles in the cluster: batch, reports",), ("Add a selector",)
         ),
     },
+    "auto-mode": {  # issue 16 item 2: no aws-node at all; the causes that still apply, never an ipamd one
+        "shop/orders-0": Expect(
+            "SUBNET_EXHAUSTED",
+            ("EKS Auto Mode node", "0 of 27 usable addresses free", "InsufficientFreeAddressesInSubnet"),
+            ("podSubnetSelectorTerms",),
+            never=("ENABLE_", "WARM_", "kubernetes.io/role/cni", "ENIConfig", "ipamd may"),
+        ),
+        "shop/web-9": Expect(
+            "MAX_PODS_REACHED",
+            ("2 of 3 nodes", "max-pods 27"),
+            ("get their max-pods from EKS",),
+            never=("ENABLE_PREFIX_DELEGATION", "bootstrap.sh"),
+        ),
+        "batch/report-1": Expect("NOT_SCHEDULED", ("Insufficient cpu",), ("requests",)),
+    },
+    "mixed-cluster": {
+        "jobs/later-0": Expect(
+            "FARGATE_POD",
+            ("schedulerName=fargate-scheduler", "Fargate profile jobs", "56 free"),
+            never=("WARM_", "ipamd"),
+        ),
+    },
     "ipv6": {
         "shop/web-0": Expect("POD_HAS_IP", ("2600:1f14:abc:1000:1::",)),
         "shop/web-1": Expect(
