@@ -34,6 +34,7 @@ from simulator.cluster_state import (
     replicaset_name,
     sandbox_message,
 )
+from simulator.egress_v4 import EGRESS_PLUGIN, EgressV4Store, egress_v4_enabled
 from simulator.ipamd import (
     CLUSTER_NAME_TAG,
     CREATED_AT_TAG,
@@ -76,6 +77,7 @@ class SimCluster(ClusterObjects):
         self.model.clock = self.now - timedelta(days=3)
         self.store = store or KubeStore()
         self.nodes: dict[str, SimNode] = {}
+        self.egress_v4: dict[str, EgressV4Store] = {}  # node name -> egress-cni's host-local store (IPv6)
         self.pods: dict[str, SimPod] = {}
         self.subnets: dict[str, Subnet] = {}
         self.security_groups: dict[str, str] = {}  # name -> id
@@ -472,6 +474,13 @@ class SimCluster(ClusterObjects):
                 pod.node = chosen.name
         self._give_network(pod, self.nodes[pod.node])
 
+    def _egress_v4_add(self, pod: SimPod, node: SimNode) -> str | None:
+        """The chained egress-cni after aws-cni (IPv6 clusters): one 169.254.172.0/22 address per pod."""
+        if not egress_v4_enabled(self.env):
+            return None
+        store = self.egress_v4.setdefault(node.name, EgressV4Store(leaked=node.group.egress_v4_leaked))
+        return store.add(pod.key)
+
     def _resolve_node(self, ref: str) -> SimNode:
         if ref in self.nodes:
             return self.nodes[ref]
@@ -515,6 +524,9 @@ class SimCluster(ClusterObjects):
             v6 = node.ipamd.assign_ipv6(pod.key)
             if v6 is None:
                 self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            elif (egress_error := self._egress_v4_add(pod, node)) is not None:
+                node.ipamd.ipv6_pods.pop(pod.key, None)  # libcni runs DEL on the chain: aws-cni frees the address
+                self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, egress_error, EGRESS_PLUGIN))
             else:
                 self._running(pod, v6)
             return
@@ -850,6 +862,8 @@ class SimCluster(ClusterObjects):
             if pod.node:
                 node = self.nodes[pod.node]
                 node.ipamd.release(pod.key)
+                if (egress := self.egress_v4.get(node.name)) is not None:
+                    egress.delete(pod.key)  # CNI DEL reaches egress-cni: host-local frees the reservation
                 capacity = self._scheduled[node.name]
                 capacity.pods -= 1
                 capacity.cpu_requested -= parse_cpu(pod.spec.cpu)

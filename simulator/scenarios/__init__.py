@@ -104,6 +104,9 @@ class NodeGroupSpec:
     # aws-node's nodeAffinity keeps it off every node that is not plain EC2 Linux.
     compute_type: str = ""
     os: str = "linux"
+    # IPv6 clusters: egress-cni host-local reservations (169.254.172.0/22) left by pods whose DEL never reached the
+    # plugin, per node of the group (simulator/egress_v4.py).
+    egress_v4_leaked: int = 0
 
 
 @dataclass

@@ -242,6 +242,14 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             never=("WARM_", "ipamd"),
         ),
     },
+    "ipv6-egress-v4": {  # issue 16 item 3: the chained egress-cni plugin, not ipamd or the node's /80
+        "shop/web-1": Expect(
+            "EGRESS_V4_PLUGIN",
+            ("169.254.172.0/22", "1,021", "no IP addresses available in range set: 169.254.172.1-169.254.175.254"),
+            ("/run/cni/v6pd/egress-v4-ipam", "ENABLE_V4_EGRESS=false"),
+            never=("SUBNET_EXHAUSTED", "NODE_IP_CAPACITY", "WARM_", "IPV6_PREFIX_MISSING"),
+        ),
+    },
     "ipv6": {
         "shop/web-0": Expect("POD_HAS_IP", ("2600:1f14:abc:1000:1::",)),
         "shop/web-1": Expect(

@@ -35,5 +35,9 @@ MEANING: dict[CauseCode, str] = {
     CauseCode.HYBRID_NODE: "an EKS Hybrid node: its own CNI gives pod addresses, not the VPC CNI",
     CauseCode.WINDOWS_NODE: "a Windows node: the VPC resource controller gives pod IPs, not ipamd",
     CauseCode.IPV6_PREFIX_MISSING: "an IPv6 cluster's node has no /80 prefix, so ipamd exits at start",
+    CauseCode.EGRESS_V4_PLUGIN: (
+        "an IPv6 cluster's egress-cni plugin (IPv4 egress, ENABLE_V4_EGRESS) failed the pod after aws-cni gave it "
+        "its IPv6 address, e.g. its 169.254.172.0/22 range is used up"
+    ),
     CauseCode.UNKNOWN: "nothing matched; every fact read is listed",
 }
