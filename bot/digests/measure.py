@@ -8,11 +8,13 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain import capacity
+from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
+from bot.domain.ip_ledger import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM
 from bot.domain.shape_view import shapes_view
 from bot.domain.shapes import NodeShape, aws_node_runs_on
-from bot.domain.state import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
+from bot.domain.snapshot import ClusterSnapshot
+from bot.domain.state import NodeState, StateModel
 
 
 def measure(
