@@ -426,7 +426,15 @@ def _max_pods_problems(state: NodeState, settings: EffectiveSettings) -> list[Pr
                 MAX_PODS_FAR_BELOW,
                 Severity.INFO,
                 f"max-pods is {max_pods:,}, far below the {recommended:,} that {itype} can address in this CNI mode.",
-                f"Raise kubelet max-pods towards {recommended:,} if CPU and memory allow.",
+                f"Raise kubelet max-pods towards {recommended:,} if CPU and memory allow: "
+                + setting_for_node(
+                    state.node.os_image,
+                    state.node.labels,
+                    recommended,
+                    custom_networking=settings.custom_networking,
+                    prefix_delegation=settings.prefix_delegation,
+                )
+                + ".",
             )
         ]
     return []
