@@ -35,6 +35,7 @@ from simulator.cluster_state import (
     sandbox_message,
 )
 from simulator.egress_v4 import EGRESS_PLUGIN, EgressV4Store, egress_v4_enabled
+from simulator.instance_types import InstanceType
 from simulator.ipamd import (
     CLUSTER_NAME_TAG,
     CREATED_AT_TAG,
@@ -43,6 +44,7 @@ from simulator.ipamd import (
     NodeContext,
     NodeIpamd,
 )
+from simulator.karpenter import EC2NODECLASS_TYPE, NODEPOOL_TYPE, karpenter_max_pods
 from simulator.kube.store import KubeStore
 from simulator.model import Ec2Error, Ec2Model, Instance, NetworkInterface, Subnet
 from simulator.scenarios import ForeignEniSpec, NodeGroupSpec, PodSpec, Scenario, ScenarioError
@@ -78,6 +80,9 @@ class SimCluster(ClusterObjects):
         self.store = store or KubeStore()
         self.nodes: dict[str, SimNode] = {}
         self.egress_v4: dict[str, EgressV4Store] = {}  # node name -> egress-cni's host-local store (IPv6)
+        if scenario.karpenter is not None:  # Karpenter's CRDs are served only where it is installed
+            self.store.registry.register(NODEPOOL_TYPE)
+            self.store.registry.register(EC2NODECLASS_TYPE)
         self.pods: dict[str, SimPod] = {}
         self.subnets: dict[str, Subnet] = {}
         self.security_groups: dict[str, str] = {}  # name -> id
@@ -267,7 +272,7 @@ class SimCluster(ClusterObjects):
             labels["eks.amazonaws.com/compute-type"] = group.compute_type
         if group.os != "linux":
             labels["kubernetes.io/os"] = labels["beta.kubernetes.io/os"] = group.os
-        max_pods = group.max_pods or itype.calculator_max_pods()
+        max_pods = group.max_pods or self._karpenter_max_pods(itype, labels) or itype.calculator_max_pods()
         created = (
             self.now
             - (timedelta(days=12) if group.previous_env is not None else timedelta(hours=3))
@@ -473,6 +478,11 @@ class SimCluster(ClusterObjects):
                     return
                 pod.node = chosen.name
         self._give_network(pod, self.nodes[pod.node])
+
+    def _karpenter_max_pods(self, itype: InstanceType, labels: dict[str, str]) -> int | None:
+        spec = self.scenario.karpenter
+        nodeclass = spec.nodeclass_of(labels) if spec else None
+        return karpenter_max_pods(itype, nodeclass, spec.reserved_enis) if spec and nodeclass else None
 
     def _egress_v4_add(self, pod: SimPod, node: SimNode) -> str | None:
         """The chained egress-cni after aws-cni (IPv6 clusters): one 169.254.172.0/22 address per pod."""

@@ -433,6 +433,7 @@ def _max_pods_problems(state: NodeState, settings: EffectiveSettings) -> list[Pr
                     recommended,
                     custom_networking=settings.custom_networking,
                     prefix_delegation=settings.prefix_delegation,
+                    limits=state.limits,
                 )
                 + ".",
             )
@@ -447,7 +448,7 @@ def _max_pods_source_note(state: NodeState, settings: EffectiveSettings, value: 
     mode = {"custom_networking": settings.custom_networking, "prefix_delegation": settings.prefix_delegation}
     calculator = max_pods_sources(state.limits, max_eni=settings.max_eni, **mode)[0]
     named = f" ({calculator.source} gives {calculator.value:,}: {calculator.detail})"
-    return named + ": " + setting_for_node(state.node.os_image, state.node.labels, value, **mode)
+    return named + ": " + setting_for_node(state.node.os_image, state.node.labels, value, limits=state.limits, **mode)
 
 
 def _aws_node_problems(node_name: str, pod: PodFact | None) -> list[Problem]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from simulator.karpenter import KarpenterSpec
+
 SCENARIO_DIR = Path(__file__).resolve().parent
 
 
@@ -226,6 +228,9 @@ class Scenario:
     # EKS Auto Mode for the whole cluster (DescribeCluster computeConfig.enabled): EKS runs pod networking and no
     # aws-node DaemonSet is installed, so every node group must be compute_type auto (or fargate).
     auto_mode: bool = False
+    # Karpenter: its reservedENIs setting, EC2NodeClasses and NodePools (simulator/karpenter.py). A node group
+    # labelled karpenter.sh/nodepool without max_pods gets the max-pods Karpenter computes for it.
+    karpenter: KarpenterSpec | None = None
     eniconfigs: list[EniConfigSpec] = field(default_factory=list)
     node_groups: list[NodeGroupSpec] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)

@@ -190,6 +190,16 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             ("Bottlerocket `settings.kubernetes.max-pods = 20`",),
             never=("bootstrap.sh", "EC2NodeClass"),
         ),
+        "shop/batch-5": Expect(  # no maxPods: Karpenter's ENI formula with reservedENIs 0 gives 29
+            "NODE_IP_CAPACITY",
+            ("kubelet max-pods 29", "18 pod IPs"),
+            (
+                "EC2NodeClass al2023-default `spec.kubelet.maxPods: 20` (NodePool spot)",
+                "`--reserved-enis`",
+                "(3 - 1) x (10 - 1) + 2 = 20",
+            ),
+            never=("bootstrap.sh", "nodeadm NodeConfig"),
+        ),
     },
     "cluster-shapes": {  # issue 16: nodes aws-node does not serve get their own verdicts, never ipamd's
         "batch/report-0": Expect(

@@ -521,6 +521,7 @@ def _max_pods_fix(v: View) -> list[str]:
         right,
         custom_networking=v.settings.custom_networking,
         prefix_delegation=v.settings.prefix_delegation,
+        limits=v.instance,
     )
     return [
         f"Kubelet max-pods {v.max_pods} assumes those ENIs too; {v.instance.instance_type} nodes address "
