@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.domain.knobs import AWS_NODE, INIT_CONTAINER, Effect, Knob, KnobType, Risk
+from bot.domain.knobs import AWS_NODE, INIT_CONTAINER, Effect, Knob, KnobGroup, KnobType, Risk
 
 
 def _bool(
@@ -20,6 +20,7 @@ def _bool(
     container: str = AWS_NODE,
     since: str | None = None,
     also_in_init: bool = False,
+    groups: frozenset[KnobGroup] = frozenset(),
 ) -> Knob:
     return Knob(
         name,
@@ -32,6 +33,7 @@ def _bool(
         container=container,
         since=since,
         also_in_init=also_in_init,
+        groups=groups,
     )
 
 
@@ -46,6 +48,7 @@ def _int(
     risk: Risk = Risk.LOW,
     effect: Effect = Effect.ROLLOUT,
     since: str | None = None,
+    groups: frozenset[KnobGroup] = frozenset(),
 ) -> Knob:
     return Knob(
         name,
@@ -58,6 +61,7 @@ def _int(
         minimum=minimum,
         maximum=maximum,
         since=since,
+        groups=groups,
     )
 
 
@@ -71,6 +75,7 @@ def _str(
     risk: Risk = Risk.LOW,
     effect: Effect = Effect.ROLLOUT,
     since: str | None = None,
+    groups: frozenset[KnobGroup] = frozenset(),
 ) -> Knob:
     return Knob(
         name,
@@ -82,6 +87,7 @@ def _str(
         effect=effect,
         empty_is_default=empty_is_default,
         since=since,
+        groups=groups,
     )
 
 
@@ -96,6 +102,7 @@ def _enum(
     risk: Risk = Risk.LOW,
     effect: Effect = Effect.ROLLOUT,
     since: str | None = None,
+    groups: frozenset[KnobGroup] = frozenset(),
 ) -> Knob:
     return Knob(
         name,
@@ -108,6 +115,7 @@ def _enum(
         allowed=allowed,
         case_sensitive=case_sensitive,
         since=since,
+        groups=groups,
     )
 
 
@@ -116,10 +124,40 @@ _HIGH, _MEDIUM = Risk.HIGH, Risk.MEDIUM
 
 _CATALOGUE: tuple[Knob, ...] = (
     # 1.1 warm pool and capacity
-    _int("WARM_ENI_TARGET", 1, "1", "Whole ENIs of free IPs to keep warm (secondary-IP mode).", minimum=0),
-    _int("WARM_IP_TARGET", 0, None, "Free IPs to keep warm; overrides WARM_ENI/WARM_PREFIX_TARGET.", minimum=0),
-    _int("MINIMUM_IP_TARGET", 0, None, "Floor on IPs attached to each node (pre-scaling).", minimum=0, since="1.6.0"),
-    _int("WARM_PREFIX_TARGET", 0, "1", "Free /28 prefixes to keep warm (prefix delegation).", minimum=0, since="1.9.0"),
+    _int(
+        "WARM_ENI_TARGET",
+        1,
+        "1",
+        "Whole ENIs of free IPs to keep warm (secondary-IP mode).",
+        minimum=0,
+        groups=frozenset({KnobGroup.WARM_POOL, KnobGroup.IP_ALLOCATION}),
+    ),
+    _int(
+        "WARM_IP_TARGET",
+        0,
+        None,
+        "Free IPs to keep warm; overrides WARM_ENI/WARM_PREFIX_TARGET.",
+        minimum=0,
+        groups=frozenset({KnobGroup.WARM_POOL, KnobGroup.IP_ALLOCATION}),
+    ),
+    _int(
+        "MINIMUM_IP_TARGET",
+        0,
+        None,
+        "Floor on IPs attached to each node (pre-scaling).",
+        minimum=0,
+        since="1.6.0",
+        groups=frozenset({KnobGroup.WARM_POOL, KnobGroup.IP_ALLOCATION}),
+    ),
+    _int(
+        "WARM_PREFIX_TARGET",
+        0,
+        "1",
+        "Free /28 prefixes to keep warm (prefix delegation).",
+        minimum=0,
+        since="1.9.0",
+        groups=frozenset({KnobGroup.WARM_POOL, KnobGroup.IP_ALLOCATION}),
+    ),
     Knob(
         "MAX_ENI",
         KnobType.INT,
@@ -130,6 +168,7 @@ _CATALOGUE: tuple[Knob, ...] = (
         effect=Effect.MAX_PODS,
         minimum=1,
         unset_at_or_below=0,
+        groups=frozenset({KnobGroup.NODE_CAPACITY, KnobGroup.IP_ALLOCATION}),
     ),
     Knob(
         "IP_COOLDOWN_PERIOD",
@@ -140,8 +179,16 @@ _CATALOGUE: tuple[Knob, ...] = (
         minimum=0,
         since="1.15.0",
         bad_int_exits=True,
+        groups=frozenset({KnobGroup.IP_ALLOCATION}),
     ),
-    _bool("AWS_MANAGE_ENIS_NON_SCHEDULABLE", False, None, "Grow/shrink the pool on cordoned nodes.", since="1.12.6"),
+    _bool(
+        "AWS_MANAGE_ENIS_NON_SCHEDULABLE",
+        False,
+        None,
+        "Grow/shrink the pool on cordoned nodes.",
+        since="1.12.6",
+        groups=frozenset({KnobGroup.IP_ALLOCATION}),
+    ),
     _bool(
         "ENABLE_PREFIX_DELEGATION",
         False,
@@ -150,6 +197,7 @@ _CATALOGUE: tuple[Knob, ...] = (
         risk=_HIGH,
         effect=Effect.MAX_PODS,
         since="1.9.0",
+        groups=frozenset({KnobGroup.NODE_CAPACITY, KnobGroup.IP_ALLOCATION}),
     ),
     _bool(
         "ENABLE_SUBNET_DISCOVERY",
@@ -158,6 +206,7 @@ _CATALOGUE: tuple[Knob, ...] = (
         "Put new ENIs in the subnet with most free IPs (tag kubernetes.io/role/cni).",
         effect=Effect.NEW_ENIS,
         since="1.18.0",
+        groups=frozenset({KnobGroup.IP_ALLOCATION}),
     ),
     _bool(
         "DISABLE_NETWORK_RESOURCE_PROVISIONING",
@@ -179,6 +228,7 @@ _CATALOGUE: tuple[Knob, ...] = (
         "Secondary ENIs use the node's ENIConfig subnet and security groups.",
         risk=_HIGH,
         effect=Effect.REPLACE_NODES,
+        groups=frozenset({KnobGroup.NODE_CAPACITY, KnobGroup.IP_ALLOCATION}),
     ),
     _str(
         "ENI_CONFIG_LABEL_DEF",
@@ -188,6 +238,7 @@ _CATALOGUE: tuple[Knob, ...] = (
         empty_is_default=True,
         risk=_MEDIUM,
         effect=Effect.NEW_ENIS,
+        groups=frozenset({KnobGroup.IP_ALLOCATION}),
     ),
     _str(
         "ENI_CONFIG_ANNOTATION_DEF",
@@ -207,6 +258,7 @@ _CATALOGUE: tuple[Knob, ...] = (
         risk=_HIGH,
         effect=Effect.MAX_PODS,
         since="1.7.0",
+        groups=frozenset({KnobGroup.NODE_CAPACITY, KnobGroup.IP_ALLOCATION}),
     ),
     _enum(
         "POD_SECURITY_GROUP_ENFORCING_MODE",
@@ -442,11 +494,6 @@ def knob_for(name: str) -> Knob | None:
 # Set by the manifest from the downward API or for information: present in the env, never tunables.
 MANIFEST_OWNED_ENV = frozenset({"MY_NODE_NAME", "MY_POD_NAME", "VPC_CNI_VERSION"})
 
-# Which knobs change the pod IP capacity of a node (and so kubelet max-pods).
-_CAPACITY_KNOBS = frozenset(
-    {"ENABLE_PREFIX_DELEGATION", "MAX_ENI", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "ENABLE_POD_ENI"}
-)
-
 
 def knob_env(container_env: Mapping[str, str], init_env: Mapping[str, str]) -> dict[str, str]:
     """The aws-node env as the knobs see it: the aws-node container's, plus the knobs that live only on the
@@ -457,3 +504,8 @@ def knob_env(container_env: Mapping[str, str], init_env: Mapping[str, str]) -> d
         if knob is not None and knob.container == INIT_CONTAINER:
             env[name] = value
     return env
+
+
+def knobs_in(group: KnobGroup) -> tuple[str, ...]:
+    """The names of the catalogue's knobs in ``group``, in catalogue order."""
+    return tuple(name for name, knob in KNOBS.items() if group in knob.groups)

@@ -44,6 +44,14 @@ class Effect(StrEnum):
     REPLACE_NODES = "replace-nodes"  # existing nodes keep the old behaviour until replaced
 
 
+class KnobGroup(StrEnum):
+    """What a knob is about, for the views that list a kind of knob (one source: the catalogue entry)."""
+
+    WARM_POOL = "warm-pool"  # how many free IPs/ENIs/prefixes ipamd keeps (the /cni capacity what-if)
+    NODE_CAPACITY = "node-capacity"  # changes a node's pod IP capacity, so kubelet max-pods must follow
+    IP_ALLOCATION = "ip-allocation"  # how pods get addresses: shown by /cni config even at its default
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -70,6 +78,7 @@ class Knob:
     unset_at_or_below: int | None = None  # values up to this mean "unset" upstream (MAX_ENI: getMaxENI)
     bad_int_exits: bool = False  # an Atoi error makes aws-node exit (validateEnvVars) instead of a fallback
     modelled: bool = True  # False: a real aws-node setting the bot passes through without modelling it
+    groups: frozenset[KnobGroup] = frozenset()
 
     @property
     def containers(self) -> tuple[str, ...]:

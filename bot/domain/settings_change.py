@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bot.domain.cni_settings import EffectiveSettings, effective_settings, startup_errors, warm_pool_problems
-from bot.domain.knob_catalogue import _CAPACITY_KNOBS, KNOBS, MANIFEST_OWNED_ENV, knob_for
+from bot.domain.knob_catalogue import KNOBS, MANIFEST_OWNED_ENV, knob_for
 from bot.domain.knobs import (
     Effect,
     Knob,
+    KnobGroup,
     KnobType,
     Risk,
     Severity,
@@ -32,6 +33,28 @@ class EnvChange(NamedTuple):
     key: str
     old: str | None
     new: str | None  # None = unset
+
+
+def settings_drift(running_env: Mapping[str, str], approved_env: Mapping[str, str]) -> tuple[EnvChange, ...]:
+    """The one drift definition, used by /cni config, digests and rollbacks: the aws-node settings whose
+    running value differs from the approved one (old = approved, new = running). The catalogue's knobs compare
+    by effective value, so a default set explicitly is no drift."""
+    running, approved = effective_settings(running_env), effective_settings(approved_env)
+    keys = sorted((set(running_env) | set(approved_env)) & set(KNOBS))
+    return tuple(
+        EnvChange(key, approved_env.get(key), running_env.get(key)) for key in keys if running[key] != approved[key]
+    )
+
+
+def setting_drifted(key: str, running_env: Mapping[str, str], wanted: str | None) -> bool:
+    """Whether ``key`` runs with another value than ``wanted`` (None = unset) would give (see settings_drift);
+    a key the catalogue does not model compares as written."""
+    if key not in KNOBS:
+        return running_env.get(key) != wanted
+    wanted_env = {k: v for k, v in running_env.items() if k != key}
+    if wanted is not None:
+        wanted_env[key] = wanted
+    return any(change.key == key for change in settings_drift(running_env, wanted_env))
 
 
 @dataclass(frozen=True)
@@ -68,7 +91,7 @@ def validate_change(current_env: Mapping[str, str], changes: Mapping[str, str | 
     changed = [knob for change in diff if (knob := knob_for(change.key)) is not None]
     # An unmodelled setting's effect cannot be told apart from a no-op: count it as a change.
     effective = [knob for knob in changed if not knob.modelled or before[knob.name] != after[knob.name]]
-    needs_max_pods = any(knob.name in _CAPACITY_KNOBS for knob in effective)
+    needs_max_pods = any(KnobGroup.NODE_CAPACITY in knob.groups for knob in effective)
     needs_replacement = _needs_node_replacement(effective, before, after)
     return ChangeCheck(
         diff=tuple(diff),
