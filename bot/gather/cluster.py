@@ -95,6 +95,12 @@ def _gather_ec2(
     if wants.eks_addon:
         # A 1-tuple, so that "self-managed" (None inside) differs from "could not check" (None).
         addon_f = reads.later("EKS add-on vpc-cni", lambda: (_addon(aws.eks_addon(eks_name)),))
+    eks_f = fargate_f = None
+    if wants.shapes:
+        # In parallel with the EC2 reads; both cached for minutes in the gateway, and EKS calls, not the EC2
+        # budget aws-node depends on.
+        eks_f = reads.later("EKS cluster", lambda: _eks_fact(aws.eks_cluster(eks_name)))
+        fargate_f = reads.later("Fargate profiles", lambda: aws.fargate_profiles(eks_name))
     vpc_f = reads.later("VPC of the cluster", lambda: _vpc_id(conn, aws, eks_name, nodes_f))
     subnets_f = reads.later("subnets of the VPC", lambda: _subnets(aws, vpc_f.result()))
     enis_f = reads.later("ENIs of the VPC", lambda: _enis(aws, vpc_f.result()))
@@ -106,10 +112,7 @@ def _gather_ec2(
     snapshot.subnets = subnets_f.result()
     snapshot.enis = enis_f.result()
     snapshot.limits = (limits_f.result() if limits_f else None) or {}
-    if wants.shapes:
-        # Both cached for minutes in the gateway: EKS calls, not the EC2 budget aws-node depends on.
-        eks_f = reads.later("EKS cluster", lambda: _eks_fact(aws.eks_cluster(eks_name)))
-        fargate_f = reads.later("Fargate profiles", lambda: aws.fargate_profiles(eks_name))
+    if eks_f is not None and fargate_f is not None:
         snapshot.eks = eks_f.result()
         snapshot.fargate_profiles = fargate_f.result()
     addon = addon_f.result() if addon_f else None
