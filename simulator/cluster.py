@@ -34,6 +34,8 @@ from simulator.cluster_state import (
     replicaset_name,
     sandbox_message,
 )
+from simulator.egress_v4 import EGRESS_PLUGIN, EgressV4Store, egress_v4_enabled
+from simulator.instance_types import InstanceType
 from simulator.ipamd import (
     CLUSTER_NAME_TAG,
     CREATED_AT_TAG,
@@ -42,6 +44,7 @@ from simulator.ipamd import (
     NodeContext,
     NodeIpamd,
 )
+from simulator.karpenter import EC2NODECLASS_TYPE, NODEPOOL_TYPE, karpenter_max_pods
 from simulator.kube.store import KubeStore
 from simulator.model import Ec2Error, Ec2Model, Instance, NetworkInterface, Subnet
 from simulator.scenarios import ForeignEniSpec, NodeGroupSpec, PodSpec, Scenario, ScenarioError
@@ -76,6 +79,10 @@ class SimCluster(ClusterObjects):
         self.model.clock = self.now - timedelta(days=3)
         self.store = store or KubeStore()
         self.nodes: dict[str, SimNode] = {}
+        self.egress_v4: dict[str, EgressV4Store] = {}  # node name -> egress-cni's host-local store (IPv6)
+        if scenario.karpenter is not None:  # Karpenter's CRDs are served only where it is installed
+            self.store.registry.register(NODEPOOL_TYPE)
+            self.store.registry.register(EC2NODECLASS_TYPE)
         self.pods: dict[str, SimPod] = {}
         self.subnets: dict[str, Subnet] = {}
         self.security_groups: dict[str, str] = {}  # name -> id
@@ -265,7 +272,7 @@ class SimCluster(ClusterObjects):
             labels["eks.amazonaws.com/compute-type"] = group.compute_type
         if group.os != "linux":
             labels["kubernetes.io/os"] = labels["beta.kubernetes.io/os"] = group.os
-        max_pods = group.max_pods or itype.calculator_max_pods()
+        max_pods = group.max_pods or self._karpenter_max_pods(itype, labels) or itype.calculator_max_pods()
         created = (
             self.now
             - (timedelta(days=12) if group.previous_env is not None else timedelta(hours=3))
@@ -472,6 +479,18 @@ class SimCluster(ClusterObjects):
                 pod.node = chosen.name
         self._give_network(pod, self.nodes[pod.node])
 
+    def _karpenter_max_pods(self, itype: InstanceType, labels: dict[str, str]) -> int | None:
+        spec = self.scenario.karpenter
+        nodeclass = spec.nodeclass_of(labels) if spec else None
+        return karpenter_max_pods(itype, nodeclass, spec.reserved_enis) if spec and nodeclass else None
+
+    def _egress_v4_add(self, pod: SimPod, node: SimNode) -> str | None:
+        """The chained egress-cni after aws-cni (IPv6 clusters): one 169.254.172.0/22 address per pod."""
+        if not egress_v4_enabled(self.env):
+            return None
+        store = self.egress_v4.setdefault(node.name, EgressV4Store(leaked=node.group.egress_v4_leaked))
+        return store.add(pod.key)
+
     def _resolve_node(self, ref: str) -> SimNode:
         if ref in self.nodes:
             return self.nodes[ref]
@@ -515,6 +534,9 @@ class SimCluster(ClusterObjects):
             v6 = node.ipamd.assign_ipv6(pod.key)
             if v6 is None:
                 self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            elif (egress_error := self._egress_v4_add(pod, node)) is not None:
+                node.ipamd.ipv6_pods.pop(pod.key, None)  # libcni runs DEL on the chain: aws-cni frees the address
+                self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, egress_error, EGRESS_PLUGIN))
             else:
                 self._running(pod, v6)
             return
@@ -796,6 +818,8 @@ class SimCluster(ClusterObjects):
                 self.generation
             )
 
+        if self.scenario.auto_mode:
+            return  # no aws-node DaemonSet to write a status to
         try:
             self.store.update("apps/v1", "DaemonSet", "kube-system", "aws-node", patch)
         except KeyError:
@@ -848,6 +872,8 @@ class SimCluster(ClusterObjects):
             if pod.node:
                 node = self.nodes[pod.node]
                 node.ipamd.release(pod.key)
+                if (egress := self.egress_v4.get(node.name)) is not None:
+                    egress.delete(pod.key)  # CNI DEL reaches egress-cni: host-local frees the reservation
                 capacity = self._scheduled[node.name]
                 capacity.pods -= 1
                 capacity.cpu_requested -= parse_cpu(pod.spec.cpu)

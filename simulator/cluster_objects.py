@@ -9,6 +9,7 @@ from simulator import objects
 from simulator.awsnode import AwsNodeConfig
 from simulator.awsnode_logs import aws_node_log
 from simulator.cluster_state import EVENT_TTL, SimNode, SimPod, replicaset_name
+from simulator.karpenter import karpenter_objects
 from simulator.kube.store import KubeStore
 from simulator.model import Subnet
 from simulator.scenarios import NodeGroupSpec, Scenario
@@ -51,8 +52,11 @@ class ClusterObjects:
         namespaces |= {p.namespace for p in self.pods.values()}
         for name in sorted(namespaces):
             out.append(objects.namespace(name, self.now - timedelta(days=30)))
-        out.append(self._daemonset_object())
+        if not self.scenario.auto_mode:  # Auto Mode clusters have no aws-node DaemonSet at all
+            out.append(self._daemonset_object())
         out.append(self._kube_proxy_daemonset())
+        if self.scenario.karpenter is not None:
+            out.extend(karpenter_objects(self.scenario.karpenter, self.now))
         for node in self.nodes.values():
             out.extend(self.node_objects(node))
         for pod in self.pods.values():

@@ -55,6 +55,8 @@ class EksCluster:
     created_at: float = 1767225600.0
     # Fargate profiles as DescribeFargateProfile returns them ({"fargateProfileName", "subnets", "selectors", ...}).
     fargate_profiles: list[dict[str, Any]] = field(default_factory=list)
+    ip_family: str = "ipv4"  # kubernetesNetworkConfig.ipFamily, fixed at creation
+    auto_mode: bool = False  # computeConfig.enabled: EKS Auto Mode
 
     @property
     def arn(self) -> str:
@@ -159,7 +161,8 @@ class EksService:
                 "endpointPrivateAccess": True,
                 "publicAccessCidrs": ["0.0.0.0/0"],
             },
-            "kubernetesNetworkConfig": {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4"},
+            "kubernetesNetworkConfig": _network_config(cluster),
+            **_auto_mode_config(cluster),
             "status": "ACTIVE",
             "certificateAuthority": {"data": cluster.certificate_authority},
             "platformVersion": "eks.20",
@@ -253,3 +256,25 @@ def _configured_env(text: str) -> tuple[dict[str, str], dict[str, str]]:
             )
         out.append({str(k): v for k, v in env.items()})
     return out[0], out[1]
+
+
+def _network_config(cluster: EksCluster) -> dict[str, Any]:
+    """An IPv6 cluster's services get an IPv6 range (serviceIpv6Cidr) as EKS assigns it; IPv4 ones 172.20.0.0/16."""
+    if cluster.ip_family == "ipv6":
+        return {"serviceIpv6Cidr": "fd30:1c53:5f8a::/108", "ipFamily": "ipv6"}
+    return {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4"}
+
+
+def _auto_mode_config(cluster: EksCluster) -> dict[str, Any]:
+    """EKS Auto Mode: compute, block storage and load balancing are enabled together (the EKS API requires it)."""
+    if not cluster.auto_mode:
+        return {}
+    return {
+        "computeConfig": {
+            "enabled": True,
+            "nodePools": ["general-purpose", "system"],
+            "nodeRoleArn": f"arn:aws:iam::{cluster.account_id}:role/{cluster.name}-auto-node-role",
+        },
+        "storageConfig": {"blockStorage": {"enabled": True}},
+        "kubernetesNetworkConfig": {**_network_config(cluster), "elasticLoadBalancing": {"enabled": True}},
+    }

@@ -165,6 +165,8 @@ class SimulatedCluster:
             certificate_authority=_FAKE_CA,
             addon=addon,
             apply_env=sim.set_aws_node_env,
+            ip_family="ipv6" if sc.aws_node_env.get("ENABLE_IPv6", "").lower() == "true" else "ipv4",
+            auto_mode=sc.auto_mode,
             fargate_profiles=[
                 {
                     "fargateProfileName": p.name,

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.changes.containers import edits_by_container
+from bot.changes.eks_managed import auto_mode_refusal
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
 from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
 from bot.config import ClusterConfig
@@ -77,7 +78,7 @@ class Draft:
 
 def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, duration: timedelta | None) -> Draft:
     state = read_state(conn, eniconfigs=False)
-    node = _require_aws_node(state)
+    node = _require_aws_node(state, conn)
     _refuse_without_served_nodes(conn)
     updates = _for_target(node, updates)
     _refuse_value_from(node, updates)
@@ -167,8 +168,10 @@ def _refuse_without_served_nodes(conn: ClusterConnection) -> None:
     )
 
 
-def _require_aws_node(state: ClusterState) -> AwsNodeState:
+def _require_aws_node(state: ClusterState, conn: ClusterConnection) -> AwsNodeState:
     if state.aws_node is None:
+        if (refusal := auto_mode_refusal(conn, daemonset_present=False)) is not None:
+            raise ChangeRefused([refusal])
         raise ChangeRefused(["There is no aws-node DaemonSet in kube-system, so there is no VPC CNI to change."])
     return state.aws_node
 
@@ -233,6 +236,8 @@ def _check_detail(check: ChangeCheck, notes: Sequence[str], estimate: Mapping[st
 def draft_eniconfig(conn: ClusterConnection, name: str, wanted: EniConfigState | None) -> Draft:
     _check_eniconfig_input(name, wanted)
     state = read_state(conn)
+    if state.aws_node is None and (refusal := auto_mode_refusal(conn, daemonset_present=False)) is not None:
+        raise ChangeRefused([refusal])
     current = state.eniconfig_state(name)
     if name in state.eniconfigs and current is None:
         raise ChangeRefused([f"ENIConfig `{name}` has no spec.subnet; fix it with kubectl first."])
@@ -347,7 +352,7 @@ def draft_custom_networking(
         if not GROUP_ID.match(sg):
             raise ChangeRefused([f"`{sg[:40]}` is not a security group id (sg-...)."])
     state = read_state(conn)
-    node = _require_aws_node(state)
+    node = _require_aws_node(state, conn)
     _refuse_without_served_nodes(conn)
     fleet = _fleet_or_refuse(conn)
     zones = sorted({n.az for n in fleet.nodes if n.az})
@@ -472,7 +477,7 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
     warnings = [f"Changed again since #{original.id}: {d}; the rollback overwrites it." for d in plan.drift]
     detail: dict[str, Any] = {"warnings": [*warnings, *state.notes], "needs_node_replacement": False}
     if plan.spec.env:
-        node = _require_aws_node(state)
+        node = _require_aws_node(state, conn)
         check = validate_change(env_now, plan.spec.env_updates())
         if check.errors:
             raise ChangeRefused(check.errors)

@@ -147,6 +147,7 @@ class Digest:
     until: datetime | None = None
     previous_posted_at: datetime | None = None
     ipv6: bool = False  # pods take IPv6 addresses: the IPv4 figures are nodes' and ENIs', not pods'
+    other_shape_subnets: Mapping[str, str] = field(default_factory=dict)  # subnet id -> shape label
 
     @property
     def has_data(self) -> bool:
@@ -175,7 +176,10 @@ def build_digest(inputs: DigestInputs) -> Digest:
     drift = _drift(latest, inputs.approved)
     ipv6 = latest is not None and latest.aws_node_env is not None and effective_settings(latest.aws_node_env).ipv6
     # IPv6: pods take addresses from each node's /80; the IPv4 remedies (warm pools, prefixes, secondary CIDRs) miss.
-    recs = tuple(recommendations(latest, outlooks)) if latest and not ipv6 else ()
+    other_shapes = dict(latest.other_shape_subnets) if latest else {}
+    # Fargate, Auto Mode and Windows subnets: no ipamd pool there, so ipamd's remedies would not give them any.
+    ipamd_outlooks = tuple(o for o in outlooks if o.subnet_id not in other_shapes)
+    recs = tuple(recommendations(latest, ipamd_outlooks)) if latest and not ipv6 else ()
     caveats = data_caveats(latest, inputs.data, inputs.now)
     events_problem = _events_problem(latest, inputs.data)
     level, headline = _headline(
@@ -218,6 +222,7 @@ def build_digest(inputs: DigestInputs) -> Digest:
         until=inputs.until,
         previous_posted_at=inputs.previous_posted_at,
         ipv6=ipv6,
+        other_shape_subnets=other_shapes,
     )
 
 

@@ -24,7 +24,13 @@ LIMIT_NAMES = {
 }
 SEVERITY_ICON = {Severity.ERROR: ":red_circle:", Severity.WARNING: ":warning:", Severity.INFO: "ℹ️"}
 TABLE_ROWS = 12
-ROLE_SHORT = {"nodes": "nodes", "eniconfig": "eniconfig", "discovery": "discovery", "excluded": "excluded"}
+ROLE_SHORT = {
+    "nodes": "nodes",
+    "eniconfig": "eniconfig",
+    "discovery": "discovery",
+    "excluded": "excluded",
+    "fargate": "fargate",
+}
 
 
 def problem_bullets(problems: Sequence[Problem], *, title: str = "", hint: str = "") -> Bullets:

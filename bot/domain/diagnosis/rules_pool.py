@@ -30,10 +30,10 @@ from bot.domain.eni_rules import subnet_excluded as subnet_excluded_by_tags
 from bot.domain.facts import EniFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.karpenter import NODEPOOL_LABEL
 from bot.domain.knobs import Severity
 from bot.domain.max_pods import (
     AL2023,
-    KARPENTER_NODEPOOL_LABEL,
     UNKNOWN_OS,
     max_pods_sources,
     node_os,
@@ -169,10 +169,10 @@ def node_ip_capacity(v: View) -> Cause | None:
         remedy.append(
             f"Set kubelet max-pods to {calculator.value} on {limits.instance_type} nodes, as {calculator.source} "
             f"computes it ({calculator.detail}): "
-            f"{setting_for_node(os_image, labels, calculator.value, **mode)}; then replace the nodes."
+            f"{setting_for_node(os_image, labels, calculator.value, limits=limits, **mode)}; then replace the nodes."
         )
         standard = sources[1].value
-        karpenter = KARPENTER_NODEPOOL_LABEL in labels
+        karpenter = NODEPOOL_LABEL in labels
         if os in (AL2023, UNKNOWN_OS) and standard != calculator.value and not karpenter:
             remedy.append(
                 f"nodeadm's default for {limits.instance_type} is {standard} whatever the CNI mode: without "
