@@ -13,8 +13,11 @@ import secrets
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from bot.web import BackgroundServer
 
 if TYPE_CHECKING:
     from bot.app import Cnibot
@@ -71,35 +74,54 @@ def digest_runner(bot: Cnibot, cluster_name: str) -> DigestRunner:
     return run
 
 
-def run_demo_web(sim: SimulatedCluster, port: int = CONSOLE_PORT) -> int:
+@dataclass
+class DemoWeb:
+    bot: Cnibot
+    console: Console
+    bot_server: BackgroundServer
+    page: BackgroundServer
+
+    def stop(self) -> None:
+        self.page.stop()
+        self.bot.services.scheduler.shutdown(wait=False)
+        self.bot_server.stop()
+        self.bot.services.connections.close()
+        if self.bot.services.work is not None:
+            self.bot.services.work.shutdown(wait=True)
+        self.bot.services.engine.dispose()
+        self.console.close()
+
+
+def start_demo_web(sim: SimulatedCluster, database_url: str, port: int = CONSOLE_PORT) -> DemoWeb:
+    """The bot served as `cnibot serve` serves it, against `sim`, with the console as its Slack."""
     from bot.app import build_cnibot
-    from bot.logs import configure_logging
     from bot.web import BackgroundServer
     from simulator.console.app import Console
     from simulator.slack_workspace import Workspace
 
-    env = sim.env()
-    os.environ.update({k: v for k, v in env.items() if k != "KUBECONFIG"})
-    configure_logging("WARNING", "text")
-    workdir = tempfile.mkdtemp(prefix="cnibot-demo-")
+    os.environ.update({k: v for k, v in sim.env().items() if k != "KUBECONFIG"})
     ws = Workspace()
     secret = secrets.token_hex(16)
     console = Console("", secret, workspace=ws).start_slack(port + 1 if port else 0)
-    settings = demo_settings(sim, ws, console.api_url, secret, f"sqlite:///{workdir}/cnibot.db")
-    bot = build_cnibot(settings)
+    bot = build_cnibot(demo_settings(sim, ws, console.api_url, secret, database_url))
     server = BackgroundServer(bot.web).start()
     console.bot_url = server.url
     console.run_digest = digest_runner(bot, sim.cluster_name)
     bot.services.scheduler.start()
     page = BackgroundServer(console.web, port=port).start()
+    return DemoWeb(bot, console, server, page)
+
+
+def run_demo_web(sim: SimulatedCluster, port: int = CONSOLE_PORT) -> int:
+    from bot.logs import configure_logging
+
+    configure_logging("WARNING", "text")
+    workdir = tempfile.mkdtemp(prefix="cnibot-demo-")
+    demo = start_demo_web(sim, f"sqlite:///{workdir}/cnibot.db", port)
     try:
-        return _wait(console, page.url, bot_url=server.url)
+        return _wait(demo.console, demo.page.url, bot_url=demo.bot_server.url)
     finally:
-        page.stop()
-        bot.services.scheduler.shutdown(wait=False)
-        server.stop()
-        bot.services.connections.close()
-        console.close()
+        demo.stop()
 
 
 def _wait(console: Console, page_url: str, bot_url: str) -> int:
@@ -131,7 +153,6 @@ def console_main(argv: Sequence[str] | None = None) -> int:
     if not _loopback(args.bot_url):
         print("cnibot console: --bot-url must be on loopback (127.0.0.1 or [::1])", flush=True)
         return 2
-    from bot.web import BackgroundServer
     from simulator.console.app import Console
 
     console = Console(args.bot_url, secret).start_slack(args.port + 1)

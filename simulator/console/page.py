@@ -82,7 +82,9 @@ document.addEventListener('click', (ev) => {
     post('/close', {view: f.dataset.view}); }
 });
 document.addEventListener('submit', (ev) => {
-  const f = ev.target; ev.preventDefault();
+  const f = ev.target;
+  if (f.method === 'dialog') return;  // the confirm dialog closes itself with the button's value
+  ev.preventDefault();
   if (f.id === 'composer') {
     const t = $('box').value; $('box').value = ''; if (t.trim()) post('/send', {text: t}); return;
   }
