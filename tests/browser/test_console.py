@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[DemoWeb]:
-    sim = SimulatedCluster.from_scenario("warm-target-misconfig")
+    sim = SimulatedCluster.from_scenario("demo")  # what `cnibot demo --web` runs
     sim.start()
     try:
         running = start_demo_web(sim, f"sqlite:///{tmp_path / 'cnibot.db'}", port=0)
@@ -72,7 +72,7 @@ def test_request_approve_verify_refuse_and_digest_in_a_browser(demo: DemoWeb, pa
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ws = demo.console.workspace
     url = demo.page.url
-    alice, bob, dave = (ws.user_by_role(r) for r in ("requester", "approver 1", "not an approver"))
+    alice, bob, carol, dave = (ws.user_by_role(r) for r in ("requester", "approver 1", "approver 2", "not an approver"))
     command, approvers, digest = (ws.channel_by_role(r).id for r in ("command", "approvers", "digest"))
 
     def shot(name: str) -> None:
@@ -80,10 +80,10 @@ def test_request_approve_verify_refuse_and_digest_in_a_browser(demo: DemoWeb, pa
 
     # The requester asks why a pod is pending; the fix is a config change, offered as a button.
     page.goto(f"{url}/?channel={command}&user={alice.id}")
-    page.fill("#box", "/cni why-pending shop/web-5")
+    page.fill("#box", "/cni why-pending shop/checkout-7")
     page.press("#box", "Enter")
     messages = page.locator("#messages")
-    expect(messages).to_contain_text("MINIMUM_IP_TARGET=10 without WARM_IP_TARGET", timeout=20_000)
+    expect(messages).to_contain_text("has too few free IPs", timeout=20_000)
     expect(messages.locator(".only-you").first).to_contain_text("Only visible to you")
     shot("01-why-pending")
 
@@ -91,8 +91,8 @@ def test_request_approve_verify_refuse_and_digest_in_a_browser(demo: DemoWeb, pa
     messages.get_by_role("button", name="Request this change").click()
     modal = page.locator("#modal")
     expect(modal).to_contain_text("Request a change", timeout=10_000)
-    expect(modal.locator("[name=settings]")).to_have_value("WARM_IP_TARGET=2")
-    modal.locator("[name=reason]").fill("pods pending on web")
+    expect(modal.locator("[name=settings]")).to_have_value("MINIMUM_IP_TARGET=18 WARM_IP_TARGET=2")
+    modal.locator("[name=reason]").fill("checkout pods pending in us-east-2a")
     shot("02-request-modal")
     modal.get_by_role("button", name="Request").click()
     expect(modal).to_be_hidden(timeout=10_000)
@@ -108,16 +108,36 @@ def test_request_approve_verify_refuse_and_digest_in_a_browser(demo: DemoWeb, pa
     assert re.search(r"approver", refusal, re.IGNORECASE), refusal
     shot("03-non-approver-refused")
 
-    # Approver 1 approves through the confirm dialog; the thread follows the rollout to "verified".
+    # Approver 1 approves through the confirm dialog (a low-risk change needs one); the thread follows the
+    # rollout to "verified".
     page.goto(f"{url}/?channel={approvers}&user={bob.id}")
     messages.get_by_role("button", name="Approve").click()
     confirm = page.locator("#confirm")
     expect(confirm).to_contain_text("Approve change #1?")
     shot("04-approve-confirm")
     confirm.locator(".confirm-yes").click()
-    thread = messages.locator(".thread")
-    expect(thread).to_contain_text("verified", timeout=60_000)
-    assert "dave" not in page.locator("#messages").inner_text()  # dave's refusal was his alone
+    expect(messages.locator(".thread").first).to_contain_text("Change #1 verified", timeout=60_000)
+    expect(messages.locator(".thread").first).to_contain_text("Rolling out change #1: 8/8 aws-node pods updated")
+    assert "not an approver" not in messages.inner_text()  # dave's refusal was his alone
+
+    # A high-risk change needs both approvers.
+    page.goto(f"{url}/?channel={command}&user={alice.id}")
+    page.fill("#box", '/cni set ENABLE_PREFIX_DELEGATION=true --reason "room for more pods per node"')
+    page.press("#box", "Enter")
+    expect(messages).to_contain_text("Requested change #2", timeout=20_000)
+    page.goto(f"{url}/?channel={approvers}&user={bob.id}")
+    request = messages.locator(".message", has_text="Change request #2").first
+    request.get_by_role("button", name="Approve").click()
+    confirm.locator(".confirm-yes").click()
+    expect(messages).to_contain_text("Change #2 needs 1 more approver", timeout=10_000)
+    page.locator("#user").select_option(carol.id)  # the user switcher
+    expect(page.locator("#user")).to_have_value(carol.id)
+    request.get_by_role("button", name="Approve").click()
+    confirm.locator(".confirm-yes").click()
+    thread = request.locator(".thread")
+    expect(thread).to_contain_text("Change #2 verified", timeout=60_000)
+    expect(thread).to_contain_text("@bob approved (1/2)")
+    expect(thread).to_contain_text("@carol approved: change #2 is approved")
     shot("05-rollout-verified")
 
     # The digest channel: the scheduled digest, run now, with its chart uploaded into the thread.
