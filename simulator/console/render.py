@@ -14,6 +14,25 @@ from simulator.console.timeline import Message, OpenView
 
 Names = Callable[[str], str]  # a user or channel id -> the name to show
 
+# The shortcodes the bot uses, as Slack draws them; others stay as typed.
+EMOJI = {
+    "warning": "\u26a0\ufe0f",
+    "hourglass": "\u231b",
+    "white_check_mark": "\u2705",
+    "red_circle": "\U0001f534",
+    "x": "\u274c",
+    "lock": "\U0001f512",
+    "large_yellow_circle": "\U0001f7e1",
+    "large_green_circle": "\U0001f7e2",
+    "large_blue_circle": "\U0001f535",
+    "no_entry_sign": "\U0001f6ab",
+    "leftwards_arrow_with_hook": "\u21a9\ufe0f",
+    "boom": "\U0001f4a5",
+    "raised_hand": "\u270b",
+    "memory": "\U0001f4dd",
+    "floppy_disk": "\U0001f4be",
+}
+_EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _ANGLE = re.compile(r"<([^<>]+)>")
 _MARKS = (
     (re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])"), "b"),
@@ -40,6 +59,7 @@ def _inline(text: str, names: Names) -> str:
 
 
 def _marks(escaped: str) -> str:
+    escaped = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
     for pattern, tag in _MARKS:
         escaped = pattern.sub(lambda m, t=tag: f"<{t}>{m.group(1)}</{t}>", escaped)  # type: ignore[misc]
     return escaped
