@@ -66,11 +66,11 @@ async function refresh() {
 function confirmThen(spec, go) {
   if (!spec) return go();
   const c = JSON.parse(spec); const d = $('confirm');
-  const text = (o) => (o && o.text) || '';
-  d.querySelector('.confirm-title').textContent = text(c.title);
-  d.querySelector('.confirm-text').textContent = text(c.text);
-  d.querySelector('.confirm-yes').textContent = text(c.confirm) || 'Yes';
-  d.querySelector('.confirm-no').textContent = text(c.deny) || 'Cancel';
+  // Each part was rendered and escaped by the console (simulator/console/render.py).
+  d.querySelector('.confirm-title').innerHTML = c.title || '';
+  d.querySelector('.confirm-text').innerHTML = c.text || '';
+  d.querySelector('.confirm-yes').innerHTML = c.confirm || 'Yes';
+  d.querySelector('.confirm-no').innerHTML = c.deny || 'Cancel';
   d.returnValue = ''; d.showModal();
   d.onclose = () => { if (d.returnValue === 'yes') go(); };
 }

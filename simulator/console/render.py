@@ -14,24 +14,34 @@ from simulator.console.timeline import Message, OpenView
 
 Names = Callable[[str], str]  # a user or channel id -> the name to show
 
-# The shortcodes the bot uses, as Slack draws them; others stay as typed.
+# The shortcodes the bot uses, drawn with symbols any common font has (Slack draws emoji); others stay as typed.
 EMOJI = {
-    "warning": "\u26a0\ufe0f",
-    "hourglass": "\u231b",
-    "white_check_mark": "\u2705",
-    "red_circle": "\U0001f534",
-    "x": "\u274c",
-    "lock": "\U0001f512",
-    "large_yellow_circle": "\U0001f7e1",
-    "large_green_circle": "\U0001f7e2",
-    "large_blue_circle": "\U0001f535",
-    "no_entry_sign": "\U0001f6ab",
-    "leftwards_arrow_with_hook": "\u21a9\ufe0f",
-    "boom": "\U0001f4a5",
-    "raised_hand": "\u270b",
-    "memory": "\U0001f4dd",
-    "floppy_disk": "\U0001f4be",
+    "white_check_mark": ("\u2714", "#007a5a"),
+    "x": ("\u2716", "#e01e5a"),
+    "red_circle": ("\u25cf", "#e01e5a"),
+    "large_yellow_circle": ("\u25cf", "#e8a400"),
+    "large_green_circle": ("\u25cf", "#2bac76"),
+    "large_blue_circle": ("\u25cf", "#1264a3"),
+    "warning": ("\u26a0", "#e8a400"),
+    "hourglass": ("\u25f7", "#616061"),
+    "no_entry_sign": ("\u2298", "#e01e5a"),
+    "leftwards_arrow_with_hook": ("\u21a9", "#1264a3"),
+    "boom": ("\u2738", "#e01e5a"),
+    "raised_hand": ("\u270b", "#616061"),
+    "memory": ("\u270e", "#616061"),
+    "floppy_disk": ("\u25a3", "#616061"),
+    "lock": ("\u26b7", "#616061"),
 }
+
+
+def _emoji(m: re.Match[str]) -> str:
+    found = EMOJI.get(m.group(1))
+    if found is None:
+        return m.group(0)
+    glyph, color = found
+    return f'<span class="emoji" style="color:{color}" title=":{m.group(1)}:">{glyph}</span>'
+
+
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _ANGLE = re.compile(r"<([^<>]+)>")
 _MARKS = (
@@ -59,7 +69,7 @@ def _inline(text: str, names: Names) -> str:
 
 
 def _marks(escaped: str) -> str:
-    escaped = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
+    escaped = _EMOJI.sub(_emoji, escaped)
     for pattern, tag in _MARKS:
         escaped = pattern.sub(lambda m, t=tag: f"<{t}>{m.group(1)}</{t}>", escaped)  # type: ignore[misc]
     return escaped
@@ -116,7 +126,7 @@ def element(el: Any, names: Names, message_key: str, block_id: str) -> str:
     kind = el.get("type")
     if kind == "button":
         style = el.get("style") or "default"
-        confirm = _attr(el["confirm"]) if isinstance(el.get("confirm"), dict) else ""
+        confirm = _attr(_confirm(el["confirm"], names)) if isinstance(el.get("confirm"), dict) else ""
         return (
             f'<button class="btn {_attr(style)}" data-message="{_attr(message_key)}" data-block="{_attr(block_id)}"'
             f' data-action="{_attr(str(el.get("action_id", "")))}" data-confirm="{confirm}">'
@@ -125,6 +135,11 @@ def element(el: Any, names: Names, message_key: str, block_id: str) -> str:
     if kind == "image":
         return f'<span class="img-alt">[image: {html.escape(str(el.get("alt_text", "")))}]</span>'
     return f'<span class="unsupported">[{html.escape(str(kind))}]</span>'
+
+
+def _confirm(spec: dict[str, Any], names: Names) -> dict[str, str]:
+    """A confirm dialog's parts as safe HTML (its text may be mrkdwn), for the page to show as they are."""
+    return {key: text_object(spec.get(key), names) for key in ("title", "text", "confirm", "deny")}
 
 
 def block(b: Any, names: Names, message_key: str) -> str:

@@ -14,7 +14,9 @@ def test_marks_mentions_links_and_emoji() -> None:
     out = mrkdwn(
         ":white_check_mark: *Verified*, _by_ <@U0BOB> in <#C0APPROVE> ~old~ <https://x.test/a?b=1&amp;c=2|docs>", names
     )
-    assert out.startswith("\u2705 <b>Verified</b>, <i>by</i> ")
+    assert out.startswith('<span class="emoji" style="color:#007a5a" title=":white_check_mark:">\u2714</span> ')
+    assert "<b>Verified</b>, <i>by</i> " in out
+    assert mrkdwn(":not_an_emoji_we_draw:", names) == ":not_an_emoji_we_draw:"
     assert '<span class="mention">@bob</span>' in out and '<span class="mention">#cni-approvals</span>' in out
     assert "<s>old</s>" in out
     assert '<a href="https://x.test/a?b=1&amp;c=2" rel="noopener noreferrer" target="_blank">docs</a>' in out
@@ -41,7 +43,10 @@ def test_hostile_text_is_escaped_everywhere() -> None:
                     "type": "button",
                     "action_id": "a'><img>",
                     "text": {"type": "plain_text", "text": "<b>Go</b>"},
-                    "confirm": {"title": {"type": "plain_text", "text": '"><script>'}},
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": '"><script>'},
+                        "text": {"type": "mrkdwn", "text": "applies to `demo`"},
+                    },
                 }
             ],
         },
@@ -50,6 +55,8 @@ def test_hostile_text_is_escaped_everywhere() -> None:
     )
     assert "<script" not in button and "<img" not in button and "<b>Go" not in button
     assert 'data-block="b&quot;&gt;&lt;script&gt;"' in button
+    # The confirm dialog's parts arrive rendered and escaped; the page inserts them as they are.
+    assert "&lt;code&gt;demo&lt;/code&gt;" in button and "&amp;lt;script" in button
 
 
 def test_blocks_threads_files_and_ephemeral() -> None:
