@@ -54,8 +54,9 @@ def digest_runner(bot: Cnibot, cluster_name: str) -> DigestRunner:
     from bot.digests.slack import SlackDigestSender
     from bot.digests.sources import sources_for
 
-    assert bot.bolt is not None
-    jobs = DigestJobs(bot.services, SlackDigestSender(bot.bolt.client), sources=sources_for(bot.services.engine))
+    services = bot.services
+    assert services.slack_client is not None
+    jobs = DigestJobs(services, SlackDigestSender(services.slack_client), sources=sources_for(services.repos))
 
     def run(channel: Any, user: Any) -> str:
         now = bot.services.clock()
@@ -88,7 +89,7 @@ class DemoWeb:
         self.bot.services.connections.close()
         if self.bot.services.work is not None:
             self.bot.services.work.shutdown(wait=True)
-        self.bot.services.engine.dispose()
+        self.bot.services.repos.dispose()
         self.console.close()
 
 
