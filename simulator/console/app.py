@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -146,7 +147,10 @@ class Console:
         return channel.name if channel is not None else ref
 
     def _who(self, data: dict[str, Any]) -> tuple[str, User]:
-        user = self.workspace.user(str(data.get("user"))) or self.workspace.users[0]
+        """The channel and the person a page request acts for; a person not in the workspace is refused."""
+        user = self.workspace.user(str(data.get("user")))
+        if user is None:
+            raise HTTPException(404, "no such user in this workspace")
         return str(data.get("channel") or ""), user
 
     def _build_web(self) -> Starlette:

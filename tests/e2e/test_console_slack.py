@@ -134,3 +134,17 @@ def test_plays_slack_for_a_running_bot(
         assert any("cnibot answered HTTP 401" in n for n in notes), notes
     finally:
         wrong.close()
+
+
+def test_the_page_acts_only_for_people_and_channels_of_its_workspace(
+    console_for: Callable[..., tuple[Console, str]],
+) -> None:
+    _, page = console_for()
+    assert httpx.get(page, params={"channel": "C0GENERAL", "user": "U0NOBODY"}).status_code == 404
+    assert httpx.get(page, params={"channel": "C0NOPE", "user": "U0ALICE"}).status_code == 404
+    stranger = {"channel": "C0GENERAL", "user": "U0NOBODY", "text": "/cni help"}
+    assert httpx.post(f"{page}/send", json=stranger).status_code == 404
+    nowhere = {"channel": "C0NOPE", "user": "U0ALICE", "text": "/cni help"}
+    assert httpx.post(f"{page}/send", json=nowhere).status_code == 404
+    shown = httpx.get(page, params={"channel": "C0GENERAL", "user": "U0BOB"}).text
+    assert 'data-user="U0BOB"' in shown and "bob (approver 1)" in shown and "# cni-approvals" in shown
