@@ -148,3 +148,17 @@ def test_the_page_acts_only_for_people_and_channels_of_its_workspace(
     assert httpx.post(f"{page}/send", json=nowhere).status_code == 404
     shown = httpx.get(page, params={"channel": "C0GENERAL", "user": "U0BOB"}).text
     assert 'data-user="U0BOB"' in shown and "bob (approver 1)" in shown and "# cni-approvals" in shown
+
+
+def test_cnibot_console_needs_the_secret_and_a_loopback_bot(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main as cli_main
+
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    monkeypatch.delenv("CNIBOT_SLACK_SIGNING_SECRET", raising=False)
+    assert cli_main(["console", "--bot-url", "http://127.0.0.1:3000"]) == 2
+    assert "set SLACK_SIGNING_SECRET" in capsys.readouterr().out
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    assert cli_main(["console", "--bot-url", "http://bot.example.com:3000"]) == 2
+    assert "must be on loopback" in capsys.readouterr().out
