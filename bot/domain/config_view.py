@@ -8,29 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.cni_settings import KNOBS, EnvChange, Problem, knob_env, startup_errors, warm_pool_problems
+from bot.domain.cni_settings import Problem, startup_errors, warm_pool_problems
 from bot.domain.eniconfig import check_eniconfig
 from bot.domain.facts import NodeFact
+from bot.domain.knob_catalogue import KNOBS, knob_env, knobs_in
+from bot.domain.knobs import KnobGroup
+from bot.domain.settings_change import EnvChange
 from bot.domain.snapshot import ManagedAddon
 from bot.domain.state import NodeMigration, StateModel
 from bot.domain.subnet_view import cluster_azs
 
 # --- config -----------------------------------------------------------------------------------------------
 
-IP_KNOBS = (
-    "WARM_ENI_TARGET",
-    "WARM_IP_TARGET",
-    "MINIMUM_IP_TARGET",
-    "WARM_PREFIX_TARGET",
-    "MAX_ENI",
-    "ENABLE_PREFIX_DELEGATION",
-    "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
-    "ENI_CONFIG_LABEL_DEF",
-    "ENABLE_POD_ENI",
-    "ENABLE_SUBNET_DISCOVERY",
-    "IP_COOLDOWN_PERIOD",
-    "AWS_MANAGE_ENIS_NON_SCHEDULABLE",
-)
+IP_KNOBS = knobs_in(KnobGroup.IP_ALLOCATION)  # shown by /cni config even at their defaults
 
 
 @dataclass(frozen=True)
