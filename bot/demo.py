@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="run this /cni command and exit (repeatable); without it, an interactive prompt",
     )
+    p.add_argument("--web", action="store_true", help="play Slack in a browser: every role, buttons and modals")
+    p.add_argument("--port", type=int, default=3100, help="with --web: the page's port (default 3100)")
     return p
 
 
@@ -61,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim = SimulatedCluster.from_scenario(args.scenario, nodes=args.nodes)
     sim.start()
     try:
+        if args.web:
+            from bot.demo_web import run_demo_web
+
+            return run_demo_web(sim, port=args.port)
         return _run(sim, args)
     finally:
         sim.stop()

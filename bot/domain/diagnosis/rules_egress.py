@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from bot.domain.diagnosis.model import Cause, CauseCode
 from bot.domain.diagnosis.signals import failing_plugin, plugin_error_text
-from bot.domain.diagnosis.text import ago, plural
 from bot.domain.diagnosis.view import View
+from bot.domain.wording import ago, plural
 
 EGRESS_PLUGIN = "egress-cni"
 EGRESS_V4_SUBNET = "169.254.172.0/22"  # cmd/aws-vpc-cni/main.go egressPluginIpamSubnetV4
