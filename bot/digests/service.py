@@ -27,10 +27,10 @@ from bot.digests.schedule import schedule_from_text
 from bot.digests.slack import DigestSender, SlackDigestSender
 from bot.digests.sources import DigestSources, NoSources, sources_for
 from bot.domain.capacity_samples import CapacitySample, FailedPod
+from bot.domain.digest_records import Subscription
 from bot.errors import UpstreamError
 from bot.services import Services
 from storage.capacity_samples import SampleRepository
-from storage.digests import Subscription
 
 log = logging.getLogger("cnibot.digests")
 
