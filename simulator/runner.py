@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from simulator import objects
+from simulator import addons, objects
 from simulator.cluster import SimCluster
 from simulator.counters import RequestCounter
 from simulator.ec2.server import AwsApiServer
@@ -165,6 +165,8 @@ class SimulatedCluster:
             certificate_authority=_FAKE_CA,
             addon=addon,
             apply_env=sim.set_aws_node_env,
+            roll_version=lambda version: addons.roll_aws_node(sim, version),
+            rolling=lambda: sim.rollout is not None,
             fargate_profiles=[
                 {
                     "fargateProfileName": p.name,

@@ -76,7 +76,7 @@ class AwsApiServer:
         access_key = scope.group("akid") if scope else ""
         split = urlsplit(path)
         if service == "eks" or (not service and split.path.startswith("/clusters")):
-            return self._eks(method, split.path, body)
+            return self._eks(method, split.path, body, split.query)
         params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)) if body else {}
         params.update(parse_qsl(split.query, keep_blank_values=True))
         action = params.get("Action", "")
@@ -122,8 +122,9 @@ class AwsApiServer:
             return 400, content, sts.error("InvalidAction", f"Could not find operation {action}").encode(), False
         return 200, content, sts.caller_identity(self.model.account_id, access_key).encode(), False
 
-    def _eks(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes, bool]:
+    def _eks(self, method: str, path: str, body: bytes, query: str = "") -> tuple[int, str, bytes, bool]:
         operation, args = operation_for(method, path)
+        args = {**dict(parse_qsl(query)), **args}
         detail: dict[str, object] = {"params": {**args, "body": body.decode("utf-8", "replace")}}
         rule = self._gate("eks", operation, detail)
         content = "application/json"
