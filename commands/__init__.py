@@ -12,6 +12,7 @@ from commands import (
     history,
     node,
     subnets,
+    version,
     why_pending,
 )
 from commands import set as set_env
@@ -26,6 +27,7 @@ def build_registry() -> Registry:
             subnets.SUBCOMMAND,
             capacity.SUBCOMMAND,
             config.SUBCOMMAND,
+            version.SUBCOMMAND,
             history.SUBCOMMAND,
             *set_env.SUBCOMMANDS,
             eniconfig.SUBCOMMAND,

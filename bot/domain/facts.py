@@ -113,6 +113,7 @@ class DaemonSetFact:
     updated: int
     resource_version: str
     env_from_refs: tuple[str, ...] = ()  # env entries set through valueFrom (not readable as values)
+    images: dict[str, str] = field(default_factory=dict)  # container name -> image, init containers included
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,7 @@ class AwsGateway:
         self._eks_cluster: TTLCache[dict[str, Any] | None] = TTLCache("eks_cluster", 3600)
         self._eks_addon: TTLCache[dict[str, Any] | None] = TTLCache("eks_addon", 60)
         self._fargate: TTLCache[list[FargateProfileFact]] = TTLCache("fargate_profiles", 300)
+        self._addon_versions: TTLCache[list[tuple[str, bool]]] = TTLCache("eks_addon_versions", 3600)
 
     # --- plumbing -----------------------------------------------------------------------------------
     def _call(self, api: str, fn: Callable[..., T], **kwargs: Any) -> T:
@@ -331,6 +332,34 @@ class AwsGateway:
                 raise
 
         return self._eks_addon.get((cluster, addon), load)
+
+    def eks_addon_versions(self, kubernetes_version: str, addon: str = "vpc-cni") -> list[tuple[str, bool]]:
+        """(version, default for this Kubernetes version) for every version EKS offers (DescribeAddonVersions)."""
+
+        def load() -> list[tuple[str, bool]]:
+            out: list[tuple[str, bool]] = []
+            token: str | None = None
+            while True:
+                extra = {"nextToken": token} if token else {}
+                resp = self._call(
+                    "eks:DescribeAddonVersions",
+                    self._eks.describe_addon_versions,
+                    addonName=addon,
+                    kubernetesVersion=kubernetes_version,
+                    **extra,
+                )
+                for item in resp.get("addons") or []:
+                    for version in item.get("addonVersions") or []:
+                        default = any(
+                            c.get("clusterVersion") == kubernetes_version and c.get("defaultVersion")
+                            for c in version.get("compatibilities") or []
+                        )
+                        out.append((str(version["addonVersion"]), default))
+                token = resp.get("nextToken")
+                if not token:
+                    return out
+
+        return self._addon_versions.get((addon, kubernetes_version), load)
 
     def fargate_profiles(self, cluster: str) -> list[FargateProfileFact]:
         """The cluster's Fargate profiles (ListFargateProfiles, then DescribeFargateProfile each)."""

@@ -271,6 +271,10 @@ def daemonset_from_api(obj: JSON) -> DaemonSetFact:
         updated=int(status.get("updatedNumberScheduled") or 0),
         resource_version=str((obj.get("metadata") or {}).get("resourceVersion") or ""),
         env_from_refs=tuple(refs),
+        images={
+            str(c.get("name")): str(c.get("image") or "")
+            for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+        },
     )
 
 

@@ -20,10 +20,11 @@ READ_ACTIONS = {
     "eks:DescribeAddon",
     "eks:ListFargateProfiles",
     "eks:DescribeFargateProfile",
+    "eks:DescribeAddonVersions",
 }
 WRITE_ACTIONS = {"eks:UpdateAddon", "eks:DescribeUpdate"}
 # Actions with no resource-level permissions: IAM accepts only "*" for them.
-NEEDS_STAR = {action for action in READ_ACTIONS if action.startswith("ec2:")}
+NEEDS_STAR = {action for action in READ_ACTIONS if action.startswith("ec2:")} | {"eks:DescribeAddonVersions"}
 
 PLACEHOLDERS = {
     "AWS_REGION": "us-east-2",

@@ -138,6 +138,7 @@ def read_commands(env: SimBot) -> Iterator[str]:
         "subnets": "subnets",
         "capacity": "capacity",
         "config": "config",
+        "version": "version",
     }
     for name, text in wanted.items():
         if name in registered and text:
@@ -187,4 +188,9 @@ def test_read_commands_on_the_simulator_need_only_the_readonly_policy(simulated_
     # Every operation the simulator saw is one the static scan knows, so the scan's view is not partial.
     assert needed <= set(static_actions())
     # The scenarios reach the paths that need the less common permissions.
-    assert {"ec2:DescribeSecurityGroups", "ec2:GetSubnetCidrReservations", "eks:DescribeAddon"} <= needed
+    assert {
+        "ec2:DescribeSecurityGroups",
+        "ec2:GetSubnetCidrReservations",
+        "eks:DescribeAddon",
+        "eks:DescribeAddonVersions",
+    } <= needed
