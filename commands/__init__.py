@@ -12,6 +12,7 @@ from commands import (
     history,
     node,
     subnets,
+    upgrade,
     version,
     why_pending,
 )
@@ -32,6 +33,7 @@ def build_registry() -> Registry:
             *set_env.SUBCOMMANDS,
             eniconfig.SUBCOMMAND,
             custom_networking.SUBCOMMAND,
+            upgrade.SUBCOMMAND,
             *changes.SUBCOMMANDS,
             digest.SUBCOMMAND,
         ]

@@ -465,7 +465,12 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         raise ChangeRefused([f"Change #{original.id} is {original.status}; only applied changes can be rolled back."])
     state = read_state(conn, aws_node=original.spec.touches_aws_node, eniconfigs=bool(original.spec.eniconfigs))
     env_now = state.aws_node.env if state.aws_node else {}
-    plan = rollback_plan(original.spec, env_now, state.eniconfig_states())
+    version_now = None
+    if original.spec.version is not None:
+        from bot.changes.upgrade import installed_version  # upgrade builds on this module
+
+        version_now = installed_version(conn, _require_aws_node(state))
+    plan = rollback_plan(original.spec, env_now, state.eniconfig_states(), version_now)
     if automatic and plan.drift:
         raise ChangeRefused([f"Changed again since #{original.id} was applied: {'; '.join(plan.drift)}."])
     if plan.spec.empty:
@@ -488,6 +493,9 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         detail["warnings"] = [*warnings, *check.warnings, *state.notes]
         risk = max(risk, check.risk, key=lambda r: r.rank)
         target = node.target
+    elif plan.spec.version is not None:
+        target = _require_aws_node(state).target
+        detail["effect"] = f"The VPC CNI goes back: {plan.spec.version.old} -> {plan.spec.version.new}."
     else:
         target = Target.NONE
     kind = ChangeKind.REVERT if automatic else ChangeKind.ROLLBACK

@@ -197,6 +197,16 @@ def _impact(detail: Mapping[str, Any]) -> list[Any]:
                 title="*Pods per node* (kubelet max-pods to use on the new nodes)",
             )
         )
+    images = detail.get("images") or []
+    if images:
+        out.append(
+            Table(
+                ("container", "image tag now", "after"),
+                [(i["container"], i["now"], i["after"]) for i in images],
+                align="lll",
+                title="*Images*",
+            )
+        )
     subnets = detail.get("pod_subnets") or []
     if subnets:
         out.append(

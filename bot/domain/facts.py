@@ -62,6 +62,7 @@ class PodFact:
     annotations: dict[str, str] = field(default_factory=dict)
     deleting: bool = False
     scheduler_name: str = "default-scheduler"
+    images: dict[str, str] = field(default_factory=dict)  # container name -> image (aws-node pods only)
 
     @property
     def ref(self) -> str:

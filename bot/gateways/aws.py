@@ -427,6 +427,25 @@ class AwsGateway:
         self._eks_addon.invalidate((cluster, addon))
         return dict(resp["update"])
 
+    def update_addon_version(
+        self, cluster: str, version: str, configuration_values: str, *, request_token: str, addon: str = "vpc-cni"
+    ) -> dict[str, Any]:
+        """UpdateAddon to another version, the current configuration values sent again so they are kept, and
+        PRESERVE so settings EKS does not manage survive the update."""
+        args: dict[str, Any] = {"configurationValues": configuration_values} if configuration_values else {}
+        resp = self._call(
+            "eks:UpdateAddon",
+            self._eks.update_addon,
+            clusterName=cluster,
+            addonName=addon,
+            addonVersion=version,
+            resolveConflicts="PRESERVE",
+            clientRequestToken=request_token,
+            **args,
+        )
+        self._eks_addon.invalidate((cluster, addon))
+        return dict(resp["update"])
+
     def describe_update(self, cluster: str, update_id: str, addon: str = "vpc-cni") -> dict[str, Any]:
         resp = self._call(
             "eks:DescribeUpdate", self._eks.describe_update, name=cluster, updateId=update_id, addonName=addon

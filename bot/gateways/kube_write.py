@@ -83,6 +83,15 @@ def env_patch(edits: Mapping[str, Mapping[str, str | None]], resource_version: s
     return {"metadata": {"resourceVersion": resource_version}, "spec": {"template": {"spec": pod_spec}}}
 
 
+def images_patch(images: Mapping[str, str], resource_version: str) -> JSON:
+    """The strategic-merge patch that sets the image of the named aws-node containers (init container included)."""
+    containers = [{"name": n, "image": i} for n, i in sorted(images.items()) if n != INIT_CONTAINER]
+    pod_spec: JSON = {"containers": containers} if containers else {}
+    if INIT_CONTAINER in images:
+        pod_spec["initContainers"] = [{"name": INIT_CONTAINER, "image": images[INIT_CONTAINER]}]
+    return {"metadata": {"resourceVersion": resource_version}, "spec": {"template": {"spec": pod_spec}}}
+
+
 def eniconfig_body(name: str, state: EniConfigState) -> JSON:
     spec: JSON = {"subnet": state.subnet}
     if state.security_groups:
@@ -117,6 +126,19 @@ class KubeWriter:
             AWS_NODE,
             KUBE_SYSTEM,
             env_patch(edits, resource_version),
+            field_manager=FIELD_MANAGER,
+            _content_type=STRATEGIC_MERGE,
+        )
+        return dict(result or {})
+
+    def patch_aws_node_images(self, images: Mapping[str, str], resource_version: str) -> JSON:
+        """Set the images of aws-node's containers (a self-managed upgrade); WriteConflict as for env patches."""
+        result = self._call(
+            "kube:PATCH daemonsets",
+            self.apps.patch_namespaced_daemon_set,
+            AWS_NODE,
+            KUBE_SYSTEM,
+            images_patch(images, resource_version),
             field_manager=FIELD_MANAGER,
             _content_type=STRATEGIC_MERGE,
         )
