@@ -15,7 +15,7 @@ from typing import Any
 from bot.changes.drafts import ChangeRefused, Draft, _refuse_without_served_nodes, _require_aws_node
 from bot.changes.state import AwsNodeState, eks_name, read_state, writer_for
 from bot.domain.changes import ChangeKind, ChangeSpec, Target, VersionEdit
-from bot.domain.cni_settings import Risk
+from bot.domain.knobs import Risk
 from bot.domain.versions import (
     check_upgrade,
     ecr_registry,

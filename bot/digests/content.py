@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.digests.forecast import EXHAUSTED, humane_days
-from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetHistory
 from bot.digests.outlook import Level, SubnetOutlook, subnet_outlook
 from bot.digests.recommend import Recommendation, recommendations
-from bot.domain.cni_settings import KNOBS, EnvChange, effective_settings
+from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetHistory
+from bot.domain.cni_settings import effective_settings
+from bot.domain.knob_catalogue import KNOBS
+from bot.domain.settings_change import EnvChange
 
 NEAR_LIMIT = 0.9  # a node using this share of its IPs or max-pods is "near" its limit
 # Free counts within this many addresses (or 1% of the subnet) of the last digest's count are "unchanged".

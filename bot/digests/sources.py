@@ -7,15 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Engine
-
 from bot.digests.content import ApprovedSettings, PendingChange
-from bot.digests.model import FailedPod
+from bot.domain.capacity_samples import FailedPod
 from bot.domain.changes import Status
-from bot.domain.diagnosis.model import CauseCode
+from bot.domain.diagnosis.catalogue import is_ip_failure
 from storage.changes import ChangeRepository
-from storage.db import make_session_factory
 from storage.diagnoses import DiagnosisRepository
+from storage.repositories import Repositories
 
 
 class DigestSources(Protocol):
@@ -39,19 +37,6 @@ class NoSources:
         return []
 
 
-# Diagnoses that are not "this pod has no IP": it has one, it was never scheduled, or the cause is elsewhere.
-NOT_IP_FAILURES = frozenset(
-    {
-        CauseCode.POD_HAS_IP,
-        CauseCode.HOST_NETWORK,
-        CauseCode.POD_NOT_FOUND,
-        CauseCode.NOT_SCHEDULED,
-        CauseCode.MAX_PODS_REACHED,
-        CauseCode.SGP_BRANCH_CAPACITY,
-        CauseCode.NETWORK_POLICY_AGENT,
-        CauseCode.UNKNOWN,
-    }
-)
 MAX_DIAGNOSES = 500
 
 
@@ -79,7 +64,7 @@ class StoredSources:
                 source="diagnosis",
             )
             for e in entries
-            if e.created_at <= until and e.primary_code not in NOT_IP_FAILURES
+            if e.created_at <= until and is_ip_failure(e.primary_code)
         ]
 
     def approved_settings(self, cluster: str) -> ApprovedSettings | None:
@@ -107,7 +92,6 @@ class StoredSources:
         ]
 
 
-def sources_for(engine: Engine) -> DigestSources:
+def sources_for(repos: Repositories) -> DigestSources:
     """The why-pending and change records of this deployment."""
-    sessions = make_session_factory(engine)
-    return StoredSources(DiagnosisRepository(sessions), ChangeRepository(sessions))
+    return StoredSources(repos.diagnoses, repos.changes)

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.domain.cni_settings import EnvChange, Risk
+from bot.domain.knobs import Risk
+from bot.domain.settings_change import EnvChange
 
 # --- the change ----------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.domain.cni_settings import cni_version_from_image, parse_version
+from bot.domain.cni_version import cni_version_from_image, parse_version
 
 # The three images of the aws-node pod, by container name, and their ECR repositories.
 CONTAINERS: dict[str, str] = {

@@ -32,7 +32,8 @@ from bot.domain.changes import (
     spec_hash,
     what_changed,
 )
-from bot.domain.cni_settings import EnvChange, Risk
+from bot.domain.knobs import Risk
+from bot.domain.settings_change import EnvChange
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 RULES = ApprovalRules(users=frozenset({"U1", "U2", "U3"}), usergroups=frozenset({"S0NET"}))
