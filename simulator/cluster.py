@@ -9,6 +9,7 @@ arrive over HTTP (the aws-node DaemonSet, ENIConfigs, node labels) re-converge t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -653,6 +654,11 @@ class SimCluster(ClusterObjects):
                 return
             labels = after.get("metadata", {}).get("labels") or {}
             annotations = after.get("metadata", {}).get("annotations") or {}
+            cordoned = bool((after.get("spec") or {}).get("unschedulable"))
+            if cordoned != node.cordoned:  # kubectl cordon / uncordon: the scheduler sees it at once
+                with self.lock:
+                    node.cordoned = cordoned
+                    self._scheduled[node.name].unschedulable = cordoned
             if labels != before.get("metadata", {}).get("labels") or annotations != before.get("metadata", {}).get(
                 "annotations"
             ):
@@ -846,6 +852,16 @@ class SimCluster(ClusterObjects):
         with self.lock, self.model.lock:
             pod = self._new_pod(PodSpec(name=name, namespace=namespace_name, **fields))
             pod.created = self.now
+            self._place(pod)
+            for obj in self.pod_objects(pod):
+                self.store.put(obj)
+            return pod
+
+    def recreate_pod(self, old: SimPod, new_name: str) -> SimPod:
+        """What a ReplicaSet does for a pod that went away: the same spec under a new name, placed afresh."""
+        with self.lock, self.model.lock:
+            spec = dataclasses.replace(old.spec, name=new_name, node=None)  # the scheduler places it, group kept
+            pod = self._new_pod(spec, age=timedelta(0))
             self._place(pod)
             for obj in self.pod_objects(pod):
                 self.store.put(obj)

@@ -11,11 +11,13 @@ import re
 import socket
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from simulator import sts
+from simulator.autoscaling import AutoScaling, AutoScalingError
 from simulator.counters import RequestCounter
 from simulator.ec2 import xml
 from simulator.ec2.api import Ec2Api
@@ -39,6 +41,7 @@ class AwsApiServer:
         self.model = model
         self.ec2 = Ec2Api(model)
         self.eks = eks or EksService()
+        self.autoscaling: AutoScaling | None = None
         self.faults = faults or FaultPlan()
         self.counter = counter or RequestCounter()
         self._httpd: ThreadingHTTPServer | None = None
@@ -82,6 +85,8 @@ class AwsApiServer:
         action = params.get("Action", "")
         if service == "sts" or action == "GetCallerIdentity":
             return self._sts(action, params, access_key)
+        if service == "autoscaling":
+            return self._autoscaling(action, params)
         return self._ec2(action, params)
 
     def _gate(self, api: str, operation: str, detail: dict[str, object]) -> FaultRule | None:
@@ -122,6 +127,22 @@ class AwsApiServer:
             return 400, content, sts.error("InvalidAction", f"Could not find operation {action}").encode(), False
         return 200, content, sts.caller_identity(self.model.account_id, access_key).encode(), False
 
+    def _autoscaling(self, action: str, params: dict[str, str]) -> tuple[int, str, bytes, bool]:
+        recorded = {k: v for k, v in params.items() if k not in ("Action", "Version")}
+        rule = self._gate("autoscaling", action, {"params": recorded})
+        content = "text/xml"
+        if rule is not None and rule.hang > 0:
+            return 0, content, b"", True
+        if rule is not None and rule.kind == "error":
+            code = rule.code or "InternalFailure"
+            return rule.status, content, xml.error_response(code, rule.message or code).encode(), False
+        if self.autoscaling is None:
+            return 400, content, xml.error_response("InvalidAction", "no Auto Scaling here").encode(), False
+        try:
+            return 200, content, self.autoscaling.handle(action, recorded).encode(), False
+        except AutoScalingError as err:
+            return err.status, content, _query_error(err.code, err.message).encode(), False
+
     def _eks(self, method: str, path: str, body: bytes, query: str = "") -> tuple[int, str, bytes, bool]:
         operation, args = operation_for(method, path)
         args = {**dict(parse_qsl(query)), **args}
@@ -138,6 +159,14 @@ class AwsApiServer:
         except EksError as err:
             error_body = {"message": err.message, **err.extra}
             return err.status, f"{content};x-amzn-errortype={err.code}", json.dumps(error_body).encode(), False
+
+
+def _query_error(code: str, message: str) -> str:
+    """The error body of the Query APIs other than EC2 (Auto Scaling, STS): ErrorResponse/Error."""
+    return (
+        f"<ErrorResponse><Error><Type>Sender</Type>{xml.el('Code', code)}{xml.el('Message', message)}</Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
 
 
 def _fault_status(rule: FaultRule) -> int:
