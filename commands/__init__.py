@@ -11,6 +11,7 @@ from commands import (
     eniconfig,
     history,
     node,
+    nodes,
     subnets,
     upgrade,
     version,
@@ -34,6 +35,7 @@ def build_registry() -> Registry:
             eniconfig.SUBCOMMAND,
             custom_networking.SUBCOMMAND,
             upgrade.SUBCOMMAND,
+            nodes.SUBCOMMAND,
             *changes.SUBCOMMANDS,
             digest.SUBCOMMAND,
         ]

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from bot.changes.containers import edits_by_container
 from bot.changes.drafts import CUSTOM_NETWORK_KNOB, apply_blocker
+from bot.changes.node_rollout import RolloutFailed, RolloutTimings, run_rollout
 from bot.changes.nodes import nodes_to_replace
 from bot.changes.notify import SlackNotifier
 from bot.changes.render import nodes_left_text
@@ -58,6 +59,7 @@ class Timings:
     addon_update_timeout: float = 600.0
     poll_first: float = 0.1
     poll_longest: float = 5.0
+    nodes: RolloutTimings = RolloutTimings()  # node rollouts: batch size, eviction and node-ready bounds
 
 
 DEFAULT_TIMINGS = Timings()
@@ -260,6 +262,17 @@ class Applier:
             run.written.append(written)
             if generation is not None:
                 self.repo.merge_detail(run.record.id, {"generation": generation}, self.svc.now())
+        if spec.replace_nodes:
+            try:
+                run.written += run_rollout(
+                    run.conn,
+                    spec.replace_nodes,
+                    self.timings.nodes,
+                    say=lambda text: None if self.svc.thread(run.record, text) else None,
+                    guard=lambda what: self._guarded(run, what),
+                )
+            except RolloutFailed as failed:
+                raise ApplyFailed(failed.text(), run.written) from failed
         for edit in deletes:
             current = state.eniconfigs.get(edit.name)
             if current is not None:

@@ -37,7 +37,7 @@ from bot.domain.settings_change import ChangeCheck, EnvChange, validate_change
 from bot.domain.shapes import aws_node_runs_on, node_shape
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection
-from bot.gateways.kube_write import PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
+from bot.gateways.kube_write import NODE_ROLLOUT, PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
 
 CUSTOM_NETWORK_KNOB = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"
 LABEL_DEF_KNOB = "ENI_CONFIG_LABEL_DEF"
@@ -519,6 +519,8 @@ def apply_blocker(cluster: ClusterConfig, conn: ClusterConnection, spec: ChangeS
         needed.append(PATCH_AWS_NODE)
     if spec.eniconfigs:
         needed += WRITE_ENICONFIGS
+    if spec.replace_nodes:
+        needed += NODE_ROLLOUT
     if not needed:
         return None
     try:

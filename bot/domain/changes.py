@@ -28,6 +28,7 @@ class ChangeKind(StrEnum):
     ENICONFIG = "eniconfig"
     CUSTOM_NETWORKING = "custom-networking"  # the env knobs plus one ENIConfig per zone
     UPGRADE = "upgrade"  # the VPC CNI version (add-on version, or the three images when self-managed)
+    NODES_REPLACE = "nodes-replace"  # cordon, drain, terminate and wait for the replacement, node by node
     ROLLBACK = "rollback"  # restores what another change replaced, through approval
     REVERT = "revert"  # the automatic rollback of a `--for` change
 
@@ -112,10 +113,11 @@ class ChangeSpec:
     env: tuple[EnvChange, ...] = ()
     eniconfigs: tuple[EniConfigEdit, ...] = ()
     version: VersionEdit | None = None
+    replace_nodes: tuple[str, ...] = ()  # node names, in the order they are replaced
 
     @property
     def empty(self) -> bool:
-        return not self.env and not self.eniconfigs and self.version is None
+        return not self.env and not self.eniconfigs and self.version is None and not self.replace_nodes
 
     @property
     def touches_aws_node(self) -> bool:
@@ -130,12 +132,14 @@ class ChangeSpec:
             env=tuple(EnvChange(c.key, c.new, c.old) for c in self.env),
             eniconfigs=tuple(EniConfigEdit(e.name, e.new, e.old) for e in self.eniconfigs),
             version=self.version.inverse() if self.version else None,
-        )
+        )  # a replaced node is not put back: nothing to invert
 
     def lines(self, inert: Callable[[str], str] = str) -> list[str]:
         """One line per edit, `old -> new`, for messages and the audit. `inert` makes values (typed by people,
         the only free text here: keys and ENIConfig parts are checked against their grammar) safe for Slack."""
         out = [f"`{c.key}`: {_shown(c.old, inert)} -> {_shown(c.new, inert)}" for c in self.env]
+        for name in self.replace_nodes:
+            out.append(f"node `{inert(name)}`: cordon, drain, terminate, wait for its replacement")
         if self.version is not None:
             out.append(f"VPC CNI version: `{inert(self.version.old)}` -> `{inert(self.version.new)}`")
             old_images = dict(self.version.old_images)
@@ -167,6 +171,8 @@ class ChangeSpec:
         }
         if self.version is not None:  # only then: the hash of every other change stays what it was
             out["version"] = self.version.to_json()
+        if self.replace_nodes:
+            out["replace_nodes"] = list(self.replace_nodes)
         return out
 
     @classmethod
@@ -182,6 +188,7 @@ class ChangeSpec:
                 for e in data.get("eniconfigs") or ()
             ),
             version=VersionEdit.from_json(data.get("version")),
+            replace_nodes=tuple(str(n) for n in data.get("replace_nodes") or ()),
         )
 
 

@@ -142,6 +142,7 @@ class AwsGateway:
         self._ec2 = session.client("ec2", region_name=region, config=client_config())
         eni_xml.install(self._ec2)  # VPC sweeps of 15,000 ENIs: botocore's generic parser is the bottleneck
         self._eks = session.client("eks", region_name=region, config=client_config())
+        self._autoscaling = session.client("autoscaling", region_name=region, config=client_config())
         self._limiter = RateLimiter(rate, burst)
         self._types: TTLCache[InstanceLimits | None] = TTLCache("instance_types", 24 * 3600)
         self._node_enis: TTLCache[list[EniFact]] = TTLCache("node_enis", live_ttl)
@@ -360,6 +361,31 @@ class AwsGateway:
                     return out
 
         return self._addon_versions.get((addon, kubernetes_version), load)
+
+    # --- Auto Scaling: only for approved node rollouts ---------------------------------------------------
+    def auto_scaling_group_of(self, instance_id: str) -> str | None:
+        """The Auto Scaling group an instance belongs to (DescribeAutoScalingGroups, every page)."""
+        token: str | None = None
+        while True:
+            extra = {"NextToken": token} if token else {}
+            resp = self._call(
+                "autoscaling:DescribeAutoScalingGroups", self._autoscaling.describe_auto_scaling_groups, **extra
+            )
+            for group in resp.get("AutoScalingGroups") or []:
+                if any(i.get("InstanceId") == instance_id for i in group.get("Instances") or []):
+                    return str(group["AutoScalingGroupName"])
+            token = resp.get("NextToken")
+            if not token:
+                return None
+
+    def terminate_in_auto_scaling_group(self, instance_id: str) -> None:
+        """Terminate, keeping the desired capacity: the group launches a replacement."""
+        self._call(
+            "autoscaling:TerminateInstanceInAutoScalingGroup",
+            self._autoscaling.terminate_instance_in_auto_scaling_group,
+            InstanceId=instance_id,
+            ShouldDecrementDesiredCapacity=False,
+        )
 
     def fargate_profiles(self, cluster: str) -> list[FargateProfileFact]:
         """The cluster's Fargate profiles (ListFargateProfiles, then DescribeFargateProfile each)."""

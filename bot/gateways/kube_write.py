@@ -52,15 +52,19 @@ class Permission:
     resource: str
     namespace: str | None = None
     name: str | None = None
+    subresource: str | None = None
 
     def __str__(self) -> str:
-        target = f"{self.resource}/{self.name}" if self.name else self.resource
+        resource = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        target = f"{resource}/{self.name}" if self.name else resource
         group = f".{self.group}" if self.group else ""
         where = f" in {self.namespace}" if self.namespace else ""
         return f"{self.verb} {target}{group}{where}"
 
 
 PATCH_AWS_NODE = Permission("patch", "apps", "daemonsets", KUBE_SYSTEM, AWS_NODE)
+# Node rollouts (opt-in in the chart): cordon nodes, evict pods through the Eviction API.
+NODE_ROLLOUT = (Permission("patch", "", "nodes"), Permission("create", "", "pods", subresource="eviction"))
 WRITE_ENICONFIGS = tuple(Permission(verb, ENICONFIG_GROUP, ENICONFIG_PLURAL) for verb in ("create", "patch", "delete"))
 
 
@@ -109,6 +113,7 @@ class KubeWriter:
 
     def __init__(self, api_client: k8s.ApiClient, *, timeout: float = 15.0) -> None:
         self.apps = k8s.AppsV1Api(api_client)
+        self.core = k8s.CoreV1Api(api_client)
         self.custom = k8s.CustomObjectsApi(api_client)
         self.authz = k8s.AuthorizationV1Api(api_client)
         self.timeout = timeout
@@ -143,6 +148,21 @@ class KubeWriter:
             _content_type=STRATEGIC_MERGE,
         )
         return dict(result or {})
+
+    # --- node rollouts ---------------------------------------------------------------------------------
+    def cordon(self, node: str) -> None:
+        self._call(
+            "kube:PATCH nodes",
+            self.core.patch_node,
+            node,
+            {"spec": {"unschedulable": True}},
+            field_manager=FIELD_MANAGER,
+        )
+
+    def evict(self, namespace: str, pod: str) -> None:
+        """POST pods/{pod}/eviction; a PodDisruptionBudget that allows no disruption raises UpstreamError 429."""
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": namespace}}
+        self._call("kube:CREATE pods/eviction", self.core.create_namespaced_pod_eviction, pod, namespace, body)
 
     # --- ENIConfigs -------------------------------------------------------------------------------------
     def eniconfig_objects(self) -> dict[str, EniConfigObject]:
@@ -216,6 +236,7 @@ class KubeWriter:
             resource=permission.resource,
             namespace=permission.namespace,
             name=permission.name,
+            subresource=permission.subresource,
         )
         review = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes))
         data = self._call("kube:CREATE selfsubjectaccessreviews", self.authz.create_self_subject_access_review, review)
