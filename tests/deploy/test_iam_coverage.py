@@ -24,7 +24,7 @@ from tests.support.simbot import SimBot, sim_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_PACKAGES = ("bot", "commands", "storage")
-SERVICES = ("ec2", "eks", "sts")
+SERVICES = ("ec2", "eks", "sts", "autoscaling")
 READ_PREFIXES = ("Describe", "Get", "List")
 
 # STS is not in the bot's policy, on purpose.
@@ -150,7 +150,8 @@ def readonly_actions() -> set[str]:
 
 
 def write_actions() -> set[str]:
-    return set(actions(policy("cnibot-write.json")))
+    """The opt-in policies: add-on updates, and node rollouts (DescribeAutoScalingGroups serves only those)."""
+    return set(actions(policy("cnibot-write.json"))) | set(actions(policy("cnibot-node-rollout.json")))
 
 
 def test_static_scan_finds_the_gateways_calls() -> None:
