@@ -270,6 +270,9 @@ class Applier:
                     self.timings.nodes,
                     say=lambda text: None if self.svc.thread(run.record, text) else None,
                     guard=lambda what: self._guarded(run, what),
+                    replaced=lambda old, new: self._event(
+                        run.record, AuditKind.NODE_REPLACED, {"node": old, "replacement": new}
+                    ),
                 )
             except RolloutFailed as failed:
                 raise ApplyFailed(failed.text(), run.written) from failed

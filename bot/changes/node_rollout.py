@@ -156,6 +156,7 @@ def run_rollout(
     *,
     say: Callable[[str], None],
     guard: Callable[[str], None],
+    replaced: Callable[[str, str], None] = lambda old, new: None,
 ) -> list[str]:
     """Replace the nodes; returns one line per replacement. Raises RolloutFailed at the first failure."""
     run = _Rollout(conn, timings, say, guard, dict.fromkeys(names, "not started"))
@@ -170,6 +171,7 @@ def run_rollout(
             replacement = _wait_for_replacement(run, name, known)
             known.add(replacement)
             run.states[name] = f"replaced by `{replacement}`"
+            replaced(name, replacement)
             written.append(f"`{name}` replaced by `{replacement}`")
             done = sum(1 for s in run.states.values() if s.startswith("replaced"))
             say(f":white_check_mark: `{name}` replaced by `{replacement}` ({done}/{len(order)}).")

@@ -82,6 +82,8 @@ def test_custom_networking_lab_end_to_end(make_bot: Callable[..., SimBot], capsy
         wait_thread(sb.bot.slack, f"`{name}` replaced by")
     after = {n.metadata.name for n in _core(sb).list_node().items}
     assert len(after) == 3 and not after & before
+    replaced = [e.detail for e in service(sb).repo.events(rollout_id) if e.kind == "node-replaced"]
+    assert {d["node"] for d in replaced} == before and {d["replacement"] for d in replaced} == after
 
     def tracked_to_the_end() -> bool:  # the tracking job's pass; its ENI sweep may be up to one cache TTL old
         service(sb).track_nodes()
