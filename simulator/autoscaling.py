@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from simulator import objects
-from simulator.ec2.xml import el, esc
 
 if TYPE_CHECKING:
     from simulator.cluster import SimCluster
@@ -23,6 +22,24 @@ if TYPE_CHECKING:
 
 NAMESPACE = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 GROUP_TAG = "aws:autoscaling:groupName"
+
+
+def esc(value: object) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def el(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return f"<{name}>{esc(value)}</{name}>"
+
+
+def query_error(code: str, message: str) -> str:
+    """The error body of the Query APIs other than EC2: ErrorResponse/Error."""
+    return (
+        f"<ErrorResponse><Error><Type>Sender</Type>{el('Code', code)}{el('Message', message)}</Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
 
 
 class AutoScalingError(Exception):
@@ -47,6 +64,13 @@ class AutoScaling:
                 node.instance.tags.setdefault(GROUP_TAG, self._names[node.group.name])
 
     # --- the API ----------------------------------------------------------------------------------------------
+    def serve(self, action: str, params: dict[str, str]) -> tuple[int, str]:
+        """(HTTP status, XML body) for one Query API call."""
+        try:
+            return 200, self.handle(action, params)
+        except AutoScalingError as err:
+            return err.status, query_error(err.code, err.message)
+
     def handle(self, action: str, params: dict[str, str]) -> str:
         if action == "DescribeAutoScalingGroups":
             wanted = {v for k, v in params.items() if k.startswith("AutoScalingGroupNames.member.")}

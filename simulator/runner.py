@@ -99,7 +99,7 @@ class SimulatedCluster:
         self.kube_url = self._kube.start("127.0.0.1", kube_port)
         self._kube.api.eviction_handler = self._evict
         self._aws = AwsApiServer(self.model, EksService([self._eks_cluster()]), self.faults, self.counter)
-        self._aws.autoscaling = self.autoscaling
+        self._aws.autoscaling = self.autoscaling.serve
         self.ec2_url = self._aws.start("127.0.0.1", ec2_port)
         self._tmp = tempfile.TemporaryDirectory(prefix="cnibot-sim-")
         self.kubeconfig_path = Path(self._tmp.name) / "kubeconfig"

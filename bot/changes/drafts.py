@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.changes.containers import edits_by_container
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
-from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
+from bot.changes.state import AwsNodeState, ClusterState, installed_version, read_state, writer_for
 from bot.config import ClusterConfig
 from bot.domain.change_records import ChangeRecord
 from bot.domain.changes import (
@@ -462,8 +462,6 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
     env_now = state.aws_node.env if state.aws_node else {}
     version_now = None
     if original.spec.version is not None:
-        from bot.changes.upgrade import installed_version  # upgrade builds on this module
-
         version_now = installed_version(conn, _require_aws_node(state))
     plan = rollback_plan(original.spec, env_now, state.eniconfig_states(), version_now)
     if automatic and plan.drift:

@@ -110,16 +110,6 @@ def _repo(image: str) -> str:
     return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
-def installed_version(conn: ClusterConnection, node: AwsNodeState) -> tuple[str, dict[str, str]] | None:
-    """The installed version (the add-on's, else aws-node's image tag) and the images, as a rollback needs them."""
-    images = {k: v for k, v in node.daemonset.images.items() if k in _CONTAINERS}
-    if node.target is Target.ADDON:
-        addon = conn.aws().eks_addon_fresh(eks_name(conn.cluster))
-        return (str(addon.get("addonVersion")), images) if addon else None
-    tag = image_tags(images).get("aws-node")
-    return (tag, images) if tag else None
-
-
 def write_version(
     conn: ClusterConnection,
     node: AwsNodeState,

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.knobs import Risk
-from bot.domain.settings_change import EnvChange
+from bot.domain.settings_change import EnvChange, setting_drifted
 
 # --- the change ----------------------------------------------------------------------------------------
 
@@ -323,7 +323,7 @@ def rollback_plan(
             version = VersionEdit(installed, original.version.old, now_images, original.version.old_images)
     for change in original.env:
         current = env_now.get(change.key)
-        if current != change.new:
+        if setting_drifted(change.key, env_now, change.new):
             drift.append(f"`{change.key}` is {_shown(current)} now, not {_shown(change.new)} as the change set it")
         if current != change.old:
             env.append(EnvChange(change.key, current, change.old))

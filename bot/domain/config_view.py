@@ -13,7 +13,7 @@ from bot.domain.eniconfig import check_eniconfig
 from bot.domain.facts import NodeFact
 from bot.domain.knob_catalogue import KNOBS, knob_env, knobs_in
 from bot.domain.knobs import KnobGroup
-from bot.domain.settings_change import EnvChange
+from bot.domain.settings_change import EnvChange, settings_drift
 from bot.domain.snapshot import ManagedAddon
 from bot.domain.state import NodeMigration, StateModel
 from bot.domain.subnet_view import cluster_azs
@@ -117,7 +117,7 @@ def config_view(
     drift = None
     if approved_env is not None and ds is not None:
         # Compare like with like: approvals record the init container's knobs too.
-        drift = Drift(approved_at, config_drift(knob_env(ds.env, ds.init_env), approved_env))
+        drift = Drift(approved_at, settings_drift(knob_env(ds.env, ds.init_env), approved_env))
     pods_per_node = [n.pods_with_ip for n in model.nodes.values()]
     return ConfigView(
         image=ds.image if ds else None,
@@ -141,16 +141,6 @@ def config_view(
         eniconfigs=_eniconfig_rows(model),
         migration=migration,
         drift=drift,
-    )
-
-
-def config_drift(current_env: Mapping[str, str], approved_env: Mapping[str, str]) -> tuple[EnvChange, ...]:
-    """Knobs whose running value differs from the approved one (old = approved, new = running)."""
-    keys = sorted((set(current_env) | set(approved_env)) & set(KNOBS))
-    return tuple(
-        EnvChange(key, approved_env.get(key), current_env.get(key))
-        for key in keys
-        if current_env.get(key) != approved_env.get(key)
     )
 
 

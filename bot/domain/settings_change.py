@@ -35,6 +35,28 @@ class EnvChange(NamedTuple):
     new: str | None  # None = unset
 
 
+def settings_drift(running_env: Mapping[str, str], approved_env: Mapping[str, str]) -> tuple[EnvChange, ...]:
+    """The one drift definition, used by /cni config, digests and rollbacks: the aws-node settings whose
+    running value differs from the approved one (old = approved, new = running). The catalogue's knobs compare
+    by effective value, so a default set explicitly is no drift."""
+    running, approved = effective_settings(running_env), effective_settings(approved_env)
+    keys = sorted((set(running_env) | set(approved_env)) & set(KNOBS))
+    return tuple(
+        EnvChange(key, approved_env.get(key), running_env.get(key)) for key in keys if running[key] != approved[key]
+    )
+
+
+def setting_drifted(key: str, running_env: Mapping[str, str], wanted: str | None) -> bool:
+    """Whether ``key`` runs with another value than ``wanted`` (None = unset) would give (see settings_drift);
+    a key the catalogue does not model compares as written."""
+    if key not in KNOBS:
+        return running_env.get(key) != wanted
+    wanted_env = {k: v for k, v in running_env.items() if k != key}
+    if wanted is not None:
+        wanted_env[key] = wanted
+    return any(change.key == key for change in settings_drift(running_env, wanted_env))
+
+
 @dataclass(frozen=True)
 class ChangeCheck:
     diff: tuple[EnvChange, ...]

@@ -11,13 +11,12 @@ import re
 import socket
 import threading
 import time
-import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from simulator import sts
-from simulator.autoscaling import AutoScaling, AutoScalingError
 from simulator.counters import RequestCounter
 from simulator.ec2 import xml
 from simulator.ec2.api import Ec2Api
@@ -41,7 +40,8 @@ class AwsApiServer:
         self.model = model
         self.ec2 = Ec2Api(model)
         self.eks = eks or EksService()
-        self.autoscaling: AutoScaling | None = None
+        # Auto Scaling Query API: (action, params) -> (status, XML body); set by the runner.
+        self.autoscaling: Callable[[str, dict[str, str]], tuple[int, str]] | None = None
         self.faults = faults or FaultPlan()
         self.counter = counter or RequestCounter()
         self._httpd: ThreadingHTTPServer | None = None
@@ -138,10 +138,8 @@ class AwsApiServer:
             return rule.status, content, xml.error_response(code, rule.message or code).encode(), False
         if self.autoscaling is None:
             return 400, content, xml.error_response("InvalidAction", "no Auto Scaling here").encode(), False
-        try:
-            return 200, content, self.autoscaling.handle(action, recorded).encode(), False
-        except AutoScalingError as err:
-            return err.status, content, _query_error(err.code, err.message).encode(), False
+        status, body = self.autoscaling(action, recorded)
+        return status, content, body.encode(), False
 
     def _eks(self, method: str, path: str, body: bytes, query: str = "") -> tuple[int, str, bytes, bool]:
         operation, args = operation_for(method, path)
@@ -159,14 +157,6 @@ class AwsApiServer:
         except EksError as err:
             error_body = {"message": err.message, **err.extra}
             return err.status, f"{content};x-amzn-errortype={err.code}", json.dumps(error_body).encode(), False
-
-
-def _query_error(code: str, message: str) -> str:
-    """The error body of the Query APIs other than EC2 (Auto Scaling, STS): ErrorResponse/Error."""
-    return (
-        f"<ErrorResponse><Error><Type>Sender</Type>{xml.el('Code', code)}{xml.el('Message', message)}</Error>"
-        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-    )
 
 
 def _fault_status(rule: FaultRule) -> int:
