@@ -21,10 +21,11 @@ from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, Target
 from bot.domain.cni_settings import effective_settings
 from bot.domain.facts import NodeFact, PodFact
 from bot.domain.knobs import Risk
-from bot.domain.names import is_label, is_subdomain
+from bot.domain.names import is_label, is_subdomain, shown
 from bot.domain.shapes import aws_node_runs_on
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
+from bot.render.doc import escape
 
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
 KARPENTER_LABEL = "karpenter.sh/nodepool"
@@ -43,11 +44,12 @@ def pick_nodes(
     conn: ClusterConnection, *, names: Sequence[str], nodegroup: str | None, pending: Sequence[str] | None
 ) -> list[NodeFact]:
     """The nodes to replace, checked: they exist, aws-node runs there, and an Auto Scaling group can replace them."""
+    # What people typed is echoed made inert: `<!channel>` must not ping anyone.
     for name in names:
         if not is_subdomain(name):
-            raise ChangeRefused([f"`{name[:64]}` is not a node name."])
+            raise ChangeRefused([f"`{escape(shown(name))}` is not a node name."])
     if nodegroup is not None and not is_label(nodegroup):
-        raise ChangeRefused([f"`{nodegroup[:64]}` is not a node group name."])
+        raise ChangeRefused([f"`{escape(shown(nodegroup))}` is not a node group name."])
     nodes = {n.name: n for n in conn.kube.nodes()}
     if names:
         missing = [n for n in names if n not in nodes]

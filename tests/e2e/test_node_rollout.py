@@ -129,6 +129,8 @@ def test_replacement_that_never_gets_ready_fails_the_rollout(make_bot: Callable[
 def test_a_second_rollout_while_one_runs_is_refused(make_bot: Callable[..., SimBot]) -> None:
     sb = make_bot()
     names = sorted(n.metadata.name for n in _core(sb).list_node().items)
+    hostile = ask(sb, 'nodes replace --nodes "<!channel>" --reason "ping everyone"')
+    assert "&lt;!channel&gt;" in hostile and "<!channel>" not in hostile
     first, _ = request(sb, 'nodes replace --nodegroup ng-a --reason "first"')
     assert service(sb).get(first).status is Status.PENDING
     second = ask(sb, f'nodes replace --nodes {names[1]} --reason "second"')
