@@ -9,6 +9,7 @@ from typing import Any
 from bot.domain.change_records import ApprovalEntry, AuditEntry, AuditKind, ChangeRecord
 from bot.domain.changes import ChangeKind, Status, Target, describe_duration
 from bot.domain.knobs import Risk
+from bot.domain.wording import ago
 from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table, escape
 
 APPROVE_ACTION = "change_approve"
@@ -255,7 +256,7 @@ def changes_doc(records: Sequence[ChangeRecord], now: datetime, *, open_only: bo
             r.cluster,
             _short(r.summary.replace("`", "")),
             r.requester_id,
-            _ago(r.created_at, now),
+            ago(r.created_at, now),
         )
         for r in records
     ]
@@ -328,11 +329,6 @@ def _event_detail(event: AuditEntry) -> str:
 def _short(text: str, width: int = 48) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _ago(then: datetime, now: datetime) -> str:
-    seconds = (now - then).total_seconds()
-    return "just now" if seconds < 60 else in_words(seconds) + " ago"
 
 
 def nodes_left_text(nodes: list[str]) -> str:

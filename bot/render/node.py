@@ -9,13 +9,13 @@ from bot.domain.facts import Unchecked
 from bot.domain.knobs import Severity
 from bot.domain.node_report import NodeReport
 from bot.domain.state import MIGRATED
+from bot.domain.wording import plural
 from bot.render.doc import Doc, Element, Para, Table
 from bot.render.state import (
     SEVERITY_ICON,
     TABLE_ROWS,
     finish_with_unchecked,
     optional_text,
-    plural,
     problem_bullets,
     problems_data,
 )

@@ -52,10 +52,6 @@ def finish_with_unchecked(doc: Doc, unchecked: Sequence[Unchecked]) -> Doc:
     return doc
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
 def percent_text(value: float) -> str:
     return f"{value:.0f}%" if value >= 1 or value == 0 else "<1%"
 

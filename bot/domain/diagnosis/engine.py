@@ -11,9 +11,10 @@ from datetime import datetime
 from bot.domain.diagnosis import rules_cni, rules_multinic, rules_pod, rules_pool, rules_shapes
 from bot.domain.diagnosis.model import Cause, CauseCode, Diagnosis
 from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox, failing_plugin, plugin_error_text
-from bot.domain.diagnosis.text import ago, plural, subnet_line
+from bot.domain.diagnosis.text import subnet_line
 from bot.domain.diagnosis.view import View
 from bot.domain.evidence import PodEvidence
+from bot.domain.wording import ago, plural
 
 log = logging.getLogger("cnibot.diagnosis")
 

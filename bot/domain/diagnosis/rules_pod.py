@@ -7,10 +7,11 @@ from collections import Counter
 
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SchedulerVerdict, Unfit, parse_scheduler_message
-from bot.domain.diagnosis.text import ago, listing, plural, verb
+from bot.domain.diagnosis.text import listing, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.facts import PodFact
 from bot.domain.max_pods import calculator_max_pods
+from bot.domain.wording import ago, plural
 
 MIN_CONFIDENCE_SHARE = 0.6  # a scheduler group that covers only some nodes is still a cause, less surely
 

@@ -19,7 +19,7 @@ from bot.domain.cni_settings import WARM_TARGET_MISCONFIG, warm_pool_problems
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SandboxFailure
 from bot.domain.diagnosis.subnets import SubnetHolders, discovery_candidate, holders, pod_subnet_for
-from bot.domain.diagnosis.text import listing, plural, subnet_line, verb
+from bot.domain.diagnosis.text import listing, subnet_line, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.eni_rules import leaked_eni_sweep_for
 from bot.domain.eni_rules import subnet_excluded as subnet_excluded_by_tags
@@ -36,6 +36,7 @@ from bot.domain.max_pods import (
     setting_for_node,
     sources_line,
 )
+from bot.domain.wording import plural
 
 SMALL_WARM_IP_TARGET = 2  # the README pairing: MINIMUM_IP_TARGET near the usual pods, WARM_IP_TARGET=2
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from bot.domain.diagnosis.model import Cause, CauseCode
 from bot.domain.diagnosis.signals import SandboxFailure, failing_plugin, plugin_error_text
-from bot.domain.diagnosis.text import ago, plural
 from bot.domain.diagnosis.view import View
 from bot.domain.facts import EventFact, NodeFact, SubnetFact, Unchecked
 from bot.domain.shapes import COMPUTE_TYPE_LABEL, FARGATE_SCHEDULER, WINDOWS_IP_RESOURCE, NodeShape, node_shape
+from bot.domain.wording import ago, plural
 
 _FINISHED = {"Succeeded", "Failed"}
 
