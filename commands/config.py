@@ -34,14 +34,19 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.domain.config_view import IP_KNOBS, config_view
     from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
+    from bot.gather.versions import gather_versions
     from bot.render.config import config_data, config_doc
+    from bot.render.doc import Para
     from bot.render.state import unchecked_data
+    from bot.render.versions import version_data, version_line
 
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True, shapes=True)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), wants)
     if (no_aws_node := _without_aws_node(snapshot, cluster.name)) is not None:
         return no_aws_node
+    versions = gather_versions(ctx.services.connections.get(cluster))
+    snapshot.could_not_check.extend(u for u in versions.could_not_check if u not in snapshot.could_not_check)
     try:
         baseline = approved_baseline(ctx.services, cluster.name)
     except SQLAlchemyError as exc:  # the database only adds drift; the cluster's settings still answer
@@ -56,12 +61,17 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     )
     data = {
         **config_data(view),
+        "version": version_data(versions.report),
         "could_not_check": unchecked_data(snapshot.could_not_check),
         "read_seconds": snapshot.seconds,
     }
+    doc = config_doc(view, show_all=args.all, ip_knobs=IP_KNOBS, unchecked=snapshot.could_not_check)
+    # The version line goes above the "could not check" note that ends the answer.
+    at = len(doc.elements) - (1 if snapshot.could_not_check else 0)
+    doc.elements.insert(at, Para(version_line(versions.report)))
     return CommandResult(
         "config",
-        config_doc(view, show_all=args.all, ip_knobs=IP_KNOBS, unchecked=snapshot.could_not_check),
+        doc,
         data=data,
         outcome="partial" if snapshot.could_not_check else "ok",
         cluster=cluster.name,

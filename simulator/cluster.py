@@ -9,6 +9,7 @@ arrive over HTTP (the aws-node DaemonSet, ENIConfigs, node labels) re-converge t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -96,6 +97,8 @@ class SimCluster(ClusterObjects):
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self.addon_env: dict[str, str] = {}
+        self.aws_node_images: dict[str, str] = {}
+        self.node_images: dict[str, dict[str, str]] = {}
         self.node_events: list[JsonObject] = []
         self._scheduled: dict[str, NodeCapacity] = {}
         self._reserved_names: set[str] = set()
@@ -411,6 +414,8 @@ class SimCluster(ClusterObjects):
         node.aws_node_pod = f"aws-node-{objects.name_suffix('aws-node', node.name, self.revision, self.generation)}"
         node.aws_node_uid = objects.uuid_like("aws-node", node.aws_node_pod)
         node.aws_node_revision = self.revision
+        if self.aws_node_images:
+            self.node_images[node.name] = dict(self.aws_node_images)
         node.aws_node_started = (
             self.now - timedelta(minutes=2) if self.generation > 1 else node.created + timedelta(seconds=30)
         )
@@ -654,6 +659,10 @@ class SimCluster(ClusterObjects):
             # Any change of the pod template rolls the pods (e.g. `kubectl rollout restart`), not only env edits.
             env = objects.env_from_daemonset(after)
             template_changed = (before or {}).get("spec", {}).get("template") != after.get("spec", {}).get("template")
+            images = objects.images_of(after.get("spec", {}).get("template"))
+            if images != objects.images_of(self._aws_node_template()):
+                with self.lock:
+                    self.aws_node_images = images  # a new image rolls like any template change
             if env != self.env or template_changed:
                 generation = int(after.get("metadata", {}).get("generation", self.generation + 1))
                 self.begin_rollout(env, generation, after.get("spec", {}).get("template"))
@@ -667,6 +676,11 @@ class SimCluster(ClusterObjects):
                 return
             labels = after.get("metadata", {}).get("labels") or {}
             annotations = after.get("metadata", {}).get("annotations") or {}
+            cordoned = bool((after.get("spec") or {}).get("unschedulable"))
+            if cordoned != node.cordoned:  # kubectl cordon / uncordon: the scheduler sees it at once
+                with self.lock:
+                    node.cordoned = cordoned
+                    self._scheduled[node.name].unschedulable = cordoned
             if labels != before.get("metadata", {}).get("labels") or annotations != before.get("metadata", {}).get(
                 "annotations"
             ):
@@ -851,7 +865,9 @@ class SimCluster(ClusterObjects):
         if path.strip("/") != "metrics":
             return 404, "text/plain", b"404 page not found\n"
         with self.model.lock:
-            text = render_metrics(node.ipamd.metrics, self.scenario.cni_version)
+            image = self.node_images.get(node.name, {}).get("aws-node", "")
+            version = image.rsplit(":", 1)[-1].split("-", 1)[0] if ":" in image else self.scenario.cni_version
+            text = render_metrics(node.ipamd.metrics, version)
         return 200, "text/plain; version=0.0.4; charset=utf-8", text.encode()
 
     # --- model API for tests -------------------------------------------------------------------------------
@@ -860,6 +876,16 @@ class SimCluster(ClusterObjects):
         with self.lock, self.model.lock:
             pod = self._new_pod(PodSpec(name=name, namespace=namespace_name, **fields))
             pod.created = self.now
+            self._place(pod)
+            for obj in self.pod_objects(pod):
+                self.store.put(obj)
+            return pod
+
+    def recreate_pod(self, old: SimPod, new_name: str) -> SimPod:
+        """What a ReplicaSet does for a pod that went away: the same spec under a new name, placed afresh."""
+        with self.lock, self.model.lock:
+            spec = dataclasses.replace(old.spec, name=new_name, node=None)  # the scheduler places it, group kept
+            pod = self._new_pod(spec, age=timedelta(0))
             self._place(pod)
             for obj in self.pod_objects(pod):
                 self.store.put(obj)

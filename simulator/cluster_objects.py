@@ -33,9 +33,13 @@ class ClusterObjects:
     config: AwsNodeConfig
     revision: str
     generation: int
+    # Container name -> image, once the DaemonSet's images were changed (UpdateAddon, a patch); {} = the scenario's.
+    aws_node_images: dict[str, str]
+    node_images: dict[str, dict[str, str]]  # node name -> the images its aws-node pod started with
 
-    def _aws_node_template(self) -> JsonObject:
-        return objects.aws_node_template(self.env, f"{self.scenario.cni_version}-eksbuild.1")
+    def _aws_node_template(self, images: dict[str, str] | None = None) -> JsonObject:
+        template = objects.aws_node_template(self.env, f"{self.scenario.cni_version}-eksbuild.1")
+        return objects.with_images(template, self.aws_node_images if images is None else images)
 
     def _eniconfig_name(self, node: SimNode, config: AwsNodeConfig) -> str:
         """ipamd's order: external label, annotation, label, then the literal "default"."""
@@ -150,7 +154,7 @@ class ClusterObjects:
         return objects.cninode(node.name, features, node.uid, node.created + timedelta(minutes=1))
 
     def _aws_node_pod(self, node: SimNode) -> JsonObject:
-        template = self._aws_node_template()
+        template = self._aws_node_template(self.node_images.get(node.name, {}))
         spec = template["spec"]
         spec["nodeName"] = node.name
         started = node.aws_node_started or node.created

@@ -18,7 +18,7 @@ from typing import Any
 from bot.changes.containers import edits_by_container
 from bot.changes.eks_managed import auto_mode_refusal
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
-from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
+from bot.changes.state import AwsNodeState, ClusterState, installed_version, read_state, writer_for
 from bot.config import ClusterConfig
 from bot.domain.change_records import ChangeRecord
 from bot.domain.changes import (
@@ -41,7 +41,7 @@ from bot.domain.settings_change import ChangeCheck, EnvChange, validate_change
 from bot.domain.shapes import aws_node_runs_on, node_shape
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection
-from bot.gateways.kube_write import PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
+from bot.gateways.kube_write import NODE_ROLLOUT, PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
 
 CUSTOM_NETWORK_KNOB = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"
 LABEL_DEF_KNOB = "ENI_CONFIG_LABEL_DEF"
@@ -468,7 +468,10 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         raise ChangeRefused([f"Change #{original.id} is {original.status}; only applied changes can be rolled back."])
     state = read_state(conn, aws_node=original.spec.touches_aws_node, eniconfigs=bool(original.spec.eniconfigs))
     env_now = state.aws_node.env if state.aws_node else {}
-    plan = rollback_plan(original.spec, env_now, state.eniconfig_states())
+    version_now = None
+    if original.spec.version is not None:
+        version_now = installed_version(conn, _require_aws_node(state, conn))
+    plan = rollback_plan(original.spec, env_now, state.eniconfig_states(), version_now)
     if automatic and plan.drift:
         raise ChangeRefused([f"Changed again since #{original.id} was applied: {'; '.join(plan.drift)}."])
     if plan.spec.empty:
@@ -491,6 +494,9 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         detail["warnings"] = [*warnings, *check.warnings, *state.notes]
         risk = max(risk, check.risk, key=lambda r: r.rank)
         target = node.target
+    elif plan.spec.version is not None:
+        target = _require_aws_node(state, conn).target
+        detail["effect"] = f"The VPC CNI goes back: {plan.spec.version.old} -> {plan.spec.version.new}."
     else:
         target = Target.NONE
     kind = ChangeKind.REVERT if automatic else ChangeKind.ROLLBACK
@@ -519,6 +525,8 @@ def apply_blocker(cluster: ClusterConfig, conn: ClusterConnection, spec: ChangeS
         needed.append(PATCH_AWS_NODE)
     if spec.eniconfigs:
         needed += WRITE_ENICONFIGS
+    if spec.replace_nodes:
+        needed += NODE_ROLLOUT
     if not needed:
         return None
     try:

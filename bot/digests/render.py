@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.digests.content import Digest, age_text
 from bot.digests.outlook import Level, SubnetOutlook
-from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table
+from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table, escape
 
 _ICON = {
     Level.HEALTHY: ":large_green_circle:",
@@ -62,6 +62,8 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
     drift = _drift(digest)
     if drift is not None:
         doc.add(drift)
+    if digest.version_line:
+        doc.add(Para(f":arrow_up: {escape(digest.version_line)} `/cni version` shows more."))
     if digest.pending:
         doc.add(
             Bullets(
