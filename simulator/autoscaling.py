@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 NAMESPACE = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 GROUP_TAG = "aws:autoscaling:groupName"
+KARPENTER_NODEPOOL = "karpenter.sh/nodepool"
 
 
 def esc(value: object) -> str:
@@ -57,7 +58,7 @@ class AutoScaling:
         self._names = {
             g.name: f"eks-{g.name}-{objects.uuid_like('asg', sim.scenario.cluster_name, g.name)}"
             for g in sim.scenario.node_groups
-            if not g.compute_type
+            if not g.compute_type and KARPENTER_NODEPOOL not in g.labels  # Karpenter's nodes are in no group
         }
         for node in sim.nodes.values():
             if node.group.name in self._names:
@@ -205,8 +206,11 @@ def remove_node(sim: SimCluster, node: SimNode) -> None:
         sim._write_daemonset_status()
 
 
-def launch_node(sim: SimCluster, group_name: str, asg: str, *, ready: bool = True) -> SimNode:
-    """A new instance of the group joins as a new node; aws-node starts on it with the settings in force."""
+def launch_node(
+    sim: SimCluster, group_name: str, asg: str | None, *, ready: bool = True, tags: dict[str, str] | None = None
+) -> SimNode:
+    """A new instance of the group joins as a new node; aws-node starts on it with the settings in force.
+    Without an Auto Scaling group (Karpenter launched it) the instance carries no group tag."""
     with sim.lock, sim.model.lock:
         group = next(g for g in sim.scenario.node_groups if g.name == group_name)
         sim.model.clock = sim.now
@@ -219,7 +223,8 @@ def launch_node(sim: SimCluster, group_name: str, asg: str, *, ready: bool = Tru
                 "eks:cluster-name": sim.scenario.cluster_name,
                 "eks:nodegroup-name": group.name,
                 f"kubernetes.io/cluster/{sim.scenario.cluster_name}": "owned",
-                GROUP_TAG: asg,
+                **({GROUP_TAG: asg} if asg else {}),
+                **(tags or {}),
             },
         )
         index = sum(1 for n in sim.nodes.values() if n.group.name == group_name)

@@ -28,6 +28,7 @@ from simulator.counters import RequestCounter
 from simulator.ec2.server import AwsApiServer
 from simulator.eks import EksCluster, EksService, ManagedAddon
 from simulator.faults import FaultPlan
+from simulator.karpenter_nodeclaims import KarpenterNodeClaims
 from simulator.kube.server import KubeApiServer
 from simulator.kube.store import KubeStore
 from simulator.model import Ec2Model
@@ -49,6 +50,10 @@ class SimulatedCluster:
         self.store.add_listener(self.cluster.on_store_write)
         # Replacements join after the rollout's pace (simulated time); at once when rollouts are instant.
         self.autoscaling = AutoScaling(self.cluster, launch_delay=rollout_seconds)
+        self.nodeclaims: KarpenterNodeClaims | None = None
+        if scenario.karpenter is not None:  # Karpenter replaces its own nodes: deleting a NodeClaim
+            self.nodeclaims = KarpenterNodeClaims(self.cluster, launch_delay=rollout_seconds)
+            self.store.add_listener(self.nodeclaims.on_store_write)
         self._aws: AwsApiServer | None = None
         self._kube: KubeApiServer | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None

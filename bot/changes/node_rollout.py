@@ -3,8 +3,9 @@
 Each node: cordon; drain through the Eviction API so PodDisruptionBudgets hold (a blocked eviction is retried
 within a bound, then reported); terminate through its Auto Scaling group without lowering the desired capacity;
 wait for the replacement to be Ready with aws-node ready and, under custom networking, its pod ENIs in the
-ENIConfig subnet. Progress goes to the request's thread; the first failure stops the rollout and every node's
-state is said.
+ENIConfig subnet. A Karpenter node (label karpenter.sh/nodepool) is not in an Auto Scaling group: its NodeClaim
+(the one whose status.nodeName is the node) is deleted instead and Karpenter launches the replacement. Progress
+goes to the request's thread; the first failure stops the rollout and every node's state is said.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class RolloutTimings:
 def pick_nodes(
     conn: ClusterConnection, *, names: Sequence[str], nodegroup: str | None, pending: Sequence[str] | None
 ) -> list[NodeFact]:
-    """The nodes to replace, checked: they exist, aws-node runs there, and an Auto Scaling group can replace them."""
+    """The nodes to replace, checked: they exist, aws-node runs there, and an Auto Scaling group or Karpenter can
+    replace them."""
     # What people typed is echoed made inert: `<!channel>` must not ping anyone.
     for name in names:
         if not is_subdomain(name):
@@ -68,11 +70,7 @@ def pick_nodes(
     for node in chosen:
         if not aws_node_runs_on(node.labels):
             problems.append(f"`{node.name}` is not a node aws-node runs on (Fargate, Auto Mode, Hybrid or Windows).")
-        elif KARPENTER_LABEL in node.labels:
-            problems.append(
-                f"`{node.name}` is a Karpenter node: delete its NodeClaim instead (not done by cnibot yet)."
-            )
-        elif not node.instance_id:
+        elif not node.instance_id and KARPENTER_LABEL not in node.labels:
             problems.append(f"`{node.name}` has no EC2 instance id (spec.providerID).")
     if len(chosen) > MAX_NODES:
         problems.append(f"At most {MAX_NODES} nodes per request.")
@@ -118,8 +116,9 @@ def draft_nodes_replace(
             "effect": (
                 f"{timings.batch} node(s) at a time: cordon, drain through the Eviction API (PodDisruptionBudgets "
                 f"hold; a blocked eviction is retried for {int(timings.eviction_wait)} s), terminate through the Auto "
-                "Scaling group without lowering its desired capacity, then wait for the replacement to be Ready with "
-                "aws-node ready. The first failure stops the rollout."
+                "Scaling group without lowering its desired capacity (a Karpenter node: delete its NodeClaim, "
+                "Karpenter launches the replacement), then wait for the replacement to be Ready with aws-node ready "
+                f"(at most {int(timings.node_ready_timeout)} s). The first failure stops the rollout."
             ),
             "needs_node_replacement": False,
             "pending_from": pending_from,
@@ -193,6 +192,9 @@ def _take_out(run: _Rollout, name: str) -> None:
     for pod in pods:
         _evict(run, name, pod)
     run.states[name] = "cordoned and drained"
+    if KARPENTER_LABEL in node.labels:
+        _delete_nodeclaim(run, name, len(pods))
+        return
     aws = run.conn.aws(node.az)
     run.guard(f"terminate {name}")
     group = _step(run, name, "find its Auto Scaling group", lambda: aws.auto_scaling_group_of(node.instance_id or ""))
@@ -202,6 +204,18 @@ def _take_out(run: _Rollout, name: str) -> None:
     _step(run, name, "terminate", lambda: aws.terminate_in_auto_scaling_group(node.instance_id or ""))
     run.states[name] = f"terminated in `{group}`, waiting for its replacement"
     run.say(f":arrows_counterclockwise: `{name}`: cordoned, {len(pods)} pod(s) evicted, terminated in `{group}`.")
+
+
+def _delete_nodeclaim(run: _Rollout, name: str, evicted: int) -> None:
+    writer = writer_for(run.conn)
+    run.guard(f"delete the NodeClaim of {name}")
+    claim = _step(run, name, "find its NodeClaim", lambda: writer.nodeclaim_of(name))
+    if claim is None:
+        run.states[name] = "cordoned and drained; no Karpenter NodeClaim found, not deleted"
+        raise RolloutFailed(f"no NodeClaim has status.nodeName `{name}`", run.states)
+    _step(run, name, "delete its NodeClaim", lambda: writer.delete_nodeclaim(claim))
+    run.states[name] = f"NodeClaim `{claim}` deleted, waiting for Karpenter's replacement"
+    run.say(f":arrows_counterclockwise: `{name}`: cordoned, {evicted} pod(s) evicted, NodeClaim `{claim}` deleted.")
 
 
 def _step(run: _Rollout, name: str, what: str, fn: Callable[[], Any]) -> Any:

@@ -31,6 +31,8 @@ FIELD_MANAGER = "cnibot"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 ENICONFIG_GROUP, ENICONFIG_VERSION, ENICONFIG_PLURAL = "crd.k8s.amazonaws.com", "v1alpha1", "eniconfigs"
+# kubernetes-sigs/karpenter pkg/apis/v1/nodeclaim.go: cluster-scoped, plural nodeclaims.
+NODECLAIM_GROUP, NODECLAIM_VERSION, NODECLAIM_PLURAL = "karpenter.sh", "v1", "nodeclaims"
 JSON = dict[str, Any]
 
 
@@ -163,6 +165,32 @@ class KubeWriter:
         """POST pods/{pod}/eviction; a PodDisruptionBudget that allows no disruption raises UpstreamError 429."""
         body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": namespace}}
         self._call("kube:CREATE pods/eviction", self.core.create_namespaced_pod_eviction, pod, namespace, body)
+
+    def nodeclaim_of(self, node: str) -> str | None:
+        """The name of the Karpenter NodeClaim whose status.nodeName is this node (None: none, or no CRD)."""
+        data = self._call(
+            "kube:LIST nodeclaims",
+            self.custom.list_cluster_custom_object,
+            NODECLAIM_GROUP,
+            NODECLAIM_VERSION,
+            NODECLAIM_PLURAL,
+            missing_ok=True,
+        )
+        for item in (data or {}).get("items") or []:
+            if (item.get("status") or {}).get("nodeName") == node:
+                return str((item.get("metadata") or {}).get("name") or "") or None
+        return None
+
+    def delete_nodeclaim(self, name: str) -> None:
+        """Karpenter drains and terminates the node, then launches a replacement for its pods."""
+        self._call(
+            "kube:DELETE nodeclaims",
+            self.custom.delete_cluster_custom_object,
+            NODECLAIM_GROUP,
+            NODECLAIM_VERSION,
+            NODECLAIM_PLURAL,
+            names.object_name(name, "NodeClaim"),
+        )
 
     # --- ENIConfigs -------------------------------------------------------------------------------------
     def eniconfig_objects(self) -> dict[str, EniConfigObject]:

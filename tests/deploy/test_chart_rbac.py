@@ -78,6 +78,7 @@ def test_node_rollout_rbac_is_opt_in_and_adds_only_cordon_eviction_and_nodeclaim
     assert granted(rendered, "ClusterRole") == READ_CLUSTER_WIDE | {
         ("", "nodes", "patch", None),
         ("", "pods/eviction", "create", None),
+        ("karpenter.sh", "nodeclaims", "list", None),
         ("karpenter.sh", "nodeclaims", "delete", None),
     }
     assert granted(rendered, "Role") == READ_KUBE_SYSTEM

@@ -1,7 +1,8 @@
 """The custom-networking lab end to end, through signed Slack requests only, and node rollouts' refusal paths:
 `/cni custom-networking enable` -> two approvals -> nodes to replace listed -> `/cni nodes replace --pending-from`
 -> two approvals -> cordon, drain (Eviction API), terminate in the Auto Scaling group, replacement Ready -> the
-tracking reports every node replaced -> pods on 100.64.x.x -> `/cni config` shows custom networking in effect."""
+tracking reports every node replaced -> pods on 100.64.x.x -> `/cni config` shows custom networking in effect.
+A Karpenter node is replaced by deleting its NodeClaim."""
 
 from __future__ import annotations
 
@@ -137,3 +138,47 @@ def test_a_second_rollout_while_one_runs_is_refused(make_bot: Callable[..., SimB
     assert "Not requested" in second and f"Node rollout #{first} is still open" in second
     usage = ask(sb, 'nodes replace --reason "which?"')
     assert "exactly one of --nodes, --nodegroup or --pending-from" in usage
+
+
+# --- Karpenter nodes: the NodeClaim is deleted, Karpenter launches the replacement ------------------------------
+def _nodeclaims(sb: SimBot) -> dict[str, str]:
+    api = k8s.CustomObjectsApi(k8s_config.new_client_from_config(config_file=str(sb.sim.kubeconfig_path)))
+    items = api.list_cluster_custom_object("karpenter.sh", "v1", "nodeclaims")["items"]
+    return {i["status"]["nodeName"]: i["metadata"]["name"] for i in items}
+
+
+def test_a_karpenter_node_is_replaced_by_deleting_its_nodeclaim(make_bot: Callable[..., SimBot]) -> None:
+    sb = make_bot("karpenter-max-pods", rollout_seconds=0.2)
+    nodes = {n.metadata.name: n.metadata.labels for n in _core(sb).list_node().items}
+    general = next(name for name, labels in nodes.items() if labels.get("karpenter.sh/nodepool") == "general")
+    claims = _nodeclaims(sb)
+    assert set(claims) == {n for n, labels in nodes.items() if "karpenter.sh/nodepool" in labels}
+    rollout_id, answer = request(sb, f'nodes replace --nodes {general} --reason "new EC2NodeClass settings"')
+    assert "(high risk)" in answer
+    assert "delete its NodeClaim" in text_of(approval_message(sb.bot.slack, rollout_id).args)
+    assert _approve(sb, rollout_id) is Status.VERIFIED
+    wait_thread(sb.bot.slack, f"NodeClaim `{claims[general]}` deleted")
+    wait_thread(sb.bot.slack, f"`{general}` replaced by")
+    after = {n.metadata.name: n.metadata.labels for n in _core(sb).list_node().items}
+    assert general not in after and len(after) == len(nodes)
+    (new,) = set(after) - set(nodes)
+    assert after[new]["karpenter.sh/nodepool"] == "general"
+    new_claims = _nodeclaims(sb)
+    assert claims[general] not in new_claims.values() and new_claims[new].startswith("general-")
+    aws_node = _core(sb).list_namespaced_pod("kube-system", field_selector=f"spec.nodeName={new}").items
+    assert any(p.metadata.name.startswith("aws-node") for p in aws_node)
+    assert sb.sim.autoscaling.launched == []  # no Auto Scaling group took part
+    replaced = [e.detail for e in service(sb).repo.events(rollout_id) if e.kind == "node-replaced"]
+    assert [(d["node"], d["replacement"]) for d in replaced] == [(general, new)]
+
+
+def test_a_karpenter_node_without_a_nodeclaim_stops_the_rollout(make_bot: Callable[..., SimBot]) -> None:
+    sb = make_bot("karpenter-max-pods")
+    api = k8s.CustomObjectsApi(k8s_config.new_client_from_config(config_file=str(sb.sim.kubeconfig_path)))
+    claims = _nodeclaims(sb)
+    spot = next(n for n, c in claims.items() if c.startswith("spot-"))
+    sb.sim.store.delete("karpenter.sh/v1", "NodeClaim", None, claims[spot])  # gone behind Karpenter's back
+    rollout_id, _ = request(sb, f'nodes replace --nodes {spot} --reason "orphan"')
+    assert _approve(sb, rollout_id) is Status.FAILED
+    wait_thread(sb.bot.slack, f"no NodeClaim has status.nodeName `{spot}`")
+    assert api.list_cluster_custom_object("karpenter.sh", "v1", "nodeclaims")["items"]
