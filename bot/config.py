@@ -1,5 +1,6 @@
 """Settings: one typed object from CNIBOT_* environment variables, the standard Slack variables, and an
-optional YAML file (CNIBOT_CONFIG) for what does not fit in variables (clusters, approvers, digests).
+optional YAML file (CNIBOT_CONFIG) for what does not fit in variables (clusters, approvers, digests, node
+rollouts).
 
 Precedence: explicit arguments > environment > YAML file > defaults. Invalid settings raise ConfigError with
 one line per problem, naming the variable or the YAML key to fix.
@@ -80,6 +81,16 @@ class DigestSettings(_Strict):
     grace_minutes: int = Field(default=180, ge=0)
 
 
+class NodeRolloutSettings(_Strict):
+    """`/cni nodes replace`: how many nodes at once and how long each step may take before the rollout stops."""
+
+    batch_size: int = Field(default=1, ge=1, le=50)  # nodes cordoned, drained and replaced together
+    # How long a PodDisruptionBudget may block one eviction before the rollout stops and says so.
+    eviction_wait_seconds: float = Field(default=120.0, ge=1, le=3600)
+    # How long a replacement may take to join, be Ready and run aws-node ready.
+    node_ready_timeout_seconds: float = Field(default=900.0, ge=1, le=7200)
+
+
 def _yaml_source() -> dict[str, Any]:
     path = os.environ.get("CNIBOT_CONFIG")
     if not path:
@@ -141,6 +152,7 @@ class Settings(BaseSettings):
     default_cluster: str | None = None
     clusters: tuple[ClusterConfig, ...] = ()
     digests: DigestSettings = DigestSettings()
+    node_rollout: NodeRolloutSettings = NodeRolloutSettings()
 
     @model_validator(mode="after")
     def _check_clusters(self) -> Settings:
@@ -193,7 +205,7 @@ _ALIASES = {
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_app_token": "SLACK_APP_TOKEN",
 }
-_YAML_KEYS = {"clusters", "default_cluster", "digests"}
+_YAML_KEYS = {"clusters", "default_cluster", "digests", "node_rollout"}
 
 
 def _where(loc: tuple[int | str, ...], typed: Mapping[str, str], yaml_keys: set[str]) -> str:

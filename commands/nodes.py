@@ -33,7 +33,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     if args.nodes is not None and not names:
         raise UsageError("--nodes needs node names, comma-separated.", USAGE)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
-    repo = change_service(ctx.services).repo
+    changes = change_service(ctx.services)
+    repo = changes.repo
     pending = None
     if args.pending_from is not None:
         source = repo.get(args.pending_from)
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
             pending=pending,
             pending_from=args.pending_from,
             running=running,
+            timings=changes.timings.nodes,  # the operator's batch size and bounds (config node_rollout)
         ),
     )
     return CommandResult("nodes", answer.doc, data=answer.data, outcome=answer.outcome, cluster=answer.cluster)

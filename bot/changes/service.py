@@ -7,6 +7,7 @@ one transition), then told in Slack. Applying lives in `apply.py`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from bot.changes.nodes import nodes_to_replace
 from bot.changes.notify import SlackNotifier, slack_client_from
 from bot.changes.policy import GroupDirectory, rules_for
 from bot.changes.render import nodes_left_text, request_doc
-from bot.config import ClusterConfig
+from bot.config import ClusterConfig, NodeRolloutSettings
 from bot.domain.change_records import SYSTEM_ACTOR, ApprovalOutcome, AuditKind, ChangeRecord, NewChange
 from bot.domain.changes import (
     ApprovalRules,
@@ -72,11 +73,22 @@ class Submitted:
     link: str | None  # permalink of that message when Slack gives one
 
 
+def with_rollout_settings(timings: Timings, rollout: NodeRolloutSettings) -> Timings:
+    """The operator's node-rollout settings (batch size, eviction and node-ready bounds) over the built-in timings."""
+    nodes = dataclasses.replace(
+        timings.nodes,
+        batch=rollout.batch_size,
+        eviction_wait=rollout.eviction_wait_seconds,
+        node_ready_timeout=rollout.node_ready_timeout_seconds,
+    )
+    return dataclasses.replace(timings, nodes=nodes)
+
+
 class ChangeService:
     def __init__(self, services: Services, notifier: SlackNotifier, timings: Timings | None = None) -> None:
         self.services = services
         self.notifier = notifier
-        self.timings = timings or DEFAULT_TIMINGS
+        self.timings = timings or with_rollout_settings(DEFAULT_TIMINGS, services.settings.node_rollout)
         self.repo = services.repos.changes
         self.groups = GroupDirectory(notifier.client)
 

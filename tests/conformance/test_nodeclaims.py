@@ -18,8 +18,8 @@ from simulator.runner import SimulatedCluster
 
 def test_the_nodeclaim_resource_and_the_nodepool_label_agree() -> None:
     rtype = sim.NODECLAIM_TYPE
-    assert (NODECLAIM_GROUP, NODECLAIM_VERSION, NODECLAIM_PLURAL) == (rtype.group, rtype.version, rtype.plural)
-    assert ("karpenter.sh", "v1", "nodeclaims") == (rtype.group, rtype.version, rtype.plural)
+    assert (rtype.group, rtype.version, rtype.plural) == (NODECLAIM_GROUP, NODECLAIM_VERSION, NODECLAIM_PLURAL)
+    assert (rtype.group, rtype.version, rtype.plural) == ("karpenter.sh", "v1", "nodeclaims")
     assert not rtype.namespaced  # scope=Cluster
     assert KARPENTER_LABEL == sim.NODEPOOL_LABEL == "karpenter.sh/nodepool"
 

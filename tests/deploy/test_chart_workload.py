@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.deploy.chart import Chart, container, env
@@ -93,7 +95,7 @@ def test_config_file_is_the_rendered_values_and_rolls_the_pods_when_changed(char
     config = yaml.safe_load(config_map["data"]["config.yaml"])
     assert config["default_cluster"] == "my-cluster"
     assert config["clusters"][0]["auth"] == {"mode": "in-cluster"}
-    assert set(config) == {"default_cluster", "clusters", "digests"}  # the app forbids unknown keys
+    assert set(config) == {"default_cluster", "clusters", "digests", "node_rollout"}  # the app forbids unknown keys
     assert env(main)["CNIBOT_CONFIG"]["value"] == f"{mount['mountPath']}/config.yaml"
     assert mount["readOnly"] is True
     assert volume["configMap"]["name"] == config_map["metadata"]["name"]
@@ -103,6 +105,25 @@ def test_config_file_is_the_rendered_values_and_rolls_the_pods_when_changed(char
     assert (
         changed["spec"]["template"]["metadata"]["annotations"][annotation]
         != (deployment["spec"]["template"]["metadata"]["annotations"][annotation])
+    )
+
+
+def test_node_rollout_settings_reach_the_config_file_and_are_bounded(chart: Chart, tmp_path: Path) -> None:
+    from bot.config import load_settings
+
+    wanted = {"batch_size": 2, "eviction_wait_seconds": 60, "node_ready_timeout_seconds": 1200}
+    rendered = chart.render({"config": {"node_rollout": wanted}})
+    text = rendered.one("ConfigMap")["data"]["config.yaml"]
+    assert yaml.safe_load(text)["node_rollout"] == wanted
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.MonkeyPatch.context() as mp:  # the bot loads what the chart renders
+        mp.setenv("CNIBOT_CONFIG", str(path))
+        loaded = load_settings().node_rollout
+    assert (loaded.batch_size, loaded.eviction_wait_seconds, loaded.node_ready_timeout_seconds) == (2, 60, 1200)
+    assert "batch_size" in chart.render_error({"config": {"node_rollout": {"batch_size": 0}}})
+    assert "node_ready_timeout_seconds" in chart.render_error(
+        {"config": {"node_rollout": {"node_ready_timeout_seconds": "soon"}}}
     )
 
 

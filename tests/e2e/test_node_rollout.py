@@ -36,7 +36,9 @@ from tests.e2e.test_changes import (
 )
 from tests.support.simbot import SimBot
 
-FAST = RolloutTimings(eviction_wait=1.0, node_ready_timeout=3.0, poll=0.05)
+FAST = RolloutTimings(poll=0.05)
+# The operator's settings (config node_rollout), here through the environment as JSON: the bounds tests wait for.
+FAST_SETTINGS = '{"batch_size": 1, "eviction_wait_seconds": 1, "node_ready_timeout_seconds": 3}'
 
 
 @pytest.fixture
@@ -46,6 +48,7 @@ def make_bot(
     monkeypatch.setattr(
         service_module, "DEFAULT_TIMINGS", dataclasses.replace(service_module.DEFAULT_TIMINGS, nodes=FAST)
     )
+    monkeypatch.setenv("CNIBOT_NODE_ROLLOUT", FAST_SETTINGS)
     with ExitStack() as stack:
 
         def make(scenario: str = "custom-networking-before", **kwargs: float) -> SimBot:
@@ -110,6 +113,8 @@ def test_pdb_blocking_a_drain_stops_the_rollout_and_says_each_nodes_state(make_b
     policy.create_namespaced_pod_disruption_budget("shop", pdb)
     nodes = sorted(p.spec.node_name for p in _core(sb).list_namespaced_pod("shop").items)
     rollout_id, _ = request(sb, f'nodes replace --nodes {nodes[0]} --reason "drain test"')
+    approval = text_of(approval_message(sb.bot.slack, rollout_id).args)
+    assert "retried for 1 s" in approval and "(at most 3 s)" in approval  # the operator's bounds, as configured
     assert _approve(sb, rollout_id) is Status.FAILED
     result = service(sb).get(rollout_id).detail.get("result", "")
     text = wait_thread(sb.bot.slack, "PodDisruptionBudget blocks evicting")

@@ -115,3 +115,27 @@ def test_zero_config_without_a_kubeconfig_is_default(tmp_path: Path) -> None:
     from bot.clusters import implicit_cluster
 
     assert implicit_cluster(str(tmp_path / "missing")).name == "default"
+
+
+def test_node_rollout_settings_from_the_config_file_and_their_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.changes.apply import DEFAULT_TIMINGS
+    from bot.changes.service import with_rollout_settings
+
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    defaults = load_settings().node_rollout
+    assert (defaults.batch_size, defaults.eviction_wait_seconds, defaults.node_ready_timeout_seconds) == (1, 120, 900)
+    path = tmp_path / "cnibot.yaml"
+    path.write_text("node_rollout: {batch_size: 3, eviction_wait_seconds: 30, node_ready_timeout_seconds: 600}\n")
+    monkeypatch.setenv("CNIBOT_CONFIG", str(path))
+    nodes = with_rollout_settings(DEFAULT_TIMINGS, load_settings().node_rollout).nodes
+    assert (nodes.batch, nodes.eviction_wait, nodes.node_ready_timeout) == (3, 30.0, 600.0)
+    assert nodes.poll == DEFAULT_TIMINGS.nodes.poll
+
+    path.write_text("node_rollout: {batch_size: 0, eviction_wait_seconds: -1, node_ready_timeout_seconds: 1e9, x: 1}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    problems = err.value.problems
+    for key in ("batch_size", "eviction_wait_seconds", "node_ready_timeout_seconds", "x"):
+        assert any(p.startswith(f"config node_rollout.{key}:") for p in problems), (key, problems)
