@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from bot.changes.containers import edits_by_container
 from bot.changes.drafts import CUSTOM_NETWORK_KNOB, apply_blocker
 from bot.changes.node_rollout import RolloutFailed, RolloutTimings, run_rollout
-from bot.changes.nodes import nodes_to_replace
+from bot.changes.nodes import FOR_CUSTOM_NETWORKING, FOR_NODE_SETTINGS, nodes_serving_now, nodes_to_replace
 from bot.changes.notify import SlackNotifier
 from bot.changes.render import nodes_left_text
 from bot.changes.rollout import Backoff, Progress, ip_failure_counts, verify, watch_rollout
@@ -383,18 +383,33 @@ class Applier:
         enables_custom_networking = any(
             c.key == CUSTOM_NETWORK_KNOB and (c.new or "").lower() == "true" for c in record.spec.env
         )
+        # Prefix delegation and the like: max-pods comes from each node's launch settings, so every node is old.
+        for_settings = not enables_custom_networking and bool(record.detail.get("needs_node_replacement"))
+        lists_nodes = enables_custom_networking or for_settings
         remaining: list[str] = []
-        if enables_custom_networking:
+        instances: dict[str, str] = {}
+        if lists_nodes:
             try:
-                remaining = nodes_to_replace(run.conn)
+                if enables_custom_networking:
+                    remaining = nodes_to_replace(run.conn)
+                else:
+                    instances = nodes_serving_now(run.conn)
+                    remaining = sorted(instances)
             except UpstreamError as exc:
                 log.warning("could not list nodes to replace for change %s: %s", record.id, exc)
                 remaining = []
         result = "aws-node is ready on every node and no pod failed to get an IP since."
         values: dict[str, Any] = {"finished_at": self.svc.now()}
-        if enables_custom_networking:
+        if lists_nodes:
             values["tracking_nodes"] = bool(remaining)
-            values["detail"] = {**record.detail, "nodes_to_replace": remaining, "result": result}
+            replace_for = FOR_NODE_SETTINGS if for_settings else FOR_CUSTOM_NETWORKING
+            values["detail"] = {
+                **record.detail,
+                "nodes_to_replace": remaining,
+                "replace_for": replace_for,
+                **({"node_instances": instances} if for_settings else {}),
+                "result": result,
+            }
         else:
             values["detail"] = {**record.detail, "result": result}
         if not self._transition(record, Status.VERIFIED, AuditKind.VERIFIED, detail={"result": result}, values=values):
@@ -402,7 +417,7 @@ class Applier:
         self.svc.thread(record, f":white_check_mark: Change #{record.id} verified: {result}")
         if remaining:
             self._event(record, AuditKind.NODES_TO_REPLACE, {"nodes": remaining})
-            self.svc.thread(record, nodes_left_text(remaining))
+            self.svc.thread(record, nodes_left_text(remaining, for_settings=for_settings))
         self.svc.refresh(record.id)
 
     def _renew(self, run: _Run) -> None:

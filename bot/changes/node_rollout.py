@@ -165,12 +165,12 @@ def run_rollout(
     order = list(names)
     for start in range(0, len(order), max(1, timings.batch)):
         batch = order[start : start + max(1, timings.batch)]
-        known = {n.name for n in conn.kube.nodes()}
+        known = {_identity(n) for n in conn.kube.nodes()}
         for name in batch:
             _take_out(run, name)
         for name in batch:
-            replacement = _wait_for_replacement(run, name, known)
-            known.add(replacement)
+            replacement, identity = _wait_for_replacement(run, name, known)
+            known.add(identity)
             run.states[name] = f"replaced by `{replacement}`"
             replaced(name, replacement)
             written.append(f"`{name}` replaced by `{replacement}`")
@@ -255,17 +255,22 @@ def _evict(run: _Rollout, name: str, pod: PodFact) -> None:
             run.sleep(run.timings.poll)
 
 
-def _wait_for_replacement(run: _Rollout, name: str, known: set[str]) -> str:
+def _identity(node: NodeFact) -> str:
+    """A node by name and instance: EC2 may hand a terminated instance's address, so its node name, to a new one."""
+    return f"{node.name}/{node.instance_id or ''}"
+
+
+def _wait_for_replacement(run: _Rollout, name: str, known: set[str]) -> tuple[str, str]:
     kube = run.conn.kube
     deadline = time.monotonic() + run.timings.node_ready_timeout
     seen: str | None = None
     while True:
         run.guard(f"wait for the replacement of {name}")
-        new = [n for n in kube.nodes() if n.name not in known and aws_node_runs_on(n.labels)]
+        new = [n for n in kube.nodes() if _identity(n) not in known and aws_node_runs_on(n.labels)]
         for node in new:
             seen = seen or node.name
             if node.ready[0] == "True" and _aws_node_ready(run.conn, node.name) and _on_expected_subnets(run, node):
-                return node.name
+                return node.name, _identity(node)
         if time.monotonic() >= deadline:
             where = f"`{seen}` joined but is not Ready with aws-node ready" if seen else "no new node joined"
             run.states[name] = f"terminated; replacement not ready ({where})"

@@ -1,7 +1,9 @@
-"""Custom networking's last step: which nodes still take pod addresses from the old subnets.
+"""The last step of changes that take effect only on new nodes: which nodes are still to replace.
 
-Only ENIs created after the change use the ENIConfig subnet, so a node has moved over when every pod ENI it
-has (device index > 0 on card 0) sits in its ENIConfig's subnet. Until then it must be replaced.
+Custom networking: only ENIs created after the change use the ENIConfig subnet, so a node has moved over when every
+pod ENI it has (device index > 0 on card 0) sits in its ENIConfig's subnet. Until then it must be replaced.
+Prefix delegation and other settings whose max-pods lives in the node's launch settings: every node aws-node ran on
+when the change was verified is to replace, and stays listed while it exists.
 """
 
 from __future__ import annotations
@@ -49,3 +51,35 @@ def nodes_to_replace(conn: ClusterConnection) -> list[str]:
     aws = conn.aws(next((n.az for n in nodes if n.az), None))
     enis = aws.vpc_enis(vpc_of(conn))
     return nodes_not_migrated(nodes, enis, state.eniconfig_states(), settings)
+
+
+# Why a change lists nodes to replace (its detail's `replace_for`): the tracking job re-lists them accordingly.
+FOR_CUSTOM_NETWORKING = "custom-networking"
+FOR_NODE_SETTINGS = "node-settings"
+
+
+def nodes_serving_now(conn: ClusterConnection) -> dict[str, str]:
+    """The nodes aws-node runs on, with their instance ids: after a prefix-delegation change each still has its
+    old max-pods."""
+    return {
+        n.name: n.instance_id or ""
+        for n in sorted(conn.kube.nodes(), key=lambda n: n.name)
+        if aws_node_runs_on(n.labels)
+    }
+
+
+def nodes_still_present(conn: ClusterConnection, instances: Mapping[str, str]) -> list[str]:
+    """The listed nodes still there as the same instance (EC2 may give a new instance an old one's address, so its
+    node name)."""
+    present = {n.name: n.instance_id or "" for n in conn.kube.nodes()}
+    return sorted(name for name, instance in instances.items() if name in present and present[name] == instance)
+
+
+def remaining_nodes(conn: ClusterConnection, detail: Mapping[str, object]) -> list[str]:
+    """Re-list the nodes a change still has to replace, by why it lists them."""
+    if detail.get("replace_for") == FOR_NODE_SETTINGS:
+        listed = detail.get("node_instances")
+        return nodes_still_present(
+            conn, {str(k): str(v) for k, v in listed.items()} if isinstance(listed, dict) else {}
+        )
+    return nodes_to_replace(conn)

@@ -331,9 +331,11 @@ def _short(text: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def nodes_left_text(nodes: list[str]) -> str:
+def nodes_left_text(nodes: list[str], *, for_settings: bool = False) -> str:
     shown = ", ".join(f"`{n}`" for n in nodes[:10]) + (f" and {len(nodes) - 10} more" if len(nodes) > 10 else "")
-    return (
-        f"{len(nodes)} node(s) still take pod addresses from the old subnets; replace them (cordon, drain, "
-        f"terminate): {shown}"
+    what = (
+        "predate the change and keep their old max-pods"
+        if for_settings
+        else "still take pod addresses from the old subnets"
     )
+    return f"{len(nodes)} node(s) {what}; replace them (cordon, drain, terminate): {shown}"

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.changes.apply import DEFAULT_TIMINGS, Applier, Timings
 from bot.changes.drafts import ChangeRefused, Draft, apply_blocker, draft_rollback
-from bot.changes.nodes import nodes_to_replace
+from bot.changes.nodes import FOR_NODE_SETTINGS, remaining_nodes
 from bot.changes.notify import SlackNotifier, slack_client_from
 from bot.changes.policy import GroupDirectory, rules_for
 from bot.changes.render import nodes_left_text, request_doc
@@ -359,10 +359,12 @@ class ChangeService:
         return True
 
     def track_nodes(self) -> None:
-        """Custom networking: re-list the nodes still on the old subnets; stop when none are left."""
+        """Re-list the nodes a change still has to replace (custom networking: those on the old subnets; prefix
+        delegation and the like: those that predate it); stop when none are left."""
         for record in self.repo.tracking():
+            for_settings = record.detail.get("replace_for") == FOR_NODE_SETTINGS
             try:
-                remaining = nodes_to_replace(self.services.connections.get(self.cluster_of(record)))
+                remaining = remaining_nodes(self.services.connections.get(self.cluster_of(record)), record.detail)
             except Exception as exc:
                 log.warning("node tracking of change %s failed: %s", record.id, exc)
                 continue
@@ -371,14 +373,19 @@ class ChangeService:
                     record.id, record.version, self.now(), actor=SYSTEM_ACTOR, kind=AuditKind.NODES_REPLACED
                 ):
                     self.repo.merge_detail(record.id, {"nodes_to_replace": []}, self.now())
-                    self.thread(record, "Every node now takes pod addresses from the ENIConfig subnets. Done.")
+                    done = (
+                        "Every node that predates the change is replaced. Done."
+                        if for_settings
+                        else "Every node now takes pod addresses from the ENIConfig subnets. Done."
+                    )
+                    self.thread(record, done)
                     self.refresh(record.id)
             elif remaining != list(record.detail.get("nodes_to_replace") or []):
                 updated = self.repo.merge_detail(
                     record.id, {"nodes_to_replace": remaining}, self.now(), expected_version=record.version
                 )
                 if updated is not None:
-                    self.thread(record, nodes_left_text(remaining))
+                    self.thread(record, nodes_left_text(remaining, for_settings=for_settings))
                     self.refresh(record.id)
 
     # --- applying ------------------------------------------------------------------------------------------

@@ -187,3 +187,33 @@ def test_a_karpenter_node_without_a_nodeclaim_stops_the_rollout(make_bot: Callab
     assert _approve(sb, rollout_id) is Status.FAILED
     wait_thread(sb.bot.slack, f"no NodeClaim has status.nodeName `{spot}`")
     assert api.list_cluster_custom_object("karpenter.sh", "v1", "nodeclaims")["items"]
+
+
+# --- prefix delegation: the nodes that predate the change are listed, replaced with --pending-from, tracked ------
+
+
+def test_prefix_delegation_lists_the_nodes_to_replace_and_nodes_replace_takes_them(
+    make_bot: Callable[..., SimBot],
+) -> None:
+    sb = make_bot("healthy", rollout_seconds=0.2)
+    before = {n.metadata.name for n in _core(sb).list_node().items}
+    instances_before = {n.spec.provider_id for n in _core(sb).list_node().items}
+    change_id, _ = request(sb, 'set ENABLE_PREFIX_DELEGATION=true --reason "more pods per node"')
+    assert _approve(sb, change_id) is Status.VERIFIED
+    wait_thread(sb.bot.slack, f"{len(before)} node(s) predate the change and keep their old max-pods")
+    record = service(sb).get(change_id)
+    assert sorted(record.detail["nodes_to_replace"]) == sorted(before) and record.tracking_nodes
+
+    rollout_id, answer = request(sb, f'nodes replace --pending-from {change_id} --reason "new max-pods"')
+    approval = text_of(approval_message(sb.bot.slack, rollout_id).args)
+    assert f"(the nodes change #{change_id} left to replace)" in approval
+    assert _approve(sb, rollout_id) is Status.VERIFIED
+    after = {n.spec.provider_id for n in _core(sb).list_node().items}  # EC2 may reuse an address, so a name
+    assert len(after) == len(before) and not after & instances_before
+
+    service(sb).track_nodes()
+    wait_thread(sb.bot.slack, "Every node that predates the change is replaced. Done.")
+    assert not service(sb).get(change_id).tracking_nodes
+    assert service(sb).get(change_id).detail["nodes_to_replace"] == []
+    again = ask(sb, f'nodes replace --pending-from {change_id} --reason "again"')
+    assert "That change lists no node still to replace." in again
