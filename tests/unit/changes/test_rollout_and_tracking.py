@@ -225,10 +225,10 @@ def tracked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[C
     )
     answers: list[list[str]] = []
 
-    def fake_nodes_to_replace(conn: Any) -> list[str]:
+    def fake_remaining_nodes(conn: Any, detail: Any) -> list[str]:
         return answers.pop(0)
 
-    monkeypatch.setattr(service_module, "nodes_to_replace", fake_nodes_to_replace)
+    monkeypatch.setattr(service_module, "remaining_nodes", fake_remaining_nodes)
     yield svc, record.id, answers
     engine.dispose()
 
