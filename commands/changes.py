@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.changes.parse import parse_change_id
+from bot.domain.access import Action
 from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from commands.set import requester_of
@@ -106,6 +107,8 @@ CHANGES = Subcommand(
     usage="/cni changes [--open] [--limit N] [--cluster NAME]",
     build_parser=_build_list,
     run=run_list,
+    # Naming a cluster reads its change requests (diffs of its aws-node settings): its reads rule applies.
+    access=lambda args: Action.READ if args.cluster else None,
 )
 CHANGE = Subcommand(
     name="change",

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.domain.access import Action
 from bot.domain.facts import Unchecked
-from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand, always
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="config",
     summary="effective aws-node settings, add-on, ENIConfigs and custom-networking status",
     usage="/cni config [--all]",

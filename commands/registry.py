@@ -134,6 +134,7 @@ def plan_words(registry: Registry, tokens: list[str], ctx: CommandContext) -> Pl
         return Plan(name[:32], immediate=usage_result("unknown", message, ""))
     parser = sub.parser()
     parser.add_argument("--cluster", metavar="NAME", help="cluster to ask (default: this channel's)")
+    parser.add_argument("--share", action="store_true", help="post a read answer in the channel")
     try:
         args = parser.parse_args(rest)
     except UsageError as exc:

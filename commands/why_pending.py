@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.domain import names
+from bot.domain.access import Action
 from bot.errors import UsageError
-from commands.base import CommandContext, CommandParser, CommandResult, Outcome, Subcommand
+from commands.base import CommandContext, CommandParser, CommandResult, Outcome, Subcommand, always
 
 if TYPE_CHECKING:
     from bot.domain.diagnosis import Diagnosis
@@ -123,6 +124,7 @@ def _store(ctx: CommandContext, diagnosis: Diagnosis, namespace: str, name: str,
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="why-pending",
     summary="why a pod has no IP: the cause, the numbers that prove it, and the fix",
     usage=USAGE,

@@ -17,6 +17,7 @@ from bot.changes.notify import SlackNotifier, slack_client_from
 from bot.changes.policy import GroupDirectory, rules_for
 from bot.changes.render import request_doc
 from bot.config import ClusterConfig
+from bot.domain.access import Caller
 from bot.domain.changes import (
     ApprovalRules,
     ChangeKind,
@@ -66,6 +67,8 @@ class Requester:
     user_id: str
     user_name: str | None
     channel_id: str | None
+    # The Slack identity the access rules are decided for; None: a local operator, not subject to them.
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)
