@@ -30,7 +30,7 @@ from bot.render.doc import render_blocks
 from bot.runner import CommandRunner, new_correlation_id
 from bot.services import Services
 from bot.slack_identity import SlackIdentity
-from bot.usergroups import UserGroups
+from bot.usergroups import for_client
 from bot.work_pool import WorkPool
 from commands.base import CommandContext, CommandResult
 
@@ -143,7 +143,7 @@ def build_bolt_app(
         request_verification_enabled=False,
     )
     client.token = token  # app.client posts the approvers' messages and digests
-    services.access = AccessGate(UserGroups(client))
+    services.access = AccessGate(for_client(client))
     delivery = SlackDelivery(client)
     work = services.work = WorkPool(settings.listener_threads, settings.work_queue)
 

@@ -14,10 +14,14 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-
-from slack_sdk import WebClient
+from typing import TYPE_CHECKING
 
 from bot import metrics
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.config import Settings
 
 log = logging.getLogger("cnibot.access")
 
@@ -46,11 +50,7 @@ class _Entry:
 
 class UserGroups:
     def __init__(self, client: WebClient | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._client = (
-            WebClient(token=client.token, base_url=client.base_url, timeout=ASK_TIMEOUT, logger=_SDK_LOG)
-            if client is not None
-            else None
-        )
+        self._client = client
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
@@ -94,3 +94,22 @@ class UserGroups:
             return None
         metrics.USERGROUP_LOOKUPS.labels("ok").inc()
         return frozenset(str(user) for user in resp.get("users") or [])
+
+
+def _short_client(token: str | None, base_url: str) -> WebClient:
+    from slack_sdk import WebClient
+
+    return WebClient(token=token, base_url=base_url, timeout=ASK_TIMEOUT, logger=_SDK_LOG)
+
+
+def from_settings(settings: Settings) -> UserGroups | None:
+    """For the MCP server and `cnibot ask --as-user`: Slack is asked only when a bot token is configured."""
+    if settings.slack_bot_token is None:
+        return None
+    return UserGroups(_short_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url))
+
+
+def for_client(client: WebClient) -> UserGroups:
+    """The Slack edge's: its token and API URL, with its own client (a short timeout, so that an outage costs a
+    command one quick failed call per group)."""
+    return UserGroups(_short_client(client.token, client.base_url))

@@ -81,6 +81,8 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self.refused: list[tuple[Call, list[str]]] = []  # calls answered invalid_blocks, and why
+        # usergroups.users.list answers from here: user group id -> member user ids (unknown groups: no members).
+        self.usergroups: dict[str, list[str]] = {}
         self.url = ""
 
     # --- control -------------------------------------------------------------------------------------
@@ -166,7 +168,8 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": f["id"]} for f in _json_list(args.get("files"))]}
         if method == "usergroups.users.list":
-            return {"ok": True, "users": []}
+            with self._lock:
+                return {"ok": True, "users": list(self.usergroups.get(str(args.get("usergroup") or ""), []))}
         if method == "users.info":
             return {"ok": True, "user": {"id": args.get("user"), "name": "someone"}}
         if method == "conversations.open":
