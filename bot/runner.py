@@ -177,7 +177,7 @@ class CommandRunner:
         Change requests are gated where the change's cluster is known (bot.changes.requesting)."""
         if getattr(args, "share", False) and action is not Action.READ:
             raise UsageError(
-                "--share posts a read answer (why-pending, node, subnets, capacity, config) in the channel."
+                "--share posts read answers only (why-pending, node, subnets, capacity, config) in the channel."
             )
         if action is None or action is Action.REQUEST:
             return ()

@@ -109,7 +109,7 @@ def from_settings(settings: Settings) -> UserGroups | None:
     return UserGroups(_short_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url))
 
 
-def for_client(client: WebClient) -> UserGroups:
+def for_client(client: WebClient, clock: Callable[[], float] = time.monotonic) -> UserGroups:
     """The Slack edge's: its token and API URL, with its own client (a short timeout, so that an outage costs a
     command one quick failed call per group)."""
-    return UserGroups(_short_client(client.token, client.base_url))
+    return UserGroups(_short_client(client.token, client.base_url), clock)

@@ -45,14 +45,19 @@ def slash_command_body(
     team_id: str = "T0TEAM",
     trigger_id: str | None = None,
     command: str = "/cni",
+    channel_name: str = "general",
+    enterprise_id: str | None = None,
 ) -> str:
+    # Enterprise Grid requests carry the org's id; other workspaces' requests have no such field.
+    grid = {"enterprise_id": enterprise_id} if enterprise_id else {}
     return urlencode(
         {
+            **grid,
             "token": "legacy-unused",
             "team_id": team_id,
             "team_domain": "example",
             "channel_id": channel_id,
-            "channel_name": "general",
+            "channel_name": channel_name,
             "user_id": user_id,
             "user_name": user_name,
             "command": command,

@@ -128,9 +128,10 @@ def _person(rule: Rule, name: str, action: Action, caller: Caller, admins: tuple
     if matched:
         return Allowed()
     who = [f"<@{u}>" for u in sorted(rule.users)] + [f"<!subteam^{g}>" for g in sorted(rule.usergroups)]
-    key = "usergroups" if rule.usergroups and not rule.users else "users"
+    # The key that refused: users or usergroups when only one is set, the whole rule when both are.
+    key = name if rule.users and rule.usergroups else f"{name}.{'users' if rule.users else 'usergroups'}"
     unknown = " (Slack could not be asked who is in its groups)" if caller.groups_stale and rule.usergroups else ""
-    return Refused(f"{name}.{key}", "it answers only " + ", ".join(who) + unknown, admins)
+    return Refused(key, "it answers only " + ", ".join(who) + unknown, admins)
 
 
 def allows_channel(rules: AccessRules, action: Action, channel_id: str) -> bool:
