@@ -121,6 +121,7 @@ class FakeSlack:
             self.calls.clear()
             self._failures.clear()
             self.refused.clear()
+            self.usergroups = {}
 
     # --- queries -------------------------------------------------------------------------------------
     def api_calls(self, method: str) -> list[Call]:
