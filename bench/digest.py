@@ -144,7 +144,7 @@ def run_steps(args: argparse.Namespace, sim: SimulatorProcess, database_url: str
         return rows, jobs.stores.samples.sample_count(name)
     finally:
         slack.stop()
-        services.engine.dispose()
+        services.repos.dispose()
 
 
 def sample_rows(jobs: Any, sim: SimulatorProcess, clock: Clock, name: str) -> list[Row]:

@@ -59,7 +59,7 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, asker(args.scenario, Path(tmp), command_deadline_seconds=10) as running:
         tried, failures = run(running, args.examples, args.seed)
-        with running.services.engine.connect() as conn:
+        with running.services.repos.engine.connect() as conn:
             rows = conn.execute(sql("SELECT outcome, count(*) FROM command_log GROUP BY outcome ORDER BY 2 DESC"))
             outcomes = ", ".join(f"{outcome} {count:,}" for outcome, count in rows)
     seconds = time.perf_counter() - started

@@ -21,9 +21,8 @@ from storage.db import (
     START_BUSY_SECONDS,
     database_problem,
     make_engine,
-    make_session_factory,
 )
-from storage.history import HistoryRepository
+from storage.repositories import Repositories
 
 if TYPE_CHECKING:
     # Only `serve` (build_cnibot) needs these: imported there, so that `cnibot ask` starts without them.
@@ -55,10 +54,7 @@ def build_services(settings: Settings) -> Services:
             migrating.dispose()
     return Services(
         settings=settings,
-        engine=engine,
-        history=HistoryRepository(
-            make_session_factory(engine), writes=make_session_factory(_history_engine(settings, engine))
-        ),
+        repos=Repositories.open(engine, history_writes=_history_engine(settings, engine)),
         clusters=ClusterDirectory(settings),
         database_problem=problem,
     )
@@ -111,6 +107,7 @@ def build_cnibot(
     settings: Settings, *, slack_client: WebClient | None = None, registry: Registry | None = None
 ) -> Cnibot:
     from bot.changes.jobs import register_change_jobs
+    from bot.changes.notify import slack_client_from
     from bot.digests.service import install_digests
     from bot.gateways.pool import install_live_refresh
     from bot.slack_app import build_bolt_app
@@ -121,10 +118,13 @@ def build_cnibot(
     services.cluster_problems = _cluster_problems(services.clusters)
     _warn_open_clusters(services.clusters)
     runner = build_runner(registry)
+    # One Web API client for everything posted outside a request: approvals, change threads, digests.
+    services.slack_client = slack_client or slack_client_from(settings)
     bolt = None
     if settings.slack_signing_secret is not None:
-        bolt = build_bolt_app(services, runner, client=slack_client)
-    register_change_jobs(services, bolt.client if bolt is not None else slack_client)
+        bolt = build_bolt_app(services, runner, client=services.slack_client)
+    register_change_jobs(services)  # builds the change service, once
     install_live_refresh(services.connections, services.scheduler)
-    install_digests(services, bolt.client if bolt is not None else slack_client)
+    if bolt is not None or slack_client is not None:  # digests post only where Slack is served or given
+        install_digests(services)
     return Cnibot(services=services, runner=runner, bolt=bolt, web=build_web_app(services, bolt))

@@ -105,7 +105,7 @@ def serve(settings: Settings, *, socket_mode: bool = False) -> int:
             handler.close()  # no new Socket Mode events while the rest drains
         unfinished = _drain(bot, stopped_at + DRAIN_SECONDS)
         bot.services.connections.close()  # stop the node and pod watches
-        bot.services.engine.dispose()
+        bot.services.repos.dispose()
         elapsed = round(time.monotonic() - stopped_at, 2)
     if unfinished:
         event(log, "stopped before work finished", logging.WARNING, unfinished=unfinished, seconds=elapsed)

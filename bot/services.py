@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
 from bot.access import AccessGate
 from bot.clusters import ClusterDirectory
 from bot.config import Settings
@@ -17,8 +15,12 @@ from bot.gateways.pool import Connections  # light: the cluster clients load on 
 from bot.scheduler import Scheduler
 from bot.work_pool import WorkPool
 from storage.history import HistoryRepository
+from storage.repositories import Repositories
 
 if TYPE_CHECKING:  # Slack's SDK loads with the Slack edge, not for `cnibot ask help`
+    from slack_sdk import WebClient
+
+    from bot.changes.service import ChangeService
     from bot.slack_identity import SlackIdentity
 
 
@@ -29,8 +31,7 @@ def _utcnow() -> datetime:
 @dataclass
 class Services:
     settings: Settings
-    engine: Engine
-    history: HistoryRepository
+    repos: Repositories  # every repository, opened once
     clusters: ClusterDirectory
     connections: Connections = field(default_factory=Connections)
     # Started by `cnibot serve`; features register their periodic jobs on it at build time.
@@ -48,3 +49,10 @@ class Services:
     # Set on shutdown: applies stop watching and release their apply lease for another replica.
     stopping: threading.Event = field(default_factory=threading.Event)
     apply_threads: set[threading.Thread] = field(default_factory=set)
+    # Built once: by `serve` at start (bot/app.py), by `cnibot ask` on first use (bot/changes/service.py).
+    slack_client: WebClient | None = None
+    changes: ChangeService | None = None
+
+    @property
+    def history(self) -> HistoryRepository:
+        return self.repos.history

@@ -122,7 +122,9 @@ def build_bolt_app(
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     if client is None:
-        client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=list(_RETRIES))
+        client = services.slack_client = WebClient(
+            token=token, base_url=settings.slack_api_url, retry_handlers=list(_RETRIES)
+        )
     token = token or client.token
     identity = services.slack_identity = SlackIdentity(client, token)
     client.token = None  # so that Bolt takes `authorize` below; restored on app.client after

@@ -56,7 +56,7 @@ def _database_readiness(engine: Engine) -> tuple[bool, dict[str, Any]]:
 
 
 def build_web_app(services: Services, bolt: App | None) -> Starlette:
-    engine = services.engine
+    engine = services.repos.engine
 
     secret = services.settings.slack_signing_secret
     handled = RecentRequests()

@@ -13,7 +13,7 @@ USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
 
 def _warm_setting(word: str) -> dict[str, str]:
     """Checked while parsing, so that a bad value is answered at once with the usage line."""
-    from bot.domain.state import parse_warm_env
+    from bot.domain.capacity_view import parse_warm_env
 
     for pair in word.replace(",", " ").split():
         too_big = int64_problem(pair.partition("=")[2])
@@ -26,7 +26,7 @@ def _warm_setting(word: str) -> dict[str, str]:
 
 
 def _build(p: CommandParser) -> None:
-    from bot.domain.state import WARM_KNOBS
+    from bot.domain.capacity_view import WARM_KNOBS
 
     p.add_argument(
         "--what-if",
@@ -38,7 +38,8 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    from bot.domain.state import StateModel, capacity_view
+    from bot.domain.capacity_view import capacity_view
+    from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
     from bot.render.state import capacity_data, capacity_doc, capacity_headline_gaps, unchecked_data
 

@@ -18,11 +18,9 @@ def _build_list(p: CommandParser) -> None:
 
 def run_list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.changes.render import changes_doc
-    from bot.changes.service import ChangeService
 
-    svc = ChangeService.for_services(ctx.services)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id).name if args.cluster else None
-    records = svc.repo.recent(cluster=cluster, open_only=args.open, limit=args.limit)
+    records = ctx.services.repos.changes.recent(cluster=cluster, open_only=args.open, limit=args.limit)
     data = {
         "changes": [
             {
@@ -47,9 +45,9 @@ def _build_show(p: CommandParser) -> None:
 
 def run_show(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.changes.render import change_doc
-    from bot.changes.service import ChangeService
+    from bot.changes.service import change_service
 
-    svc = ChangeService.for_services(ctx.services)
+    svc = change_service(ctx.services)
     record = svc.get(parse_change_id(args.id))
     approvals = svc.repo.approvals(record.id)
     events = svc.repo.events(record.id)
@@ -83,9 +81,9 @@ def _build_rollback(p: CommandParser) -> None:
 def run_rollback(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.changes.drafts import draft_rollback
     from bot.changes.requesting import request_change
-    from bot.changes.service import ChangeService
+    from bot.changes.service import change_service
 
-    svc = ChangeService.for_services(ctx.services)
+    svc = change_service(ctx.services)
     original = svc.get(parse_change_id(args.id))
     answer = request_change(
         ctx.services,

@@ -20,7 +20,7 @@ def approved_baseline(services: Services, cluster: str) -> tuple[Mapping[str, st
     """The aws-node env as the last approved and applied change left it, and when: the baseline for drift."""
     from bot.digests.sources import sources_for
 
-    approved = sources_for(services.engine).approved_settings(cluster)
+    approved = sources_for(services.repos).approved_settings(cluster)
     return (approved.env, approved.approved_at) if approved else None
 
 
@@ -31,7 +31,8 @@ def _build(p: CommandParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.domain.state import IP_KNOBS, StateModel, config_view
+    from bot.domain.config_view import IP_KNOBS, config_view
+    from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
     from bot.render.state import config_data, config_doc, unchecked_data
 

@@ -72,7 +72,6 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 def _subscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    from bot.digests.service import Stores
 
     channel, words = _channel_and_rest(args.words, ctx)
     try:
@@ -83,7 +82,7 @@ def _subscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     # The digest is posted there for everyone in it: the channel must be one the cluster's digests rule accepts,
     # whoever subscribes it (the caller was checked before the command ran).
     ctx.services.access.require_channel(cluster, Action.DIGEST, channel)
-    stores = Stores.of(ctx.services.engine)
+    stores = ctx.services.repos
     sub, created = stores.digests.subscribe(
         cluster=cluster.name,
         channel=channel,
@@ -113,14 +112,13 @@ def _subscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 def _unsubscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    from bot.digests.service import Stores
 
     channel, rest = _channel_and_rest(args.words, ctx)
     if rest:
         raise UsageError(f"unexpected `{' '.join(rest)[:40]}`", USAGE)
     if args.cluster:
         ctx.services.clusters.resolve(args.cluster, ctx.channel_id)  # an unknown name is an error, not a no-op
-    removed = Stores.of(ctx.services.engine).digests.unsubscribe(channel=channel, cluster=args.cluster)
+    removed = ctx.services.repos.digests.unsubscribe(channel=channel, cluster=args.cluster)
     if not removed:
         which = f" to `{args.cluster}`" if args.cluster else ""
         doc = Doc(f"{_show_channel(channel)} has no digest subscription{which}; `/cni digest list` shows them all.")
@@ -158,13 +156,12 @@ def parse_channel(word: str) -> str | None:
 
 
 def _list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    from bot.digests.service import Stores
 
     if args.words:
         raise UsageError(f"unexpected `{' '.join(args.words)[:40]}`", USAGE)
     if args.cluster:
         ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
-    digests = Stores.of(ctx.services.engine).digests
+    digests = ctx.services.repos.digests
     subs = digests.subscriptions(cluster=args.cluster)
     if not subs:
         doc = Doc("No digest subscriptions yet. `/cni digest subscribe` adds one for this channel.")
@@ -203,15 +200,15 @@ def _list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 def _now(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    from bot.digests.service import Sampling, Stores, digest_builder
+    from bot.digests.service import Sampling, digest_builder
     from bot.digests.sources import sources_for
 
     if args.words:
         raise UsageError(f"unexpected `{' '.join(args.words)[:40]}`", USAGE)
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
-    stores = Stores.of(ctx.services.engine)
+    stores = ctx.services.repos
     problem = Sampling(ctx.services, stores.samples).ensure_recent(cluster.name)
-    builder = digest_builder(ctx.services, stores.samples, sources_for(ctx.services.engine))
+    builder = digest_builder(ctx.services, stores.samples, sources_for(ctx.services.repos))
     digest = builder.build(cluster.name, ctx.now, since=None)
     doc = digest_doc(digest, preview=True)
     if problem:

@@ -19,7 +19,8 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    from bot.domain.state import StateModel, node_report
+    from bot.domain.node_report import node_report
+    from bot.domain.state import StateModel
     from bot.gather.cluster import find_node, gather_node
     from bot.render.state import node_data, node_doc, unchecked_data
 

@@ -17,7 +17,8 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
-    from bot.domain.state import StateModel, cluster_azs, subnet_views
+    from bot.domain.state import StateModel
+    from bot.domain.subnet_view import cluster_azs, subnet_views
     from bot.gather.cluster import Wants, gather_cluster
     from bot.render.state import subnets_data, subnets_doc, unchecked_data
 

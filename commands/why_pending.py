@@ -103,11 +103,8 @@ def _outcome(diagnosis: Diagnosis) -> Outcome:
 
 def _store(ctx: CommandContext, diagnosis: Diagnosis, namespace: str, name: str, elapsed_ms: int) -> None:
     """Record the diagnosis; a database problem never costs the user the answer."""
-    from storage.db import make_session_factory
-    from storage.diagnoses import DiagnosisRepository
-
     try:
-        DiagnosisRepository(make_session_factory(ctx.services.engine)).record(
+        ctx.services.repos.diagnoses.record(
             cluster=diagnosis.cluster,
             namespace=namespace,
             pod=name,

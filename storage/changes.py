@@ -8,27 +8,23 @@ audit event of a transition is written in the same transaction, so there is one 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.change_records import (
+    SYSTEM_ACTOR,
+    ApprovalEntry,
+    ApprovalOutcome,
+    ApprovalResult,
+    AuditEntry,
+    AuditKind,
+    ChangeRecord,
+    NewChange,
+)
 from bot.domain.changes import (
     IN_EFFECT,
     OPEN_STATUSES,
@@ -40,224 +36,8 @@ from bot.domain.changes import (
     sources_of,
 )
 from bot.domain.cni_settings import Risk
+from storage.change_tables import ApplyLockRow, ChangeApprovalRow, ChangeEventRow, ChangeRequestRow
 from storage.db import session_scope
-from storage.models import Base
-
-SYSTEM_ACTOR = "cnibot"
-
-
-class ChangeRequestRow(Base):
-    __tablename__ = "change_requests"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cluster: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
-    # Bumped by every write; approvals serialise on it (the UPDATE takes the row lock first).
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    requester_id: Mapped[str] = mapped_column(String(64))
-    requester_name: Mapped[str | None] = mapped_column(String(128))
-    reason: Mapped[str] = mapped_column(Text)
-    risk: Mapped[str] = mapped_column(String(8))
-    approvals_needed: Mapped[int] = mapped_column(Integer)
-    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    diff_hash: Mapped[str] = mapped_column(String(64))
-    base: Mapped[dict[str, Any]] = mapped_column(JSON)
-    target: Mapped[str] = mapped_column(String(16))
-    summary: Mapped[str] = mapped_column(Text)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-    duration_seconds: Mapped[int | None] = mapped_column(Integer)
-    rollback_of: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id"))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-    applied_at: Mapped[datetime | None]
-    revert_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    origin_channel_id: Mapped[str | None] = mapped_column(String(32))
-    channel_id: Mapped[str | None] = mapped_column(String(32))  # where the approval message is
-    message_ts: Mapped[str | None] = mapped_column(String(32))
-    tracking_nodes: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    __table_args__ = (
-        Index("ix_change_requests_status", "status"),
-        Index("ix_change_requests_cluster_created_at", "cluster", "created_at"),
-        Index("ix_change_requests_revert_at", "revert_at"),
-    )
-
-
-class ChangeApprovalRow(Base):
-    __tablename__ = "change_approvals"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    change_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"))
-    user_id: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-
-    # One approval per person per request: two distinct approvers means two rows.
-    __table_args__ = (UniqueConstraint("change_id", "user_id"),)
-
-
-class ChangeEventRow(Base):
-    """Append-only: rows are inserted, never updated or deleted."""
-
-    __tablename__ = "change_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    change_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"))
-    cluster: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(64))  # Slack user id, or "cnibot"
-    kind: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-    __table_args__ = (
-        Index("ix_change_events_change_id", "change_id"),
-        Index("ix_change_events_at", "at"),
-    )
-
-
-class ApplyLockRow(Base):
-    """One row per cluster: the change being applied there, by which replica, until when (a lease)."""
-
-    __tablename__ = "change_apply_locks"
-
-    cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
-    change_id: Mapped[int | None] = mapped_column(Integer)
-    owner: Mapped[str | None] = mapped_column(String(128))
-    acquired_at: Mapped[datetime | None]
-    expires_at: Mapped[datetime | None]
-
-
-# --- what callers get --------------------------------------------------------------------------------
-
-
-class AuditKind(StrEnum):
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REFUSED_CLICK = "refused-click"
-    EXPIRED = "expired"
-    STALE = "stale"
-    APPLY_DISABLED = "apply-disabled"
-    MARKED_APPLIED = "marked-applied"  # a person applied a by-hand change and said so
-    APPLYING = "applying"
-    APPLIED = "applied"
-    APPLY_FAILED = "apply-failed"
-    ROLLOUT_DONE = "rollout-done"
-    ROLLOUT_FAILED = "rollout-failed"
-    VERIFIED = "verified"
-    VERIFY_FAILED = "verify-failed"
-    ROLLED_BACK = "rolled-back"
-    AUTO_REVERTED = "auto-reverted"
-    AUTO_REVERT_SKIPPED = "auto-revert-skipped"
-    NODES_TO_REPLACE = "nodes-to-replace"
-    NODES_REPLACED = "nodes-replaced"
-
-
-@dataclass(frozen=True)
-class ChangeRecord:
-    id: int
-    cluster: str
-    kind: ChangeKind
-    status: Status
-    version: int
-    requester_id: str
-    requester_name: str | None
-    reason: str
-    risk: Risk
-    approvals_needed: int
-    spec: ChangeSpec
-    diff_hash: str
-    base: BaseRevision
-    target: Target
-    summary: str
-    detail: Mapping[str, Any]
-    duration: timedelta | None
-    rollback_of: int | None
-    created_at: datetime
-    expires_at: datetime
-    updated_at: datetime
-    applied_at: datetime | None
-    revert_at: datetime | None
-    finished_at: datetime | None
-    origin_channel_id: str | None
-    channel_id: str | None
-    message_ts: str | None
-    tracking_nodes: bool
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-
-@dataclass(frozen=True)
-class ApprovalEntry:
-    user_id: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    change_id: int
-    cluster: str
-    at: datetime
-    actor: str
-    kind: str
-    detail: Mapping[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "change_id": self.change_id,
-            "cluster": self.cluster,
-            "at": self.at.isoformat(),
-            "actor": self.actor,
-            "event": self.kind,
-            "detail": dict(self.detail),
-        }
-
-
-@dataclass(frozen=True)
-class NewChange:
-    cluster: str
-    kind: ChangeKind
-    requester_id: str
-    requester_name: str | None
-    reason: str
-    risk: Risk
-    approvals_needed: int
-    spec: ChangeSpec
-    diff_hash: str
-    base: BaseRevision
-    target: Target
-    summary: str
-    created_at: datetime
-    expires_at: datetime
-    detail: Mapping[str, Any] | None = None
-    duration: timedelta | None = None
-    rollback_of: int | None = None
-    origin_channel_id: str | None = None
-    status: Status = Status.PENDING
-
-
-class ApprovalOutcome(StrEnum):
-    RECORDED = "recorded"  # counted; more approvals needed
-    APPROVED = "approved"  # this approval completed the request: the caller applies it
-    ALREADY = "already"  # this person had approved already
-    NOT_PENDING = "not-pending"
-    EXPIRED = "expired"
-    GONE = "gone"
-
-
-@dataclass(frozen=True)
-class ApprovalResult:
-    outcome: ApprovalOutcome
-    status: Status | None
-    approvers: tuple[str, ...] = ()
-    needed: int = 0
-
 
 _REFUSAL_CODES = {
     ApprovalOutcome.ALREADY: "already-approved",

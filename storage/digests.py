@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.digests.model import (
+from bot.domain.capacity_samples import (
     CapacitySample,
     FailedPod,
     NodeSample,
@@ -41,8 +41,8 @@ from bot.digests.model import (
     SubnetSample,
     VpcSubnet,
 )
-from bot.digests.thinning import ThinningPolicy, plan_thinning
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.sample_thinning import ThinningPolicy, plan_thinning
 from storage.db import session_scope
 from storage.models import Base, utcnow
 

@@ -18,15 +18,18 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from bot.changes.containers import edits_by_container
 from bot.changes.drafts import CUSTOM_NETWORK_KNOB, apply_blocker
 from bot.changes.nodes import nodes_to_replace
+from bot.changes.notify import SlackNotifier
+from bot.changes.render import nodes_left_text
 from bot.changes.rollout import Backoff, Progress, ip_failure_counts, verify, watch_rollout
-from bot.changes.service import ChangeService, nodes_left_text
 from bot.changes.state import ClusterState, addon_config_with, container_edits, eks_name, read_state, writer_for
 from bot.config import ClusterConfig
+from bot.domain.change_records import SYSTEM_ACTOR, AuditKind, ChangeRecord
 from bot.domain.changes import (
     ChangeKind,
     ChangeSpec,
@@ -38,11 +41,42 @@ from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube_write import WriteConflict
 from bot.render.doc import Doc
-from storage.changes import SYSTEM_ACTOR, AuditKind, ChangeRecord
+from bot.services import Services
+from storage.changes import ChangeRepository
 
 log = logging.getLogger("cnibot.changes")
 
 PATCH_RETRIES = 3  # a status update between our read and our patch bumps resourceVersion, not the spec
+
+
+@dataclass(frozen=True)
+class Timings:
+    lock_lease: timedelta = timedelta(minutes=2)  # renewed while a rollout is watched
+    lock_wait: float = 20.0  # seconds an approval waits for another apply on its cluster before the job takes over
+    rollout_timeout: float = 1800.0
+    addon_update_timeout: float = 600.0
+    poll_first: float = 0.1
+    poll_longest: float = 5.0
+
+
+DEFAULT_TIMINGS = Timings()
+
+
+class ApplyHost(Protocol):
+    """What applying needs of the change flow (ChangeService gives it; applying does not import the flow)."""
+
+    services: Services
+    notifier: SlackNotifier
+    repo: ChangeRepository
+    timings: Timings
+
+    def now(self) -> datetime: ...
+
+    def cluster_of(self, record: ChangeRecord) -> ClusterConfig: ...
+
+    def refresh(self, change_id: int) -> None: ...
+
+    def thread(self, record: ChangeRecord, text: str) -> str | None: ...
 
 
 class HandedOver(Exception):
@@ -73,7 +107,7 @@ class _Run:
 
 
 class Applier:
-    def __init__(self, service: ChangeService) -> None:
+    def __init__(self, service: ApplyHost) -> None:
         self.svc = service
         self.repo = service.repo
         self.timings = service.timings

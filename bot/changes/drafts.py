@@ -16,6 +16,7 @@ from bot.changes.containers import edits_by_container
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
 from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
 from bot.config import ClusterConfig
+from bot.domain.change_records import ChangeRecord
 from bot.domain.changes import (
     IN_EFFECT,
     BaseRevision,
@@ -42,7 +43,6 @@ from bot.domain.shapes import aws_node_runs_on, node_shape
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube_write import PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
-from storage.changes import ChangeRecord
 
 CUSTOM_NETWORK_KNOB = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"
 LABEL_DEF_KNOB = "ENI_CONFIG_LABEL_DEF"

@@ -18,11 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.access import AccessRefused, refusal_doc
 from bot.changes.drafts import Draft, draft_eniconfig, draft_env
-from bot.changes.notify import SlackNotifier
 from bot.changes.parse import parse_assignments, parse_change_id, parse_eniconfig
 from bot.changes.render import APPROVE_ACTION, MARK_APPLIED_ACTION, REJECT_ACTION
 from bot.changes.requesting import request_change
-from bot.changes.service import ChangeService, Requester
+from bot.changes.service import ChangeService, Requester, change_service
 from bot.domain import names
 from bot.domain.access import Caller, channel_kind
 from bot.domain.changes import parse_duration, reason_problem
@@ -55,7 +54,7 @@ def register_change_interactions(
     """Register the listeners on the Bolt app; ``delivery`` answers clicks ephemerally (SlackDelivery).
     Each listener acks, then hands its work to ``submit`` (the work pool; False when it is full)."""
     respond = getattr(delivery, "respond", None)
-    service = ChangeService(services, SlackNotifier(app.client, respond=respond))
+    service = change_service(services).answering_with(respond)
 
     def on_click(decide: Callable[[int, str, str | None], None]) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any]) -> None:

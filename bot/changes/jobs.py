@@ -3,10 +3,7 @@ conditional update), so an expiry, a revert or a node-tracking message happens o
 
 from __future__ import annotations
 
-from slack_sdk import WebClient
-
-from bot.changes.notify import SlackNotifier, slack_client_from
-from bot.changes.service import ChangeService
+from bot.changes.service import ChangeService, change_service
 from bot.services import Services
 
 EXPIRE_EVERY = 60.0
@@ -15,8 +12,8 @@ APPLY_WAITING_EVERY = 30.0
 TRACK_NODES_EVERY = 120.0
 
 
-def register_change_jobs(services: Services, client: WebClient | None = None) -> ChangeService:
-    service = ChangeService(services, SlackNotifier(client or slack_client_from(services.settings)))
+def register_change_jobs(services: Services) -> ChangeService:
+    service = change_service(services)
     scheduler = services.scheduler
     scheduler.every("changes:expire", EXPIRE_EVERY, service.expire_due, jitter=5)
     scheduler.every("changes:auto-revert", REVERT_EVERY, service.revert_due, jitter=5)

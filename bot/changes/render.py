@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.change_records import ApprovalEntry, AuditEntry, AuditKind, ChangeRecord
 from bot.domain.changes import ChangeKind, Status, Target, describe_duration
 from bot.domain.cni_settings import Risk
 from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table, escape
-from storage.changes import ApprovalEntry, AuditEntry, AuditKind, ChangeRecord
 
 APPROVE_ACTION = "change_approve"
 REJECT_ACTION = "change_reject"
@@ -320,3 +320,11 @@ def _short(text: str, width: int = 48) -> str:
 def _ago(then: datetime, now: datetime) -> str:
     seconds = (now - then).total_seconds()
     return "just now" if seconds < 60 else in_words(seconds) + " ago"
+
+
+def nodes_left_text(nodes: list[str]) -> str:
+    shown = ", ".join(f"`{n}`" for n in nodes[:10]) + (f" and {len(nodes) - 10} more" if len(nodes) > 10 else "")
+    return (
+        f"{len(nodes)} node(s) still take pod addresses from the old subnets; replace them (cordon, drain, "
+        f"terminate): {shown}"
+    )

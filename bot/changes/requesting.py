@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from bot.changes.drafts import ChangeRefused, Draft
 from bot.changes.render import STATUS_ICON, diff_lines, title, when
-from bot.changes.service import ChangeService, Requester, Submitted
+from bot.changes.service import Requester, Submitted, change_service
 from bot.domain.access import Action
 from bot.domain.changes import reason_problem
 from bot.errors import UserError
@@ -50,7 +50,7 @@ def request_change(
         doc = Doc(f":no_entry_sign: Not requested: the change cannot be applied to `{cluster.name}` as asked.")
         doc.add(Bullets(list(refused.problems), limit=10))
         return Answer(doc, "user_error", cluster.name, {"refused": list(refused.problems)})
-    submitted = ChangeService.for_services(services).submit(draft, cluster, requester, reason)
+    submitted = change_service(services).submit(draft, cluster, requester, reason)
     return Answer(submitted_doc(submitted), "ok", cluster.name, {"change": change_data(submitted)})
 
 

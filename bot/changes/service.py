@@ -6,18 +6,23 @@ one transition), then told in Slack. Applying lives in `apply.py`.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from bot.changes.apply import DEFAULT_TIMINGS, Applier, Timings
 from bot.changes.drafts import ChangeRefused, Draft, apply_blocker, draft_rollback
 from bot.changes.nodes import nodes_to_replace
 from bot.changes.notify import SlackNotifier, slack_client_from
 from bot.changes.policy import GroupDirectory, rules_for
-from bot.changes.render import request_doc
+from bot.changes.render import nodes_left_text, request_doc
 from bot.config import ClusterConfig
 from bot.domain.access import Caller
+from bot.domain.change_records import SYSTEM_ACTOR, ApprovalOutcome, AuditKind, ChangeRecord, NewChange
 from bot.domain.changes import (
     ApprovalRules,
     ChangeKind,
@@ -36,30 +41,20 @@ from bot.domain.changes import (
 )
 from bot.errors import NotFound
 from bot.services import Services
-from storage.changes import (
-    SYSTEM_ACTOR,
-    ApprovalOutcome,
-    AuditKind,
-    ChangeRecord,
-    ChangeRepository,
-    NewChange,
-)
-from storage.db import make_session_factory
 
 log = logging.getLogger("cnibot.changes")
+_BUILDING = threading.Lock()
 
 
-@dataclass(frozen=True)
-class Timings:
-    lock_lease: timedelta = timedelta(minutes=2)  # renewed while a rollout is watched
-    lock_wait: float = 20.0  # seconds an approval waits for another apply on its cluster before the job takes over
-    rollout_timeout: float = 1800.0
-    addon_update_timeout: float = 600.0
-    poll_first: float = 0.1
-    poll_longest: float = 5.0
-
-
-DEFAULT_TIMINGS = Timings()
+def change_service(services: Services) -> ChangeService:
+    """The deployment's one change service: `serve` builds it at start (bot/app.py); `cnibot ask`, which may
+    never need it, on first use."""
+    with _BUILDING:
+        if services.changes is None:
+            if services.slack_client is None:
+                services.slack_client = slack_client_from(services.settings)
+            services.changes = ChangeService(services, SlackNotifier(services.slack_client))
+        return services.changes
 
 
 @dataclass(frozen=True)
@@ -83,12 +78,14 @@ class ChangeService:
         self.services = services
         self.notifier = notifier
         self.timings = timings or DEFAULT_TIMINGS
-        self.repo = ChangeRepository(make_session_factory(services.engine))
+        self.repo = services.repos.changes
         self.groups = GroupDirectory(notifier.client)
 
-    @classmethod
-    def for_services(cls, services: Services) -> ChangeService:
-        return cls(services, SlackNotifier(slack_client_from(services.settings)))
+    def answering_with(self, respond: Callable[[str, dict[str, Any]], bool] | None) -> ChangeService:
+        """This service, answering clicks through the Slack edge's ``respond``; it shares everything else."""
+        view = copy.copy(self)
+        view.notifier = SlackNotifier(self.notifier.client, respond=respond)
+        return view
 
     def now(self) -> datetime:
         return self.services.clock()
@@ -376,8 +373,6 @@ class ChangeService:
     # --- applying ------------------------------------------------------------------------------------------
     def start_apply(self, change_id: int) -> threading.Thread:
         """Apply in the background: a rollout can take many minutes and must not hold a Slack worker."""
-        from bot.changes.apply import Applier
-
         threads = self.services.apply_threads
 
         def run() -> None:
@@ -433,11 +428,3 @@ _APPROVAL_REFUSED = {
     ApprovalOutcome.EXPIRED: "This request has expired; ask for the change again.",
     ApprovalOutcome.GONE: "This change no longer exists.",
 }
-
-
-def nodes_left_text(nodes: list[str]) -> str:
-    shown = ", ".join(f"`{n}`" for n in nodes[:10]) + (f" and {len(nodes) - 10} more" if len(nodes) > 10 else "")
-    return (
-        f"{len(nodes)} node(s) still take pod addresses from the old subnets; replace them (cordon, drain, "
-        f"terminate): {shown}"
-    )

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.digests.content import DataState, Digest, DigestInputs, DigestSummary, build_digest
-from bot.digests.model import FailedPod
 from bot.digests.sources import DigestSources
+from bot.domain.capacity_samples import FailedPod
 from bot.errors import UpstreamError
 from storage.digests import SAMPLE_FAILED, SampleRepository
 

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.digests.forecast import EXHAUSTED, Forecast, forecast_exhaustion, humane_days
-from bot.digests.model import SubnetHistory
 from bot.digests.outlook import RISK_DAYS, WATCH_DAYS, WATCH_PERCENT, Level
+from bot.domain.capacity_samples import SubnetHistory
 
 if TYPE_CHECKING:
     # matplotlib (~40 MB and a second to import) loads when the first chart is drawn, not when serve starts.

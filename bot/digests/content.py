@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.digests.forecast import EXHAUSTED, humane_days
-from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetHistory
 from bot.digests.outlook import Level, SubnetOutlook, subnet_outlook
 from bot.digests.recommend import Recommendation, recommendations
+from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetHistory
 from bot.domain.cni_settings import KNOBS, EnvChange, effective_settings
 
 NEAR_LIMIT = 0.9  # a node using this share of its IPs or max-pods is "near" its limit

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.digests.model import Point
+from bot.domain.capacity_samples import Point
 
 MIN_SAMPLES = 4
 MIN_SPAN = timedelta(hours=6)

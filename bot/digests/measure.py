@@ -8,10 +8,12 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain import capacity
+from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
+from bot.domain.ip_ledger import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM
 from bot.domain.shapes import aws_node_runs_on
-from bot.domain.state import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM, ClusterSnapshot, NodeState, StateModel
+from bot.domain.snapshot import ClusterSnapshot
+from bot.domain.state import NodeState, StateModel
 
 
 def measure(

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from bot.digests.measure import measure
-from bot.digests.model import CapacitySample, FailedPod
+from bot.domain.capacity_samples import CapacitySample, FailedPod
 from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox
 from bot.domain.facts import EventFact, Unchecked
 from bot.errors import UpstreamError

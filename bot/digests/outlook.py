@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.digests.forecast import Forecast, forecast_exhaustion
-from bot.digests.model import Point, SubnetHistory, SubnetSample
+from bot.domain.capacity_samples import Point, SubnetHistory, SubnetSample
 
 RISK_DAYS = 7.0  # runs out within a week: act now
 WATCH_DAYS = 30.0  # runs out within a month: plan

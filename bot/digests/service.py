@@ -14,26 +14,22 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from apscheduler.triggers.cron import CronTrigger
-from slack_sdk import WebClient
-from sqlalchemy import Engine
 
 from bot.config import ClusterConfig
 from bot.digests.builder import DigestBuilder
-from bot.digests.model import CapacitySample, FailedPod
 from bot.digests.observe import recent_failed_pods, take_sample
 from bot.digests.poster import DigestPoster, RunResult
 from bot.digests.schedule import schedule_from_text
 from bot.digests.slack import DigestSender, SlackDigestSender
 from bot.digests.sources import DigestSources, NoSources, sources_for
+from bot.domain.capacity_samples import CapacitySample, FailedPod
 from bot.errors import UpstreamError
 from bot.services import Services
-from storage.db import make_session_factory
-from storage.digests import DigestRepository, SampleRepository, Subscription
+from storage.digests import SampleRepository, Subscription
 
 log = logging.getLogger("cnibot.digests")
 
@@ -53,17 +49,6 @@ Sampler = Callable[[ClusterConfig, datetime, datetime], CapacitySample]
 
 def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:96]
-
-
-@dataclass(frozen=True)
-class Stores:
-    digests: DigestRepository
-    samples: SampleRepository
-
-    @classmethod
-    def of(cls, engine: Engine) -> Stores:
-        sessions = make_session_factory(engine)
-        return cls(DigestRepository(sessions), SampleRepository(sessions))
 
 
 class Sampling:
@@ -142,7 +127,7 @@ class DigestJobs:
     ) -> None:
         self.services = services
         self.replica = replica or replica_id()
-        self.stores = Stores.of(services.engine)
+        self.stores = services.repos
         self.sampling = Sampling(services, self.stores.samples, sampler=sampler, replica=self.replica)
         self.builder = digest_builder(services, self.stores.samples, sources or NoSources())
         self.poster = DigestPoster(
@@ -209,11 +194,11 @@ def digest_builder(services: Services, samples: SampleRepository, sources: Diges
     return DigestBuilder(samples, sources, recent_failures=recent_failures, stale_after=2 * interval)
 
 
-def install_digests(services: Services, client: WebClient | None) -> DigestJobs | None:
-    """The one call of the composition root: digest jobs posting through `client` (none without Slack)."""
-    if client is None:
+def install_digests(services: Services) -> DigestJobs | None:
+    """The one call of the composition root: digest jobs posting through the Slack client (none without)."""
+    if services.slack_client is None:
         return None
-    jobs = DigestJobs(services, SlackDigestSender(client), sources=sources_for(services.engine))
+    jobs = DigestJobs(services, SlackDigestSender(services.slack_client), sources=sources_for(services.repos))
     jobs.install()
     return jobs
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Engine
-
 from bot.digests.content import ApprovedSettings, PendingChange
-from bot.digests.model import FailedPod
+from bot.domain.capacity_samples import FailedPod
 from bot.domain.changes import Status
 from bot.domain.diagnosis.model import CauseCode
 from storage.changes import ChangeRepository
-from storage.db import make_session_factory
 from storage.diagnoses import DiagnosisRepository
+from storage.repositories import Repositories
 
 
 class DigestSources(Protocol):
@@ -107,7 +105,6 @@ class StoredSources:
         ]
 
 
-def sources_for(engine: Engine) -> DigestSources:
+def sources_for(repos: Repositories) -> DigestSources:
     """The why-pending and change records of this deployment."""
-    sessions = make_session_factory(engine)
-    return StoredSources(DiagnosisRepository(sessions), ChangeRepository(sessions))
+    return StoredSources(repos.diagnoses, repos.changes)

@@ -14,13 +14,12 @@ from kubernetes import config as k8s_config
 
 from bot.config import ClusterConfig
 from bot.domain.facts import NodeFact
-from bot.domain.state import PodPlacement
+from bot.domain.snapshot import PodPlacement
 from bot.errors import NO_CLUSTER, UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.eks_auth import EksApiAccess, EksTokenSource, assumed_role_session
 from bot.gateways.kube import ACTIVE_PODS, KubeGateway, active_placement_from_api, node_from_api
 from bot.gateways.pod_pages import decode_placements
-from bot.gateways.pool import Connections  # noqa: F401  (re-exported: it lived here)
 from bot.gateways.reflector import Reflector
 
 # Parallel gathering opens several connections to the API server at once.

@@ -24,7 +24,7 @@ from bot import metrics
 from bot.domain import names
 from bot.domain.cni_settings import cni_version_from_image
 from bot.domain.facts import ContainerState, DaemonSetFact, EniConfigFact, EventFact, NodeFact, PodFact, Taint
-from bot.domain.state import PodPlacement
+from bot.domain.snapshot import PodPlacement
 from bot.errors import UpstreamError
 from bot.gateways.bulk import gc_paused
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from bot.domain.state import PodPlacement
+from bot.domain.snapshot import PodPlacement
 
 POD_ENI = "vpc.amazonaws.com/pod-eni"
 _intern = sys.intern

@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 from bot.domain.facts import NodeFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
 from bot.domain.names import is_subdomain
-from bot.domain.state import ClusterSnapshot, ManagedAddon, NodeMatch, PodPlacement, match_node
+from bot.domain.node_report import NodeMatch, match_node
+from bot.domain.snapshot import ClusterSnapshot, ManagedAddon, PodPlacement
 from bot.errors import UpstreamError
 from bot.gateways.aws import AwsGateway
 from bot.gateways.connections import ClusterConnection

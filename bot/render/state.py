@@ -11,22 +11,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.domain.capacity import LIMIT_ENIS, LIMIT_IPV6_PREFIX, LIMIT_MAX_PODS, LIMIT_SUBNET
+from bot.domain.capacity_view import CapacityRow, CapacityView, WhatIf
 from bot.domain.cni_settings import MANIFEST_OWNED_ENV, Problem, Severity
+from bot.domain.config_view import ConfigView
 from bot.domain.facts import Unchecked
-from bot.domain.state import (
-    HOLDERS,
-    MIGRATED,
-    NO_ENICONFIG,
-    NOT_CHECKED,
-    ON_PRIMARY_SUBNET,
-    ROLE_NODES,
-    CapacityRow,
-    CapacityView,
-    ConfigView,
-    NodeReport,
-    SubnetView,
-    WhatIf,
-)
+from bot.domain.ip_ledger import HOLDERS
+from bot.domain.node_report import NodeReport
+from bot.domain.state import MIGRATED, NO_ENICONFIG, NOT_CHECKED, ON_PRIMARY_SUBNET
+from bot.domain.subnet_view import ROLE_NODES, SubnetView
 from bot.render.doc import Bullets, Context, Doc, Element, Para, Table, fmt_int
 
 LIMIT_NAMES = {

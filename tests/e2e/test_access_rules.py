@@ -133,7 +133,7 @@ def test_refused_commands_answer_privately_and_read_nothing_from_the_cluster(sb:
     assert sb.sim.counter.snapshot() == before, sb.sim.counter.snapshot()
     rows = sb.bot.slack.wait_for(lambda s: _refused_rows(sb) if len(_refused_rows(sb)) == len(REFUSED) else None)
     assert {r.user_id for r in rows} == {ANN, BOB, SRE}
-    with sb.bot.cnibot.services.engine.connect() as conn:
+    with sb.bot.cnibot.services.repos.engine.connect() as conn:
         details = conn.execute(select(CommandRecord.detail).where(CommandRecord.outcome == "refused")).scalars()
         assert {d["refused"] for d in details} == {rule for *_, rule in REFUSED}
 

@@ -23,15 +23,15 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from bot.changes.service import ChangeService
+from bot.changes.service import ChangeService, change_service
 from bot.cli import main as cli_main
 from bot.config import ApprovalPolicy
+from bot.domain.change_records import ChangeRecord
 from bot.domain.changes import Status
 from simulator.fake_slack import Call, FakeSlack
 from simulator.runner import SimulatedCluster
 from simulator.scenarios import ManagedAddonSpec, load_scenario
 from storage import migrate
-from storage.changes import ChangeRecord
 from storage.db import make_engine
 from tests.support.bot import RunningBot, start_bot
 from tests.support.simbot import SIGNING_SECRET, SimBot, cluster_config_for
@@ -86,7 +86,7 @@ def make_bot(
 
 
 def service(sb: SimBot) -> ChangeService:
-    return ChangeService.for_services(sb.bot.cnibot.services)
+    return change_service(sb.bot.cnibot.services)
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -435,7 +435,7 @@ def test_one_apply_at_a_time_per_cluster(make_bot: Callable[..., SimBot]) -> Non
 
 
 def test_work_left_by_a_dead_replica_is_finished_or_flagged(make_bot: Callable[..., SimBot]) -> None:
-    from storage.changes import AuditKind
+    from bot.domain.change_records import AuditKind
 
     sb = make_bot()
     svc = service(sb)

@@ -20,7 +20,7 @@ from bot.digests.poster import POSTED_NOW
 from bot.digests.service import DigestJobs, install_digests
 from bot.digests.slack import SlackDigestSender
 from bot.digests.sources import sources_for
-from bot.gateways.connections import Connections
+from bot.gateways.pool import Connections
 from simulator.cluster_state import NO_IP, sandbox_message
 from simulator.fake_slack import FakeSlack
 from simulator.faults import FaultRule
@@ -46,7 +46,7 @@ def jobs_for(sb: SimBot, fake_slack: FakeSlack, clock: Clock, replica: str = "e2
     services = sb.bot.cnibot.services
     services.clock = clock
     sender = SlackDigestSender(WebClient(token="xoxb-test-token", base_url=fake_slack.api_url))
-    return DigestJobs(services, sender, sources=sources_for(services.engine), replica=replica)
+    return DigestJobs(services, sender, sources=sources_for(services.repos), replica=replica)
 
 
 def subscribe_daily_9(jobs: DigestJobs, cluster: str) -> int:
@@ -149,13 +149,13 @@ def sim_and_two_replicas(
         bots.append(bot)
         bot.services.clock = clock
         sender = SlackDigestSender(WebClient(token="xoxb-test-token", base_url=fake_slack.api_url))
-        replicas.append(DigestJobs(bot.services, sender, sources=sources_for(bot.services.engine), replica=name))
+        replicas.append(DigestJobs(bot.services, sender, sources=sources_for(bot.services.repos), replica=name))
     try:
         yield sim, replicas, clock
     finally:
         for bot in bots:
             bot.services.connections.close()
-            bot.services.engine.dispose()
+            bot.services.repos.dispose()
         sim.stop()
 
 
@@ -257,7 +257,7 @@ def test_serve_samples_subscribed_clusters_at_start_not_one_interval_later(
             "clusters": [cluster_config_for(sim)],
         }
         bot = build_cnibot(load_settings(**settings))
-        jobs = install_digests(bot.services, WebClient(token="xoxb-test-token", base_url=fake_slack.api_url))
+        jobs = install_digests(bot.services)
         assert jobs is not None
         jobs.stores.digests.subscribe(
             cluster=sim.cluster_name,
@@ -276,7 +276,7 @@ def test_serve_samples_subscribed_clusters_at_start_not_one_interval_later(
         finally:
             bot.services.scheduler.shutdown(wait=True)
             bot.services.connections.close()
-            bot.services.engine.dispose()
+            bot.services.repos.dispose()
     finally:
         sim.stop()
 

@@ -16,10 +16,10 @@ from slack_sdk import WebClient
 
 from bot.app import build_cnibot
 from bot.config import load_settings
-from bot.digests.model import CapacitySample, SubnetSample
 from bot.digests.poster import POSTED_NOW
-from bot.digests.service import DigestJobs, Stores, post_job_id
+from bot.digests.service import DigestJobs, post_job_id
 from bot.digests.slack import SlackDigestSender
+from bot.domain.capacity_samples import CapacitySample, SubnetSample
 from bot.render.doc import plain
 from simulator.fake_slack import FakeSlack
 from storage.digests import POSTED
@@ -163,7 +163,7 @@ def two_replicas(pg_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator
         yield replicas, clock
     finally:
         for bot in bots:
-            bot.services.engine.dispose()
+            bot.services.repos.dispose()
 
 
 def run_together(*calls: Callable[[], object]) -> None:
@@ -197,7 +197,7 @@ def test_two_replicas_on_one_postgres_post_exactly_once_per_period(
         cluster="default", channel="C0DIGEST", schedule="daily 09:00", timezone="UTC", user_id="U0ALICE", now=clock.now
     )
     steady = SubnetSample("subnet-a", "us-east-2a", 4091, 3000, 5)
-    Stores.of(a.services.engine).samples.add(CapacitySample("default", T0, (steady,), aws_node_env={}))
+    a.services.repos.samples.add(CapacitySample("default", T0, (steady,), aws_node_env={}))
     # Subscriptions reach every replica through the periodic sync: each now has the cron job.
     run_together(a.sync, b.sync)
     assert post_job_id(sub) in a.services.scheduler.job_ids() and post_job_id(sub) in b.services.scheduler.job_ids()

@@ -117,7 +117,7 @@ def test_a_replayed_view_submission_runs_once(bot: RunningBot) -> None:
 
 
 def test_a_click_when_the_database_fails_is_acked_and_the_clicker_told(bot: RunningBot) -> None:
-    with bot.cnibot.services.engine.begin() as conn:
+    with bot.cnibot.services.repos.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE change_requests")
     url = bot.slack.response_url("click-db-down")
     payload = {

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.changes import service as service_module
-from bot.changes.service import ChangeService
+from bot.changes.service import change_service
 from bot.domain.changes import Status
 from bot.server import hand_over_applies
 from simulator.fake_slack import FakeSlack
@@ -52,7 +52,7 @@ def test_stopping_during_a_rollout_watch_hands_the_change_over(
 
     other = start_bot(bot_settings(sb.sim, fake_slack, sqlite_url), fake_slack, SIGNING_SECRET)
     try:
-        ChangeService.for_services(other.cnibot.services).apply_waiting()
+        change_service(other.cnibot.services).apply_waiting()
         wait_for(lambda: repo.lock_holder(cluster, service(sb).now()) == change_id, 10, "the other replica")
     finally:
         hand_over_applies(other.cnibot.services)
@@ -60,7 +60,7 @@ def test_stopping_during_a_rollout_watch_hands_the_change_over(
 
 
 def test_after_a_crash_mid_apply_the_audit_says_what_is_live(make_bot: Callable[..., SimBot]) -> None:  # noqa: F811
-    from storage.changes import AuditKind
+    from bot.domain.change_records import AuditKind
 
     sb = make_bot()
     svc = service(sb)

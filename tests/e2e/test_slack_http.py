@@ -95,7 +95,7 @@ def test_answer_survives_a_lost_history_write(bot: RunningBot) -> None:
         return REGISTRY.get_sample_value("cnibot_history_write_failures_total") or 0.0
 
     before = lost()
-    with bot.cnibot.services.engine.begin() as conn:
+    with bot.cnibot.services.repos.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE command_log")
     reply = bot.slash("help")
     assert "history" in str(reply.ack)
@@ -165,7 +165,7 @@ def test_health_ready_and_metrics(bot_factory: Callable[..., RunningBot], tmp_pa
 def test_readyz_fails_when_the_schema_is_behind(bot: RunningBot) -> None:
     from storage import migrate
 
-    migrate.downgrade(bot.cnibot.services.engine, "base")
+    migrate.downgrade(bot.cnibot.services.repos.engine, "base")
     ready = httpx.get(f"{bot.url}/readyz")
     assert ready.status_code == 503 and "behind" in ready.json()["schema"]
 

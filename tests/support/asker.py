@@ -81,6 +81,6 @@ def asker(
                 yield Asker(sim, services, build_runner())
             finally:
                 services.connections.close()
-                services.engine.dispose()
+                services.repos.dispose()
     finally:
         sim.stop()

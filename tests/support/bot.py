@@ -43,7 +43,7 @@ class RunningBot:
         self.cnibot.services.connections.close()
         if self.cnibot.services.work is not None:
             self.cnibot.services.work.shutdown(wait=True)
-        self.cnibot.services.engine.dispose()
+        self.cnibot.services.repos.dispose()
 
     def post_signed(self, body: str, *, secret: str | None = None, timestamp: int | None = None) -> httpx.Response:
         headers = sign(secret or self.secret, body, timestamp)

@@ -195,7 +195,7 @@ def command_texts() -> st.SearchStrategy[str]:
 
 
 def _counts(asker: Asker) -> tuple[int, int]:
-    with asker.services.engine.connect() as conn:
+    with asker.services.repos.engine.connect() as conn:
         history = conn.execute(sql("SELECT count(*) FROM command_log")).scalar_one()
         changes = conn.execute(sql("SELECT count(*) FROM change_requests")).scalar_one()
     return int(history), int(changes)

@@ -17,8 +17,6 @@ from bot.domain.changes import parse_duration
 from bot.domain.numbers import INT64_MAX, bounded_int, int64_problem
 from bot.services import Services
 from commands.base import CommandContext, CommandResult
-from storage.changes import ChangeRepository
-from storage.db import make_session_factory
 
 
 @pytest.fixture
@@ -26,7 +24,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'cnibot.db'}", clusters=[ClusterConfig(name="prod")])
     built = build_services(settings)
     yield built
-    built.engine.dispose()
+    built.repos.dispose()
 
 
 def run(services: Services, text: str) -> CommandResult:
@@ -135,7 +133,7 @@ def test_out_of_range_values_are_refused_before_any_request(services: Services, 
     result = run(services, text)
     assert result.outcome == "user_error", result.doc.summary
     assert "WARM_IP_TARGET" in result.doc.summary or "MINIMUM_IP_TARGET" in result.doc.summary
-    assert ChangeRepository(make_session_factory(services.engine)).recent(cluster=None, open_only=False, limit=5) == []
+    assert services.repos.changes.recent(cluster=None, open_only=False, limit=5) == []
 
 
 # --- item 6: echoes cut to a short prefix ------------------------------------------------------------------

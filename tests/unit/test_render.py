@@ -37,7 +37,8 @@ def test_subnets_never_promise_a_sweep_that_will_not_run() -> None:
     """ipamd.go disableLeakedENICleanup / awsutils.go getLeakedENIs: say the sweep deletes leaked ENIs only when it
     runs and they are its own."""
     from bot.domain.facts import SubnetFact
-    from bot.domain.state import HOLDERS, SubnetView
+    from bot.domain.ip_ledger import HOLDERS
+    from bot.domain.subnet_view import SubnetView
     from bot.render.doc import render_text
     from bot.render.state import subnets_doc
 

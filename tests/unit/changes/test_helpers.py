@@ -13,11 +13,11 @@ from bot.changes.interactions import ENICONFIG, ENV, proposal_from, read_form, r
 from bot.changes.parse import parse_assignments, parse_change_id, parse_eniconfig, parse_unsets, parse_zone_subnets
 from bot.changes.render import request_doc
 from bot.changes.state import addon_config_with, container_edits, parse_addon_config
+from bot.domain.change_records import ApprovalEntry, ChangeRecord
 from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, EniConfigEdit, EniConfigState, Status, Target
 from bot.domain.cni_settings import EnvChange, Risk
 from bot.errors import UsageError
 from bot.render.doc import Actions, render_text
-from storage.changes import ApprovalEntry, ChangeRecord
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.changes.audit import export_audit, parse_since
+from bot.domain.change_records import ApprovalOutcome, AuditKind, NewChange
 from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, Status, Target, spec_hash
 from bot.domain.cni_settings import EnvChange, Risk
 from storage import migrate
-from storage.changes import ApprovalOutcome, AuditKind, ChangeRepository, NewChange
+from storage.changes import ChangeRepository
 from storage.db import make_engine, make_session_factory
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -16,15 +16,15 @@ from bot.changes.rollout import Backoff, Progress, watch_rollout
 from bot.changes.service import ChangeService
 from bot.clusters import ClusterDirectory
 from bot.config import load_settings
+from bot.domain.change_records import AuditKind, NewChange
 from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, EniConfigState, Status, Target
 from bot.domain.cni_settings import EnvChange, Risk, effective_settings
 from bot.domain.facts import DaemonSetFact, EniFact, NodeFact
 from bot.render.doc import Doc
 from bot.services import Services
 from storage import migrate
-from storage.changes import AuditKind, NewChange
-from storage.db import make_engine, make_session_factory
-from storage.history import HistoryRepository
+from storage.db import make_engine
+from storage.repositories import Repositories
 
 # --- rollout -------------------------------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ def tracked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[C
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", clusters=[{"name": "demo"}])
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
-    services = Services(settings, engine, HistoryRepository(make_session_factory(engine)), ClusterDirectory(settings))
+    services = Services(settings, Repositories.open(engine), ClusterDirectory(settings))
     svc = ChangeService(services, RecordingNotifier())
     at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     spec = ChangeSpec(env=(EnvChange("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "false", "true"),))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.digests.model import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
+from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain.instance_limits import InstanceLimits
 from storage import load_all_models
 from storage.db import make_engine, make_session_factory

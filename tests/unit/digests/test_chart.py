@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.dates import date2num
 
 from bot.digests.chart import FORECAST_GID, HISTORY_GID, chart_figure, free_ips_chart
-from bot.digests.model import SubnetHistory
+from bot.domain.capacity_samples import SubnetHistory
 from tests.unit.digests.factories import NOW
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import build_services
 from bot.config import ClusterConfig, load_settings
-from bot.digests.model import CapacitySample, SubnetSample
-from bot.digests.service import DigestJobs, Sampling, Stores, post_job_id
+from bot.digests.service import DigestJobs, Sampling, post_job_id
+from bot.domain.capacity_samples import CapacitySample, SubnetSample
 from bot.errors import UpstreamError
 from bot.render.doc import render_text
 from bot.services import Services
@@ -30,7 +30,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
     built = build_services(settings)
     built.clock = lambda: NOW
     yield built
-    built.engine.dispose()
+    built.repos.dispose()
 
 
 def ask(services: Services, text: str, channel: str | None = "C0OPS") -> CommandResult:
@@ -115,7 +115,7 @@ def test_a_failed_sample_says_why_and_is_marked_failed(services: Services) -> No
     def broken(cluster: ClusterConfig, now: datetime, since: datetime) -> CapacitySample:
         raise UpstreamError("ec2:DescribeSubnets", "throttled (RequestLimitExceeded)")
 
-    stores = Stores.of(services.engine)
+    stores = services.repos
     sampling = Sampling(services, stores.samples, sampler=broken, replica="r1")
     assert sampling.try_sample("prod") == (None, "ec2:DescribeSubnets: throttled (RequestLimitExceeded)")
     assert sampling.try_sample("prod") == (None, None)  # the slot is taken (by the failed attempt)

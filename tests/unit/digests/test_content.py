@@ -14,10 +14,10 @@ from bot.digests.content import (
     PendingChange,
     build_digest,
 )
-from bot.digests.model import CapacitySample, FailedPod, SubnetHistory, SubnetSample, VpcSubnet
 from bot.digests.outlook import Level
 from bot.digests.recommend import CUSTOM_NETWORKING, PREFIX_DELEGATION, SUBNET_DISCOVERY, WARM_POOL
 from bot.digests.render import digest_doc
+from bot.domain.capacity_samples import CapacitySample, FailedPod, SubnetHistory, SubnetSample, VpcSubnet
 from bot.render.doc import render_text
 from tests.unit.digests.factories import NOW, draining_history, node, sample
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from bot.digests.builder import DigestBuilder
 from bot.digests.content import DataState, DigestInputs, build_digest
-from bot.digests.model import SubnetSample
 from bot.digests.outlook import Level
 from bot.digests.render import digest_doc
 from bot.digests.sources import NoSources
+from bot.domain.capacity_samples import SubnetSample
 from bot.render.doc import render_text
 from storage.digests import OK, PARTIAL, SAMPLE_FAILED
 from tests.unit.digests.factories import NOW, digest_db, sample

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.digests.forecast import EXHAUSTED, NO_GROWTH, TOO_LITTLE_DATA, forecast_exhaustion, humane_days
-from bot.digests.model import Point
+from bot.domain.capacity_samples import Point
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

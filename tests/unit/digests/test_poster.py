@@ -11,7 +11,6 @@ import pytest
 from bot.config import DigestSettings
 from bot.digests.builder import DigestBuilder
 from bot.digests.chart import free_ips_chart
-from bot.digests.model import SubnetSample
 from bot.digests.poster import (
     DONE,
     FAILED_NOW,
@@ -24,6 +23,7 @@ from bot.digests.poster import (
 )
 from bot.digests.slack import Posted, PostError
 from bot.digests.sources import NoSources
+from bot.domain.capacity_samples import SubnetSample
 from storage.digests import FAILED, POSTED, UNCERTAIN, DigestRepository, SampleRepository
 from tests.unit.digests.factories import NOW, digest_db, draining_history, sample, store_all, subscription
 

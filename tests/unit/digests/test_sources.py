@@ -4,13 +4,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.digests.sources import sources_for
+from bot.domain.change_records import AuditKind, NewChange
 from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeKind, ChangeSpec, Status, Target, spec_hash
 from bot.domain.cni_settings import EnvChange, Risk
 from storage import load_all_models
-from storage.changes import AuditKind, ChangeRepository, NewChange
+from storage.changes import ChangeRepository
 from storage.db import make_engine, make_session_factory
 from storage.diagnoses import DiagnosisRepository
 from storage.models import Base, DiagnosisRecord
+from storage.repositories import Repositories
 from tests.unit.digests.factories import NOW
 
 
@@ -36,7 +38,7 @@ def test_only_diagnoses_of_pods_without_an_ip_in_the_window_count(tmp_path: Path
             correlation_id="c0ffee",
             created_at=NOW - timedelta(hours=hours_ago),
         )
-    found = sources_for(engine).diagnosed_failures("prod", since=NOW - timedelta(days=1), until=NOW)
+    found = sources_for(Repositories.open(engine)).diagnosed_failures("prod", since=NOW - timedelta(days=1), until=NOW)
     assert [(f.ref, f.cause, f.source) for f in found] == [("shop/web-1", "SUBNET_EXHAUSTED", "diagnosis")]
     engine.dispose()
 
@@ -86,7 +88,7 @@ def test_the_newest_applied_change_is_the_approved_env_and_pending_ones_are_list
     _apply(changes, second, NOW - timedelta(days=1))
     waiting = _change(changes, {"WARM_ENI_TARGET": "0"}, running, NOW)
 
-    sources = sources_for(engine)
+    sources = sources_for(Repositories.open(engine))
     approved = sources.approved_settings("prod")
     assert approved is not None
     assert (approved.env, approved.change_id) == ({"WARM_ENI_TARGET": "1", "MINIMUM_IP_TARGET": "10"}, str(second))

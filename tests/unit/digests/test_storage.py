@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from bot.digests.model import FailedPod, SubnetSample
+from bot.domain.capacity_samples import FailedPod, SubnetSample
 from storage.digests import FAILED, POSTED
 from tests.unit.digests.factories import NOW, digest_db, draining_history, node, sample, store_all, subscription
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.digests.thinning import plan_thinning
+from bot.domain.sample_thinning import plan_thinning
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.facts import DaemonSetFact, EniConfigFact, EniFact, NodeFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
-from bot.domain.state import ClusterSnapshot, PodPlacement
+from bot.domain.snapshot import ClusterSnapshot, PodPlacement
 
 VPC = "vpc-1"
 M5_LARGE = InstanceLimits("m5.large", max_enis=3, ipv4_per_eni=10, vcpus=2, branch_enis=9)

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.domain.config_view import config_drift, config_view
 from bot.domain.eniconfig import ENICONFIG_SG_NOT_FOUND, ENICONFIG_SUBNET_WRONG_AZ
-from bot.domain.state import (
-    MIGRATED,
-    NO_ENICONFIG,
-    NOT_CHECKED,
-    ON_PRIMARY_SUBNET,
-    ManagedAddon,
-    StateModel,
-    config_drift,
-    config_view,
-)
+from bot.domain.snapshot import ManagedAddon
+from bot.domain.state import MIGRATED, NO_ENICONFIG, NOT_CHECKED, ON_PRIMARY_SUBNET, StateModel
 from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
 
 CN = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}

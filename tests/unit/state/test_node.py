@@ -7,6 +7,7 @@ import pytest
 from bot.domain.facts import ContainerState, PodFact
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ipamd_metrics import IpamdMetrics
+from bot.domain.node_report import match_node, node_report
 from bot.domain.state import (
     AWS_NODE_NOT_READY,
     MAX_PODS_ABOVE_IPS,
@@ -15,8 +16,6 @@ from bot.domain.state import (
     NODE_IPS_EXHAUSTED,
     NODE_ON_PRIMARY_SUBNET,
     StateModel,
-    match_node,
-    node_report,
 )
 from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
 

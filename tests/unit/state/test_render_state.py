@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+from bot.domain.capacity_view import capacity_view
+from bot.domain.config_view import IP_KNOBS, config_view
 from bot.domain.facts import Unchecked
-from bot.domain.state import IP_KNOBS, StateModel, capacity_view, config_view, node_report, subnet_views
+from bot.domain.node_report import node_report
+from bot.domain.state import StateModel
+from bot.domain.subnet_view import subnet_views
 from bot.render.doc import render_blocks, render_text
 from bot.render.state import (
     capacity_data,

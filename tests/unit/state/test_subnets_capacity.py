@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.capacity import LIMIT_ENIS, LIMIT_SUBNET
-from bot.domain.state import (
-    ROLE_DISCOVERY,
-    ROLE_ENICONFIG,
-    ROLE_EXCLUDED,
-    ROLE_NODES,
-    StateModel,
-    capacity_view,
-    parse_warm_env,
-    subnet_views,
-    suggested_warm_env,
-)
+from bot.domain.capacity_view import capacity_view, parse_warm_env, suggested_warm_env
+from bot.domain.state import StateModel
+from bot.domain.subnet_view import ROLE_DISCOVERY, ROLE_ENICONFIG, ROLE_EXCLUDED, ROLE_NODES, subnet_views
 from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
 
 
