@@ -102,6 +102,23 @@ class AccessGate:
         raise AccessRefused(cluster.name, action, refused)
 
 
+def readable_clusters(ctx: CommandContext) -> set[str] | None:
+    """The clusters whose records (history rows, change requests) the caller may see: those whose reads rule lets
+    them in from here. None: no filter (a local operator)."""
+    caller = caller_of(ctx)
+    if caller is None:
+        return None
+    gate = ctx.services.access
+    return {c.name for c in ctx.services.clusters.configs if isinstance(gate.decide(c, Action.READ, caller), Allowed)}
+
+
+def require_read(ctx: CommandContext, cluster_name: str) -> None:
+    """A stored record of a cluster (a change request) is shown only to those who may read the cluster."""
+    cluster = ctx.services.clusters.get(cluster_name)
+    if cluster is not None:
+        ctx.services.access.require(cluster, Action.READ, caller_of(ctx))
+
+
 _VERB = {Action.READ: "answered", Action.REQUEST: "requested", Action.DIGEST: "subscribed"}
 
 

@@ -4,6 +4,7 @@ log proving that a refused command read nothing from EC2 or Kubernetes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -201,3 +202,21 @@ def test_slack_down_reads_use_cached_groups_and_say_so_requests_fail_closed(sb: 
     assert closed["text"].startswith(":no_entry: Not requested") and "fail closed" in closed["text"]
     refused = sb.ask("config --cluster prod", **{**IN_TEAM, "channel_id": PROD_CHANNEL}, user_id=SRE)
     assert "could not be asked" in _text(refused)  # never known, Slack down: not a member
+
+
+def test_history_and_change_requests_show_only_clusters_the_caller_may_read(sb: SimBot) -> None:
+    filed = sb.ask('set WARM_IP_TARGET=2 --reason "more headroom"', **IN_TEAM, user_id=LEAD)
+    change_id = re.search(r"change #?(\d+)", filed["text"])
+    assert change_id is not None, filed["text"]
+    sb.bot.slack.wait_for(lambda s: [r for r in sb.bot.cnibot.services.history.recent_commands() if r.user_id == LEAD])
+
+    outsider = {**IN_TEAM, "channel_id": RANDOM, "user_id": BOB}
+    shown = sb.ask(f"change {change_id.group(1)}", **outsider)
+    assert shown["text"].startswith(":no_entry: Not answered") and "WARM_IP_TARGET" not in _text(shown)
+    listed = sb.ask("changes", **outsider)
+    assert "WARM_IP_TARGET" not in _text(listed)
+    history = sb.ask("history", **outsider)
+    assert "WARM_IP_TARGET" not in _text(history)  # the request's row is about a cluster Bob may not read
+
+    assert "WARM_IP_TARGET" in _text(sb.ask("changes", **IN_TEAM, user_id=LEAD))
+    assert "WARM_IP_TARGET" in _text(sb.ask("history", **IN_TEAM, user_id=LEAD))
