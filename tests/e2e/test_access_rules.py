@@ -4,7 +4,9 @@ log proving that a refused command read nothing from EC2 or Kubernetes."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -220,3 +222,55 @@ def test_history_and_change_requests_show_only_clusters_the_caller_may_read(sb: 
 
     assert "WARM_IP_TARGET" in _text(sb.ask("changes", **IN_TEAM, user_id=LEAD))
     assert "WARM_IP_TARGET" in _text(sb.ask("history", **IN_TEAM, user_id=LEAD))
+
+
+def test_the_request_form_is_held_to_the_requests_rule(sb: SimBot) -> None:
+    """ "Request this change" under a why-pending answer: the form's submission is a request like /cni set."""
+    value = json.dumps({"kind": "aws-node-env", "env": {"WARM_IP_TARGET": "2"}, "pod": "default/x", "cause": "X"})
+    element = {
+        "type": "button",
+        "action_id": "request_change",
+        "value": value,
+        "text": {"type": "plain_text", "text": "Request"},
+    }  # noqa: E501
+    click = {
+        "type": "block_actions",
+        "user": {"id": ANN, "name": "ann"},
+        "team": {"id": HOME},
+        "enterprise": {"id": ORG},
+        "channel": {"id": TEAM_CHANNEL},
+        "api_app_id": "A0CNIBOT",
+        "token": "legacy-unused",
+        "trigger_id": f"{time.time_ns()}.trigger",
+        "response_url": sb.bot.slack.response_url("form"),
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": TEAM_CHANNEL},
+        "actions": [{**element, "block_id": "b1", "action_ts": "1.2"}],
+    }
+    assert sb.bot.action(click).status_code == 200
+    (opened,) = sb.bot.slack.wait_for(lambda s: s.api_calls("views.open"))
+    view = opened.args["view"] if isinstance(opened.args["view"], dict) else json.loads(opened.args["view"])
+    values = {
+        "settings": {"value": {"type": "plain_text_input", "value": "WARM_IP_TARGET=2"}},
+        "duration": {"value": {"type": "plain_text_input", "value": None}},
+        "reason": {"value": {"type": "plain_text_input", "value": "pods pending"}},
+    }
+    before = sb.sim.counter.snapshot()
+    submission = {
+        "type": "view_submission",
+        "user": {"id": ANN, "username": "ann", "team_id": HOME},
+        "team": {"id": HOME},
+        "enterprise": {"id": ORG},
+        "api_app_id": "A0CNIBOT",
+        "token": "legacy-unused",
+        "trigger_id": f"{time.time_ns()}.trigger",
+        "view": {**view, "id": "V1", "state": {"values": values}},
+    }
+    assert sb.bot.action(submission).status_code == 200
+    (note,) = sb.bot.slack.wait_for(lambda s: s.api_calls("chat.postEphemeral"))
+    assert (
+        note.args["user"] == ANN
+        and "Not requested" in str(note.args["text"])
+        and "access.requests" in str(note.args["text"])
+    )
+    assert sb.sim.counter.snapshot() == before
+    assert sb.bot.cnibot.services.repos.changes.recent(limit=5) == []
