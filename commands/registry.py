@@ -94,7 +94,10 @@ def help_doc(registry: Registry) -> Doc:
     rows = [(s.name, s.summary) for s in registry.subcommands]
     return Doc("*/cni*: pod networking (AWS VPC CNI) for this workspace's EKS clusters").add(
         Table(("subcommand", "what it does"), rows, align="ll", limit=len(rows)),
-        Para("`/cni help <subcommand>` shows its arguments. Every subcommand takes `--cluster NAME`."),
+        Para(
+            "`/cni help <subcommand>` shows its arguments. Every subcommand takes `--cluster NAME`. Answers are "
+            "visible to you only; `--share` posts a read answer in the channel."
+        ),
     )
 
 

@@ -225,14 +225,14 @@ def test_history_and_change_requests_show_only_clusters_the_caller_may_read(sb: 
 
 
 def test_the_request_form_is_held_to_the_requests_rule(sb: SimBot) -> None:
-    """ "Request this change" under a why-pending answer: the form's submission is a request like /cni set."""
+    """The "Request this change" button under a why-pending answer: its form's submission is a request."""
     value = json.dumps({"kind": "aws-node-env", "env": {"WARM_IP_TARGET": "2"}, "pod": "default/x", "cause": "X"})
     element = {
         "type": "button",
         "action_id": "request_change",
         "value": value,
         "text": {"type": "plain_text", "text": "Request"},
-    }  # noqa: E501
+    }
     click = {
         "type": "block_actions",
         "user": {"id": ANN, "name": "ann"},
