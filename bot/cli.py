@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # The simulator and the demo parse their own arguments.
     if argv and argv[0] == "sim":
-        from simulator.runner import main as sim_main
+        from bot.demo import sim_main
 
         return sim_main(argv[1:])
     if argv and argv[0] == "demo":

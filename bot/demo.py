@@ -1,6 +1,9 @@
-"""`cnibot demo`: the simulated cluster, the bot against it, and a prompt to type /cni commands at.
+"""`cnibot demo` and `cnibot sim`: the simulated cluster, the bot against it, and a prompt to type /cni
+commands at.
 
-The bot reaches the simulator only over HTTP, as it would reach AWS and EKS; nothing is mocked in-process.
+The one module of the bot that imports the simulator (an import contract in pyproject.toml says so): it starts
+the simulator, then the bot reaches it only over HTTP, as it would reach AWS and EKS; nothing is mocked
+in-process.
 """
 
 from __future__ import annotations
@@ -42,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run this /cni command and exit (repeatable); without it, an interactive prompt",
     )
     return p
+
+
+def sim_main(argv: Sequence[str]) -> int:
+    """`cnibot sim`: the simulated cluster on its own (its runner parses its arguments)."""
+    from simulator.runner import main as run_simulator
+
+    return run_simulator(list(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,7 +41,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.domain.capacity_view import capacity_view
     from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
-    from bot.render.state import capacity_data, capacity_doc, capacity_headline_gaps, unchecked_data
+    from bot.render.capacity import capacity_data, capacity_doc, capacity_headline_gaps
+    from bot.render.state import unchecked_data
 
     proposed = {k: v for pairs in args.what_if for k, v in pairs.items()} if args.what_if else None
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.domain.config_view import IP_KNOBS, config_view
     from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
-    from bot.render.state import config_data, config_doc, unchecked_data
+    from bot.render.config import config_data, config_doc
+    from bot.render.state import unchecked_data
 
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True)

@@ -22,7 +22,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.domain.node_report import node_report
     from bot.domain.state import StateModel
     from bot.gather.cluster import find_node, gather_node
-    from bot.render.state import node_data, node_doc, unchecked_data
+    from bot.render.node import node_data, node_doc
+    from bot.render.state import unchecked_data
 
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     conn = ctx.services.connections.get(cluster)

@@ -20,7 +20,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.domain.state import StateModel
     from bot.domain.subnet_view import cluster_azs, subnet_views
     from bot.gather.cluster import Wants, gather_cluster
-    from bot.render.state import subnets_data, subnets_doc, unchecked_data
+    from bot.render.state import unchecked_data
+    from bot.render.subnets import subnets_data, subnets_doc
 
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))

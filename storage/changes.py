@@ -35,7 +35,7 @@ from bot.domain.changes import (
     Target,
     sources_of,
 )
-from bot.domain.cni_settings import Risk
+from bot.domain.knobs import Risk
 from storage.change_tables import ApplyLockRow, ChangeApprovalRow, ChangeEventRow, ChangeRequestRow
 from storage.db import session_scope
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from storage.capacity_samples import SampleRepository
 from storage.changes import ChangeRepository
 from storage.db import make_session_factory
 from storage.diagnoses import DiagnosisRepository
-from storage.digests import DigestRepository, SampleRepository
+from storage.digests import DigestRepository
 from storage.history import HistoryRepository
 
 

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 
 from bot.changes.state import container_edits
 from bot.domain.changes import ChangeSpec
-from bot.domain.cni_settings import INIT_CONTAINER, EnvChange
 from bot.domain.facts import DaemonSetFact
+from bot.domain.knobs import INIT_CONTAINER
+from bot.domain.settings_change import EnvChange
 
 
 def edits_by_container(updates: Mapping[str, str | None]) -> dict[str, dict[str, str | None]]:

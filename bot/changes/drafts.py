@@ -27,18 +27,13 @@ from bot.domain.changes import (
     Target,
     rollback_plan,
 )
-from bot.domain.cni_settings import (
-    INIT_CONTAINER,
-    KNOBS,
-    ChangeCheck,
-    EnvChange,
-    Risk,
-    effective_settings,
-    validate_change,
-)
+from bot.domain.cni_settings import effective_settings
 from bot.domain.eniconfig import check_eniconfig, resolve_eniconfig_name
 from bot.domain.facts import EniConfigFact, NodeFact, SubnetFact
 from bot.domain.fleet_checks import FleetCheck, check_fleet, needs_fleet
+from bot.domain.knob_catalogue import KNOBS
+from bot.domain.knobs import INIT_CONTAINER, Risk
+from bot.domain.settings_change import ChangeCheck, EnvChange, validate_change
 from bot.domain.shapes import aws_node_runs_on, node_shape
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection

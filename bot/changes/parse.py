@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 
 from bot.domain import names
 from bot.domain.changes import EniConfigState
-from bot.domain.cni_settings import KNOBS, UNMODELLED_KNOBS, value_error
+from bot.domain.knob_catalogue import KNOBS, UNMODELLED_KNOBS
 from bot.domain.numbers import ascii_digits, int64_problem
+from bot.domain.settings_change import value_error
 from bot.errors import UsageError
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)

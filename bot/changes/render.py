@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.change_records import ApprovalEntry, AuditEntry, AuditKind, ChangeRecord
 from bot.domain.changes import ChangeKind, Status, Target, describe_duration
-from bot.domain.cni_settings import Risk
+from bot.domain.knobs import Risk
 from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table, escape
 
 APPROVE_ACTION = "change_approve"

@@ -12,8 +12,9 @@ import yaml
 
 from bot.config import ClusterConfig
 from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeSpec, EniConfigState, Target
-from bot.domain.cni_settings import AWS_NODE, INIT_CONTAINER, knob_env, knob_for
 from bot.domain.facts import DaemonSetFact
+from bot.domain.knob_catalogue import knob_env, knob_for
+from bot.domain.knobs import AWS_NODE, INIT_CONTAINER
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube_write import EniConfigObject, KubeWriter

@@ -14,7 +14,7 @@ from bot.digests.content import DataState, Digest, DigestInputs, DigestSummary, 
 from bot.digests.sources import DigestSources
 from bot.domain.capacity_samples import FailedPod
 from bot.errors import UpstreamError
-from storage.digests import SAMPLE_FAILED, SampleRepository
+from storage.capacity_samples import SAMPLE_FAILED, SampleRepository
 
 HISTORY_DAYS = 8  # forecasts fit 7 days; one more so "7 days ago" has a sample to compare with
 FIRST_WINDOW = timedelta(days=1)  # what a first digest (or a preview) looks back over

@@ -16,7 +16,8 @@ from bot.digests.forecast import EXHAUSTED, humane_days
 from bot.digests.outlook import Level, SubnetOutlook, subnet_outlook
 from bot.digests.recommend import Recommendation, recommendations
 from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetHistory
-from bot.domain.cni_settings import KNOBS, EnvChange, effective_settings
+from bot.domain.cni_settings import effective_settings
+from bot.domain.settings_change import EnvChange, settings_drift
 
 NEAR_LIMIT = 0.9  # a node using this share of its IPs or max-pods is "near" its limit
 # Free counts within this many addresses (or 1% of the subnet) of the last digest's count are "unchanged".
@@ -381,13 +382,10 @@ def group_failed_pods(pods: Sequence[FailedPod]) -> list[FailedPodGroup]:
 
 
 def _drift(latest: CapacitySample | None, approved: ApprovedSettings | None) -> tuple[EnvChange, ...] | None:
-    """Knobs whose effective value differs from the approved one (an explicit default is no drift)."""
+    """What drifted from the last approved change (None: nothing to compare with)."""
     if approved is None or latest is None or latest.aws_node_env is None:
         return None
-    current = latest.aws_node_env
-    running, wanted = effective_settings(current), effective_settings(approved.env)
-    keys = sorted((set(current) | set(approved.env)) & set(KNOBS))
-    return tuple(EnvChange(key, approved.env.get(key), current.get(key)) for key in keys if running[key] != wanted[key])
+    return settings_drift(latest.aws_node_env, approved.env)
 
 
 def _unchanged(summary: DigestSummary, previous: DigestSummary | None, outlooks: Sequence[SubnetOutlook]) -> bool:

@@ -15,7 +15,8 @@ from bot.digests.forecast import humane_days
 from bot.digests.outlook import Level, SubnetOutlook
 from bot.domain import capacity
 from bot.domain.capacity_samples import CapacitySample, NodeSample, VpcSubnet
-from bot.domain.cni_settings import EffectiveSettings, effective_settings, version_at_least
+from bot.domain.cni_settings import EffectiveSettings, effective_settings
+from bot.domain.cni_version import version_at_least
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.max_pods import calculator_max_pods
 

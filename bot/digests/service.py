@@ -29,7 +29,8 @@ from bot.digests.sources import DigestSources, NoSources, sources_for
 from bot.domain.capacity_samples import CapacitySample, FailedPod
 from bot.errors import UpstreamError
 from bot.services import Services
-from storage.digests import SampleRepository, Subscription
+from storage.capacity_samples import SampleRepository
+from storage.digests import Subscription
 
 log = logging.getLogger("cnibot.digests")
 

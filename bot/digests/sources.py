@@ -10,7 +10,7 @@ from typing import Protocol
 from bot.digests.content import ApprovedSettings, PendingChange
 from bot.domain.capacity_samples import FailedPod
 from bot.domain.changes import Status
-from bot.domain.diagnosis.model import CauseCode
+from bot.domain.diagnosis.catalogue import is_ip_failure
 from storage.changes import ChangeRepository
 from storage.diagnoses import DiagnosisRepository
 from storage.repositories import Repositories
@@ -37,19 +37,6 @@ class NoSources:
         return []
 
 
-# Diagnoses that are not "this pod has no IP": it has one, it was never scheduled, or the cause is elsewhere.
-NOT_IP_FAILURES = frozenset(
-    {
-        CauseCode.POD_HAS_IP,
-        CauseCode.HOST_NETWORK,
-        CauseCode.POD_NOT_FOUND,
-        CauseCode.NOT_SCHEDULED,
-        CauseCode.MAX_PODS_REACHED,
-        CauseCode.SGP_BRANCH_CAPACITY,
-        CauseCode.NETWORK_POLICY_AGENT,
-        CauseCode.UNKNOWN,
-    }
-)
 MAX_DIAGNOSES = 500
 
 
@@ -77,7 +64,7 @@ class StoredSources:
                 source="diagnosis",
             )
             for e in entries
-            if e.created_at <= until and e.primary_code not in NOT_IP_FAILURES
+            if e.created_at <= until and is_ip_failure(e.primary_code)
         ]
 
     def approved_settings(self, cluster: str) -> ApprovedSettings | None:

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from bot.domain import capacity
 from bot.domain.capacity import IPS_PER_PREFIX, Headroom, NodeCapacity, NodeUsage, WhatIfResult
-from bot.domain.cni_settings import KNOBS, effective_settings, value_error
+from bot.domain.cni_settings import effective_settings
+from bot.domain.knob_catalogue import KNOBS, knobs_in
+from bot.domain.knobs import KnobGroup
+from bot.domain.settings_change import value_error
 from bot.domain.shapes import NodeShape, aws_node_runs_on, node_shape
 from bot.domain.state import NodeState, StateModel
 
@@ -60,7 +63,7 @@ class CapacityView:
     windows_ips: tuple[int, int] | None = None
 
 
-WARM_KNOBS = ("WARM_ENI_TARGET", "WARM_IP_TARGET", "MINIMUM_IP_TARGET", "WARM_PREFIX_TARGET")
+WARM_KNOBS = knobs_in(KnobGroup.WARM_POOL)
 SUGGESTED_WARM_IP_TARGET = 2
 
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.changes import OPEN_STATUSES, BaseRevision, ChangeKind, ChangeSpec, Status, Target
-from bot.domain.cni_settings import Risk
+from bot.domain.knobs import Risk
 
 SYSTEM_ACTOR = "cnibot"  # the actor of what cnibot does by itself (expiry, revert, apply)
 

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.domain.cni_settings import EnvChange, Risk
+from bot.domain.knobs import Risk
+from bot.domain.settings_change import EnvChange, setting_drifted
 
 # --- the change ----------------------------------------------------------------------------------------
 
@@ -260,7 +261,7 @@ def rollback_plan(
     drift: list[str] = []
     for change in original.env:
         current = env_now.get(change.key)
-        if current != change.new:
+        if setting_drifted(change.key, env_now, change.new):
             drift.append(f"`{change.key}` is {_shown(current)} now, not {_shown(change.new)} as the change set it")
         if current != change.old:
             env.append(EnvChange(change.key, current, change.old))

@@ -8,29 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.cni_settings import KNOBS, EnvChange, Problem, knob_env, startup_errors, warm_pool_problems
+from bot.domain.cni_settings import Problem, startup_errors, warm_pool_problems
 from bot.domain.eniconfig import check_eniconfig
 from bot.domain.facts import NodeFact
+from bot.domain.knob_catalogue import KNOBS, knob_env, knobs_in
+from bot.domain.knobs import KnobGroup
+from bot.domain.settings_change import EnvChange, settings_drift
 from bot.domain.snapshot import ManagedAddon
 from bot.domain.state import NodeMigration, StateModel
 from bot.domain.subnet_view import cluster_azs
 
 # --- config -----------------------------------------------------------------------------------------------
 
-IP_KNOBS = (
-    "WARM_ENI_TARGET",
-    "WARM_IP_TARGET",
-    "MINIMUM_IP_TARGET",
-    "WARM_PREFIX_TARGET",
-    "MAX_ENI",
-    "ENABLE_PREFIX_DELEGATION",
-    "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
-    "ENI_CONFIG_LABEL_DEF",
-    "ENABLE_POD_ENI",
-    "ENABLE_SUBNET_DISCOVERY",
-    "IP_COOLDOWN_PERIOD",
-    "AWS_MANAGE_ENIS_NON_SCHEDULABLE",
-)
+IP_KNOBS = knobs_in(KnobGroup.IP_ALLOCATION)  # shown by /cni config even at their defaults
 
 
 @dataclass(frozen=True)
@@ -127,7 +117,7 @@ def config_view(
     drift = None
     if approved_env is not None and ds is not None:
         # Compare like with like: approvals record the init container's knobs too.
-        drift = Drift(approved_at, config_drift(knob_env(ds.env, ds.init_env), approved_env))
+        drift = Drift(approved_at, settings_drift(knob_env(ds.env, ds.init_env), approved_env))
     pods_per_node = [n.pods_with_ip for n in model.nodes.values()]
     return ConfigView(
         image=ds.image if ds else None,
@@ -151,16 +141,6 @@ def config_view(
         eniconfigs=_eniconfig_rows(model),
         migration=migration,
         drift=drift,
-    )
-
-
-def config_drift(current_env: Mapping[str, str], approved_env: Mapping[str, str]) -> tuple[EnvChange, ...]:
-    """Knobs whose running value differs from the approved one (old = approved, new = running)."""
-    keys = sorted((set(current_env) | set(approved_env)) & set(KNOBS))
-    return tuple(
-        EnvChange(key, approved_env.get(key), current_env.get(key))
-        for key in keys
-        if current_env.get(key) != approved_env.get(key)
     )
 
 

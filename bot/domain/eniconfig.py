@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.domain.cni_settings import EffectiveSettings, Problem, Severity
+from bot.domain.cni_settings import EffectiveSettings, Problem
+from bot.domain.knobs import Severity
 
 EXTERNAL_ENICONFIG_LABEL = "vpc.amazonaws.com/externalEniConfig"
 DEFAULT_ENICONFIG_NAME = "default"

@@ -180,7 +180,7 @@ class SubnetFact:
     @property
     def size(self) -> int:
         prefix = int(self.cidr.split("/")[1])
-        return 2 ** (32 - prefix)
+        return int(2 ** (32 - prefix))  # int ** int is typed Any (a negative power is a float)
 
     @property
     def usable(self) -> int:

@@ -16,13 +16,14 @@ from functools import cached_property
 
 from bot.domain import capacity
 from bot.domain.capacity import HOST_NETWORK_PODS, PoolState
-from bot.domain.cni_settings import EffectiveSettings, Problem, Severity, effective_settings
+from bot.domain.cni_settings import EffectiveSettings, Problem, effective_settings
 from bot.domain.eni_rules import discovery_order, eni_unmanaged, subnet_valid_for_new_eni
 from bot.domain.eniconfig import Resolution, resolve_eniconfig_name
 from bot.domain.facts import EniFact, NodeFact, PodFact, SubnetFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ip_ledger import POOL_ENI_TYPES, EniUse, IpLedger
+from bot.domain.knobs import Severity
 from bot.domain.max_pods import max_pods_sources, setting_for_node
 from bot.domain.shapes import aws_node_runs_on, node_shape
 from bot.domain.snapshot import TERMINAL_PHASES, ClusterSnapshot, PodPlacement

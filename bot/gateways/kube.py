@@ -22,7 +22,7 @@ from kubernetes import client as k8s
 
 from bot import metrics
 from bot.domain import names
-from bot.domain.cni_settings import cni_version_from_image
+from bot.domain.cni_version import cni_version_from_image
 from bot.domain.facts import ContainerState, DaemonSetFact, EniConfigFact, EventFact, NodeFact, PodFact, Taint
 from bot.domain.snapshot import PodPlacement
 from bot.errors import UpstreamError

@@ -22,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 from bot import metrics
 from bot.domain import names
 from bot.domain.changes import EniConfigState
-from bot.domain.cni_settings import AWS_NODE, INIT_CONTAINER
+from bot.domain.knobs import AWS_NODE, INIT_CONTAINER
 from bot.errors import UpstreamError
 from bot.gateways.kube import KUBE_SYSTEM, rbac_needed
 from bot.gateways.kube import timed_out as kube_timed_out

@@ -2,7 +2,8 @@
 configureIPv6Settings read DISABLE_TCP_EARLY_DEMUX, ENABLE_IPv6, ENABLE_V6_EGRESS and HOST_CNI_BIN_PATH), so that
 changes write, verify and instruct on the container that reads each one."""
 
-from bot.domain.cni_settings import INIT_CONTAINER, KNOBS, UNMODELLED_KNOBS
+from bot.domain.knob_catalogue import KNOBS, UNMODELLED_KNOBS
+from bot.domain.knobs import INIT_CONTAINER
 
 READ_BY_INIT = {"DISABLE_TCP_EARLY_DEMUX", "ENABLE_IPv6", "ENABLE_V6_EGRESS", "HOST_CNI_BIN_PATH"}
 

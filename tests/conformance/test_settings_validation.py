@@ -2,7 +2,7 @@
 
 Each row cites the upstream file and function (aws/amazon-vpc-cni-k8s v1.23.1, commit b52188387), the env
 (on top of the shipped manifest's) and the expected result; it runs against the bot's validation
-(bot/domain/cni_settings, bot/domain/fleet_checks) and the simulator's aws-node (simulator/awsnode,
+(bot/domain/knobs, cni_settings, settings_change, fleet_checks) and the simulator's aws-node (simulator/awsnode,
 simulator/ipamd, simulator/awsnode_logs).
 The strings quoted were checked to be the same at v1.19.2 (the version the simulator runs) as at v1.23.1.
 """
@@ -14,19 +14,13 @@ from typing import NamedTuple
 
 import pytest
 
-from bot.domain.cni_settings import (
-    KNOBS,
-    MANIFEST_OWNED_ENV,
-    effective_settings,
-    instance_startup_errors,
-    knob_for,
-    startup_errors,
-    validate_change,
-)
+from bot.domain.cni_settings import effective_settings, instance_startup_errors, startup_errors
 from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox
 from bot.domain.eniconfig import CUSTOM_NETWORKING_INIT_FAILURE, custom_networking_gaps
 from bot.domain.fleet_checks import check_fleet
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.knob_catalogue import KNOBS, MANIFEST_OWNED_ENV, knob_for
+from bot.domain.settings_change import validate_change
 from simulator import objects
 from simulator.awsnode import MANIFEST_ENV, go_atoi, parse_env
 from simulator.awsnode_logs import CHECKING_IPAM, COPIED_CONFIG, aws_node_log

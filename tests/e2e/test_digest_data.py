@@ -26,7 +26,7 @@ from simulator.fake_slack import FakeSlack
 from simulator.faults import FaultRule
 from simulator.kube.server import KUBECONFIG_TOKEN
 from simulator.runner import SimulatedCluster
-from storage.digests import PARTIAL, SAMPLE_FAILED
+from storage.capacity_samples import PARTIAL, SAMPLE_FAILED
 from tests.e2e.test_digests import blocks_text
 from tests.support.simbot import SimBot, cluster_config_for, sim_bot
 

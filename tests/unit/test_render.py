@@ -40,7 +40,7 @@ def test_subnets_never_promise_a_sweep_that_will_not_run() -> None:
     from bot.domain.ip_ledger import HOLDERS
     from bot.domain.subnet_view import SubnetView
     from bot.render.doc import render_text
-    from bot.render.state import subnets_doc
+    from bot.render.subnets import subnets_doc
 
     subnet = SubnetFact("subnet-0a1", "vpc-1", "us-east-2a", "10.0.0.0/26", 0, {})
     holders = dict.fromkeys(HOLDERS, 0) | {"leaked": 30}

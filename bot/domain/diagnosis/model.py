@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from bot.domain.cni_settings import KNOBS
 from bot.domain.facts import Unchecked
+from bot.domain.knob_catalogue import KNOBS
 
 _ENV_VALUE = re.compile(r"^[A-Za-z0-9_./:,=+-]{0,256}$")
 _ENICONFIG_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

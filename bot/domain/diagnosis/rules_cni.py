@@ -4,7 +4,7 @@ policy agent failing, IAM denials, EC2 throttling and ENI attachment refusals, S
 from __future__ import annotations
 
 from bot.domain.capacity import HOST_NETWORK_PODS
-from bot.domain.cni_settings import Severity, warm_pool_problems
+from bot.domain.cni_settings import warm_pool_problems
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SandboxFailure, missing_permissions
 from bot.domain.diagnosis.subnets import common_security_groups, pod_subnet_for
@@ -12,6 +12,7 @@ from bot.domain.diagnosis.text import ago, listing, plural, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.eniconfig import CUSTOM_NETWORKING_INIT_FAILURE, NameSource, check_eniconfig
 from bot.domain.facts import ContainerState, EniConfigFact
+from bot.domain.knobs import Severity
 
 POD_ENI_ANNOTATION = "vpc.amazonaws.com/pod-eni"
 ZONE_LABEL = "topology.kubernetes.io/zone"

@@ -15,7 +15,7 @@ from bot.domain.capacity import (
     steady_state_pool,
     trunk_slot_reserved,
 )
-from bot.domain.cni_settings import WARM_TARGET_MISCONFIG, Severity, warm_pool_problems
+from bot.domain.cni_settings import WARM_TARGET_MISCONFIG, warm_pool_problems
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SandboxFailure
 from bot.domain.diagnosis.subnets import SubnetHolders, discovery_candidate, holders, pod_subnet_for
@@ -26,6 +26,7 @@ from bot.domain.eni_rules import subnet_excluded as subnet_excluded_by_tags
 from bot.domain.facts import EniFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.knobs import Severity
 from bot.domain.max_pods import (
     AL2023,
     KARPENTER_NODEPOOL_LABEL,

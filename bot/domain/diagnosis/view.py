@@ -19,7 +19,7 @@ from bot.domain.capacity import (
     prefix_delegation_active,
     trunk_slot_reserved,
 )
-from bot.domain.cni_settings import KNOBS, EffectiveSettings, effective_settings
+from bot.domain.cni_settings import EffectiveSettings, effective_settings
 from bot.domain.diagnosis.signals import PodSignals, pod_signals
 from bot.domain.diagnosis.text import plural, verb
 from bot.domain.eni_rules import (
@@ -32,6 +32,7 @@ from bot.domain.eni_rules import (
 from bot.domain.evidence import PodEvidence
 from bot.domain.facts import EniFact, PodFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.knob_catalogue import KNOBS
 
 _FINISHED = {"Succeeded", "Failed"}
 _POD_INTERFACE_TYPES = {"interface", "efa", ""}

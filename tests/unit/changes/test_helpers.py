@@ -15,7 +15,8 @@ from bot.changes.render import request_doc
 from bot.changes.state import addon_config_with, container_edits, parse_addon_config
 from bot.domain.change_records import ApprovalEntry, ChangeRecord
 from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, EniConfigEdit, EniConfigState, Status, Target
-from bot.domain.cni_settings import EnvChange, Risk
+from bot.domain.knobs import Risk
+from bot.domain.settings_change import EnvChange
 from bot.errors import UsageError
 from bot.render.doc import Actions, render_text
 

@@ -13,7 +13,8 @@ import pytest
 from bot.changes.audit import export_audit, parse_since
 from bot.domain.change_records import ApprovalOutcome, AuditKind, NewChange
 from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, Status, Target, spec_hash
-from bot.domain.cni_settings import EnvChange, Risk
+from bot.domain.knobs import Risk
+from bot.domain.settings_change import EnvChange
 from storage import migrate
 from storage.changes import ChangeRepository
 from storage.db import make_engine, make_session_factory

@@ -18,8 +18,10 @@ from bot.clusters import ClusterDirectory
 from bot.config import load_settings
 from bot.domain.change_records import AuditKind, NewChange
 from bot.domain.changes import BaseRevision, ChangeKind, ChangeSpec, EniConfigState, Status, Target
-from bot.domain.cni_settings import EnvChange, Risk, effective_settings
+from bot.domain.cni_settings import effective_settings
 from bot.domain.facts import DaemonSetFact, EniFact, NodeFact
+from bot.domain.knobs import Risk
+from bot.domain.settings_change import EnvChange
 from bot.render.doc import Doc
 from bot.services import Services
 from storage import migrate

@@ -14,8 +14,9 @@ from sqlalchemy import Engine
 from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain.instance_limits import InstanceLimits
 from storage import load_all_models
+from storage.capacity_samples import SampleRepository
 from storage.db import make_engine, make_session_factory
-from storage.digests import DigestRepository, SampleRepository
+from storage.digests import DigestRepository
 from storage.models import Base
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

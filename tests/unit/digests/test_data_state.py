@@ -13,7 +13,7 @@ from bot.digests.render import digest_doc
 from bot.digests.sources import NoSources
 from bot.domain.capacity_samples import SubnetSample
 from bot.render.doc import render_text
-from storage.digests import OK, PARTIAL, SAMPLE_FAILED
+from storage.capacity_samples import OK, PARTIAL, SAMPLE_FAILED
 from tests.unit.digests.factories import NOW, digest_db, sample
 
 ROOMY = SubnetSample("subnet-a", "us-east-2a", 4091, 3000, 20)

@@ -24,7 +24,8 @@ from bot.digests.poster import (
 from bot.digests.slack import Posted, PostError
 from bot.digests.sources import NoSources
 from bot.domain.capacity_samples import SubnetSample
-from storage.digests import FAILED, POSTED, UNCERTAIN, DigestRepository, SampleRepository
+from storage.capacity_samples import SampleRepository
+from storage.digests import FAILED, POSTED, UNCERTAIN, DigestRepository
 from tests.unit.digests.factories import NOW, digest_db, draining_history, sample, store_all, subscription
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from bot.digests.sources import sources_for
 from bot.domain.change_records import AuditKind, NewChange
 from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeKind, ChangeSpec, Status, Target, spec_hash
-from bot.domain.cni_settings import EnvChange, Risk
+from bot.domain.knobs import Risk
+from bot.domain.settings_change import EnvChange
 from storage import load_all_models
 from storage.changes import ChangeRepository
 from storage.db import make_engine, make_session_factory

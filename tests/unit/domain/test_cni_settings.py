@@ -4,24 +4,16 @@ import pytest
 
 from bot.domain.capacity import WarmSettings
 from bot.domain.cni_settings import (
-    INIT_CONTAINER,
-    KNOBS,
     WARM_TARGET_IGNORED,
     WARM_TARGET_MISCONFIG,
-    Effect,
-    EnvChange,
-    KnobType,
-    Risk,
-    Severity,
-    cni_version_from_image,
     effective_settings,
-    parse_go_bool,
-    parse_go_int,
     startup_errors,
-    validate_change,
-    version_at_least,
     warm_pool_problems,
 )
+from bot.domain.cni_version import cni_version_from_image, version_at_least
+from bot.domain.knob_catalogue import KNOBS
+from bot.domain.knobs import INIT_CONTAINER, Effect, KnobType, Risk, Severity, parse_go_bool, parse_go_int
+from bot.domain.settings_change import EnvChange, validate_change
 
 # The aws-node env of the shipped manifest (config/master/aws-k8s-cni.yaml), downward-API entries included.
 STOCK_ENV = {

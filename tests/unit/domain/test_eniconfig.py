@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.domain.cni_settings import Severity, effective_settings
+from bot.domain.cni_settings import effective_settings
 from bot.domain.eniconfig import (
     ENICONFIG_NO_SUBNET,
     ENICONFIG_SG_NOT_FOUND,
@@ -19,6 +19,7 @@ from bot.domain.eniconfig import (
     resolve_eniconfig_name,
 )
 from bot.domain.fleet_checks import check_fleet, needs_fleet
+from bot.domain.knobs import Severity
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 DEFAULT_KEY = "k8s.amazonaws.com/eniConfig"

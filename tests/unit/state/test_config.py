@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.domain.config_view import config_drift, config_view
+from bot.domain.config_view import config_view
 from bot.domain.eniconfig import ENICONFIG_SG_NOT_FOUND, ENICONFIG_SUBNET_WRONG_AZ
+from bot.domain.settings_change import settings_drift
 from bot.domain.snapshot import ManagedAddon
 from bot.domain.state import MIGRATED, NO_ENICONFIG, NOT_CHECKED, ON_PRIMARY_SUBNET, StateModel
 from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
@@ -88,7 +89,7 @@ def test_drift_is_a_seam_until_approvals_exist() -> None:
     approved = {**CN, "WARM_IP_TARGET": "5", "ENABLE_IPv4": "true"}
     drift = config_view(_half_migrated(), approved_env=approved).drift
     assert drift is not None and [(c.key, c.old, c.new) for c in drift.changes] == [("WARM_IP_TARGET", "5", "1")]
-    assert config_drift({"WARM_IP_TARGET": "1"}, {"WARM_IP_TARGET": "1"}) == ()
+    assert settings_drift({"WARM_IP_TARGET": "1"}, {"WARM_IP_TARGET": "1"}) == ()
 
 
 def test_no_migration_view_without_custom_networking() -> None:

@@ -10,17 +10,11 @@ from bot.domain.facts import Unchecked
 from bot.domain.node_report import node_report
 from bot.domain.state import StateModel
 from bot.domain.subnet_view import subnet_views
+from bot.render.capacity import capacity_data, capacity_doc
+from bot.render.config import config_data, config_doc
 from bot.render.doc import render_blocks, render_text
-from bot.render.state import (
-    capacity_data,
-    capacity_doc,
-    config_data,
-    config_doc,
-    node_data,
-    node_doc,
-    subnets_data,
-    subnets_doc,
-)
+from bot.render.node import node_data, node_doc
+from bot.render.subnets import subnets_data, subnets_doc
 from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
 
 CN = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}
