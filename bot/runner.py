@@ -132,7 +132,7 @@ class CommandRunner:
         sub, args = planned.subcommand, planned.args
         assert sub is not None and args is not None
         try:
-            notes = self._gate(sub.name, sub.action(args), args, ctx)
+            notes = self._gate(sub.action(args), args, ctx)
             result = sub.run(args, ctx)
             if notes:
                 result.doc.add(*(Context(f":information_source: {note}") for note in notes))
@@ -172,7 +172,7 @@ class CommandRunner:
                 outcome="error",
             )
 
-    def _gate(self, name: str, action: Action | None, args: object, ctx: CommandContext) -> tuple[str, ...]:
+    def _gate(self, action: Action | None, args: object, ctx: CommandContext) -> tuple[str, ...]:
         """Before any cluster read: the cluster's access rule for this command (AccessRefused when it refuses).
         Change requests are gated where the change's cluster is known (bot.changes.requesting)."""
         if getattr(args, "share", False) and action is not Action.READ:
