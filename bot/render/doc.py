@@ -137,6 +137,8 @@ _EMOJI = {
     ":large_green_circle:": "●",
     ":red_circle:": "●",
     ":large_yellow_circle:": "●",
+    ":no_entry:": "⛔",
+    ":information_source:": "ℹ",
 }
 _SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
 
