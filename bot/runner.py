@@ -74,7 +74,8 @@ class CommandRunner:
         deliver: Callable[[CommandResult], None] | None = None,
     ) -> CommandResult:
         """Run the command; hand the answer to `deliver` (when given) before anything is written, then write
-        history and the command's own deferred writes: a slow or locked database never delays an answer."""
+        history (the command, and a why-pending diagnosis with it): a slow or locked database never delays an
+        answer."""
         started = time.perf_counter()
         planned = planned or self.plan(text, ctx)
         with log_context(cid=ctx.correlation_id, user=ctx.user_id, command=planned.name):
@@ -90,13 +91,7 @@ class CommandRunner:
                     log.exception("delivering the answer failed")
             metrics.COMMANDS.labels(result.subcommand, result.outcome, ctx.source).inc()
             metrics.COMMAND_SECONDS.labels(result.subcommand).observe(duration)
-            for write in [] if history_off else result.after:  # the database is off: nothing to wait for
-                try:
-                    write()
-                except Exception as exc:
-                    metrics.HISTORY_WRITE_FAILURES.inc()
-                    log.error("deferred write lost: %s", type(exc).__name__)
-            if history_off:
+            if history_off:  # the database is off: nothing to wait for
                 metrics.HISTORY_WRITE_FAILURES.inc()
             else:
                 self._record(text, ctx, result, duration)
@@ -200,6 +195,19 @@ class CommandRunner:
                 duration_ms=round(duration * 1000),
                 detail=result.detail,
             )
+            if result.diagnosis is not None and result.cluster is not None:
+                found = result.diagnosis
+                ctx.services.repos.diagnoses.record(
+                    cluster=result.cluster,
+                    namespace=found.namespace,
+                    pod=found.pod,
+                    node=found.node,
+                    codes=found.codes,
+                    requester=ctx.user_id,
+                    duration_ms=found.duration_ms,
+                    correlation_id=ctx.correlation_id,
+                    could_not_check=found.could_not_check,
+                )
         except Exception as exc:
             metrics.HISTORY_WRITE_FAILURES.inc()
             log.error("history write lost: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))

@@ -52,8 +52,21 @@ class CommandResult:
     response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
     # Extra facts for the history row (e.g. the cause codes of a diagnosis).
     detail: dict[str, Any] | None = None
-    # Writes that can wait until the answer is out (the runner runs them after delivering it).
-    after: list[Callable[[], None]] = field(default_factory=list)
+    # A why-pending finding: the runner records it with the command's history row, after the answer is out.
+    diagnosis: DiagnosisNote | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosisNote:
+    """What the diagnoses table keeps of one why-pending answer (the cluster, requester and correlation id
+    come from the command)."""
+
+    namespace: str
+    pod: str
+    node: str | None
+    codes: list[str]
+    duration_ms: int
+    could_not_check: list[dict[str, str]]
 
 
 class CommandParser(argparse.ArgumentParser):

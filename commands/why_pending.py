@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -11,13 +10,11 @@ from bot import metrics
 from bot.domain import names
 from bot.domain.access import Action
 from bot.errors import UsageError
-from commands.base import CommandContext, CommandParser, CommandResult, Outcome, Subcommand, always
+from commands.base import CommandContext, CommandParser, CommandResult, DiagnosisNote, Outcome, Subcommand, always
 
 if TYPE_CHECKING:
     from bot.domain.diagnosis import Diagnosis
 
-
-log = logging.getLogger("cnibot.why_pending")
 
 USAGE = "/cni why-pending <pod | namespace/pod> [-n namespace] [--cluster NAME]"
 DEFAULT_NAMESPACE = "default"
@@ -71,7 +68,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
     conn = ctx.services.connections.get(cluster)
     started = time.perf_counter()
-    evidence = gather_pod_evidence(conn, namespace, name)
+    evidence = gather_pod_evidence(conn, namespace, name, now=ctx.now)
     diagnosis = diagnose(evidence, now=ctx.now)
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     for code in diagnosis.codes:
@@ -83,8 +80,15 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
         outcome=_outcome(diagnosis),
         cluster=cluster.name,
         detail={"codes": diagnosis.codes},
-        # Recorded once the answer is out: a locked database must not hold it up.
-        after=[lambda: _store(ctx, diagnosis, namespace, name, elapsed_ms)],
+        # Recorded by the runner with the command, once the answer is out.
+        diagnosis=DiagnosisNote(
+            namespace=namespace,
+            pod=name,
+            node=diagnosis.node,
+            codes=list(diagnosis.codes),
+            duration_ms=elapsed_ms,
+            could_not_check=[{"what": u.what, "api": u.api, "reason": u.reason} for u in diagnosis.could_not_check],
+        ),
     )
 
 
@@ -99,25 +103,6 @@ def _outcome(diagnosis: Diagnosis) -> Outcome:
     if diagnosis.primary.code is CauseCode.POD_NOT_FOUND:
         return "user_error"
     return "partial" if diagnosis.could_not_check else "ok"
-
-
-def _store(ctx: CommandContext, diagnosis: Diagnosis, namespace: str, name: str, elapsed_ms: int) -> None:
-    """Record the diagnosis; a database problem never costs the user the answer."""
-    try:
-        ctx.services.repos.diagnoses.record(
-            cluster=diagnosis.cluster,
-            namespace=namespace,
-            pod=name,
-            node=diagnosis.node,
-            codes=diagnosis.codes,
-            requester=ctx.user_id,
-            duration_ms=elapsed_ms,
-            correlation_id=ctx.correlation_id,
-            could_not_check=[{"what": u.what, "api": u.api, "reason": u.reason} for u in diagnosis.could_not_check],
-        )
-    except Exception as exc:
-        metrics.HISTORY_WRITE_FAILURES.inc()
-        log.error("diagnosis not recorded: %s", type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
 
 
 SUBCOMMAND = Subcommand(

@@ -27,7 +27,7 @@ from bot.domain.access import Caller, channel_kind
 from bot.domain.changes import parse_duration, reason_problem
 from bot.errors import UpstreamError, UsageError, UserError
 from bot.gateways.connections import ClusterConnection
-from bot.render.diagnosis import REQUEST_CHANGE_ACTION, request_command
+from bot.render.diagnosis import REQUEST_CHANGE_ACTION, request_command, request_reason
 from bot.render.doc import Doc, escape
 from bot.services import Services
 
@@ -178,7 +178,7 @@ def proposal_from(value: str) -> Proposal:
         eni = data.get("eniconfig") or None
         cluster = str(data["cluster"]) if data.get("cluster") else None
         # why-pending says which pod and cause the change fixes: a good start for the reason.
-        reason = f"why-pending {data['pod']}: {data['cause']}"[:300] if data.get("pod") and data.get("cause") else ""
+        reason = request_reason(data["pod"], data["cause"])[:300] if data.get("pod") and data.get("cause") else ""
         if data.get("kind") == ENICONFIG and isinstance(eni, dict):
             groups = tuple(str(g) for g in eni.get("securityGroups") or ())
             spec = (str(eni.get("name", "")), str(eni.get("subnet", "")), groups)

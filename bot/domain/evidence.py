@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.domain.cni_settings import EffectiveSettings
+from bot.domain.cni_settings import EffectiveSettings, effective_settings, startup_errors
 from bot.domain.eniconfig import Resolution
 from bot.domain.facts import (
     DaemonSetFact,
@@ -61,3 +61,10 @@ class PodEvidence:
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def add_daemonset(self, daemonset: DaemonSetFact | None) -> None:
+        """The aws-node DaemonSet as read, and what it means: its effective settings and start-up errors."""
+        self.daemonset = daemonset
+        if daemonset is not None:
+            self.settings = effective_settings(daemonset.env)
+            self.startup_errors = startup_errors(daemonset.env)

@@ -24,13 +24,13 @@ from bot import metrics
 from bot.domain import names
 from bot.domain.cni_version import cni_version_from_image
 from bot.domain.facts import ContainerState, DaemonSetFact, EniConfigFact, EventFact, NodeFact, PodFact, Taint
+from bot.domain.knobs import AWS_NODE
 from bot.domain.snapshot import PodPlacement
 from bot.errors import UpstreamError
 from bot.gateways.bulk import gc_paused
 
 log = logging.getLogger("cnibot.kube")
 
-AWS_NODE = "aws-node"
 KUBE_SYSTEM = "kube-system"
 METRICS_PORT = 61678
 POD_ENI = "vpc.amazonaws.com/pod-eni"

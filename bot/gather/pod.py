@@ -14,10 +14,9 @@ import difflib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
-from bot.domain.cni_settings import effective_settings, startup_errors
 from bot.domain.diagnosis.signals import POD_ENI_RESOURCE
 from bot.domain.diagnosis.subnets import subnet_to_sweep
 from bot.domain.diagnosis.view import View
@@ -45,7 +44,7 @@ class _Gatherer(Reads):
         self.ev = evidence
 
 
-def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> PodEvidence:
+def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str, *, now: datetime) -> PodEvidence:
     ev = PodEvidence(cluster=conn.cluster.name, namespace=namespace, name=name)
     kube = conn.kube
     with reads_pool(16, "gather") as pool:
@@ -139,11 +138,7 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
 
         subnets_f = g.later("subnets of the VPC", vpc_subnets)
 
-        ds = ds_f.result()
-        ev.daemonset = ds
-        if ds is not None:
-            ev.settings = effective_settings(ds.env)
-            ev.startup_errors = startup_errors(ds.env)
+        ev.add_daemonset(ds_f.result())
         ev.eniconfigs = eniconfigs_f.result()
         if ev.settings is not None and ev.settings.custom_networking and node is not None:
             ev.eniconfig_resolution = resolve_eniconfig_name(node.labels, node.annotations, ev.settings)
@@ -164,7 +159,7 @@ def gather_pod_evidence(conn: ClusterConnection, namespace: str, name: str) -> P
 
         # Stage 3, only when it matters: the subnet the node's next addresses would come from.
         if aws is not None and ev.subnets is not None:
-            target = subnet_to_sweep(View(ev, datetime.now(UTC)))
+            target = subnet_to_sweep(View(ev, now))  # the command's clock, as the diagnosis uses
             if target is not None:
                 _sweep(g, aws, *target)
 
@@ -240,11 +235,7 @@ def _finish(
     ev: PodEvidence, events_f: Future[Any], events_v1_f: Future[Any], ds_f: Future[Any], eniconfigs_f: Future[Any]
 ) -> None:
     ev.events = merge_events(events_f.result() or [], events_v1_f.result() or [])
-    ds = ds_f.result()
-    ev.daemonset = ds
-    if ds is not None:
-        ev.settings = effective_settings(ds.env)
-        ev.startup_errors = startup_errors(ds.env)
+    ev.add_daemonset(ds_f.result())
     ev.eniconfigs = eniconfigs_f.result()
 
 

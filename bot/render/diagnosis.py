@@ -37,10 +37,11 @@ def request_command(button_value: str) -> str:
         raise ValueError("not a change")
     change = ProposedChange.from_dict(data)
     pod, cause, cluster = (str(data.get(k) or "")[:300] for k in ("pod", "cause", "cluster"))
-    return change.command(reason=_reason(pod, cause), cluster=cluster or None)
+    return change.command(reason=request_reason(pod, cause), cluster=cluster or None)
 
 
-def _reason(pod: str, cause: str) -> str:
+def request_reason(pod: str, cause: str) -> str:
+    """The reason a "Request this change" request starts with: which pod and cause the change fixes."""
     return f"why-pending {pod}: {cause}"
 
 
@@ -87,7 +88,7 @@ def _context_line(diagnosis: Diagnosis, primary: Cause) -> str:
 
 def _change_elements(diagnosis: Diagnosis, change: ProposedChange) -> list[Element]:
     cause = diagnosis.primary.code.value
-    command = change.command(reason=_reason(diagnosis.pod, cause), cluster=diagnosis.cluster)
+    command = change.command(reason=request_reason(diagnosis.pod, cause), cluster=diagnosis.cluster)
     if change.eniconfig is not None:
         spec = change.eniconfig
         groups = f", securityGroups {', '.join(spec.security_groups)}" if spec.security_groups else ""
