@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     mcp.add_argument("--user", default=None, help="who is asking (for history; default: your login)")
 
     sub.add_parser("sim", help="run the simulated EKS cluster (see cnibot sim --help)", add_help=False)
-    sub.add_parser("demo", help="the simulated cluster, the bot, and a /cni prompt", add_help=False)
+    sub.add_parser(
+        "demo", help="the simulated cluster, the bot, and a /cni prompt (--web: in a browser)", add_help=False
+    )
+    sub.add_parser("console", help="a local page that plays Slack for a running bot", add_help=False)
     return p
 
 
@@ -76,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo import main as demo_main
 
         return demo_main(argv[1:])
+    if argv and argv[0] == "console":
+        from bot.demo_web import console_main
+
+        return console_main(argv[1:])
     args = _parser().parse_args(argv)
     if not args.cmd:
         _parser().print_help()

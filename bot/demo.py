@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.render.doc import render_text
 
@@ -27,8 +27,11 @@ Type what you would type in Slack, e.g.:
   /cni capacity
   /cni subnets
   /cni why-pending {example}
+Changes are applied to the simulated cluster once approved. The terminal has no buttons: approve by typing
+  approve ID as alice      (then: approve ID as bob, for high-risk changes; alice and bob are the approvers)
 Ctrl-D or "exit" to leave.
 """
+DEMO_APPROVERS = ("alice", "bob")
 EXIT_USAGE = 2
 EXIT_CODES = {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}  # as `cnibot ask`; an error is 1
 
@@ -44,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="run this /cni command and exit (repeatable); without it, an interactive prompt",
     )
+    p.add_argument("--web", action="store_true", help="play Slack in a browser: every role, buttons and modals")
+    p.add_argument("--port", type=int, default=3100, help="with --web: the page's port (default 3100)")
     return p
 
 
@@ -61,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim = SimulatedCluster.from_scenario(args.scenario, nodes=args.nodes)
     sim.start()
     try:
+        if args.web:
+            from bot.demo_web import run_demo_web
+
+            return run_demo_web(sim, port=args.port)
         return _run(sim, args)
     finally:
         sim.stop()
@@ -68,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
     from bot.app import build_runner, build_services
-    from bot.config import ClusterAuth, ClusterConfig, load_settings
+    from bot.config import ApprovalPolicy, ClusterAuth, ClusterConfig, load_settings
     from bot.logs import configure_logging
     from bot.runner import new_correlation_id
     from commands.base import CommandContext
@@ -80,6 +89,8 @@ def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
         name=sim.cluster_name,
         region=sim.region,
         auth=ClusterAuth(mode="kubeconfig", kubeconfig=str(sim.kubeconfig_path)),
+        write_enabled=True,  # the simulated cluster: approved changes are applied, as the lab needs
+        approvals=ApprovalPolicy(users=DEMO_APPROVERS),
     )
     settings = load_settings(database_url=f"sqlite:///{workdir}/cnibot.db", clusters=[cluster])
     configure_logging("WARNING", "text")
@@ -89,6 +100,9 @@ def _run(sim: SimulatedCluster, args: argparse.Namespace) -> int:
 
     def ask(text: str) -> int:
         text = text.strip().removeprefix("/cni").strip()
+        typed = _typed_approval(text)
+        if typed is not None:
+            return _approve(services, *typed, show=ask)
         ctx = CommandContext(
             services=services,
             user_id=f"cli:{user}",
@@ -122,6 +136,35 @@ def _session(args: argparse.Namespace, sim: SimulatedCluster, ask: Callable[[str
         if line.strip():
             ask(line)
     return 0
+
+
+def _typed_approval(text: str) -> tuple[int, str] | None:
+    """`approve 3 as alice`: the terminal's stand-in for the Approve button."""
+    words = text.split()
+    if len(words) == 4 and words[0] == "approve" and words[1].isdigit() and words[2] == "as":
+        return int(words[1]), words[3]
+    return None
+
+
+def _approve(services: Any, change_id: int, user: str, *, show: Callable[[str], int]) -> int:
+    """Approve as `user` (authorised like a click), wait for the change to settle, then show its trail."""
+    import time
+
+    from bot.changes.service import change_service
+    from bot.domain.changes import OPEN_STATUSES, Status
+
+    if user not in DEMO_APPROVERS:
+        print(f"Only {' and '.join(DEMO_APPROVERS)} approve in the demo.")
+        return EXIT_USAGE
+    svc = change_service(services)
+    svc.approve(change_id, user, None)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        record = svc.repo.get(change_id)
+        if record is None or record.status is Status.PENDING or record.status not in OPEN_STATUSES:
+            break
+        time.sleep(0.2)
+    return show(f"change {change_id}")
 
 
 def _lines() -> Iterator[str]:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.access import AccessGate
 from bot.clusters import ClusterDirectory
@@ -20,7 +20,6 @@ from storage.repositories import Repositories
 if TYPE_CHECKING:  # Slack's SDK loads with the Slack edge, not for `cnibot ask help`
     from slack_sdk import WebClient
 
-    from bot.changes.service import ChangeService
     from bot.slack_identity import SlackIdentity
 
 
@@ -49,9 +48,11 @@ class Services:
     # Set on shutdown: applies stop watching and release their apply lease for another replica.
     stopping: threading.Event = field(default_factory=threading.Event)
     apply_threads: set[threading.Thread] = field(default_factory=set)
-    # Built once: by `serve` at start (bot/app.py), by `cnibot ask` on first use (bot/changes/service.py).
+    # Built once: by `serve` at start (bot/app.py), by `cnibot ask` on first use.
     slack_client: WebClient | None = None
-    changes: ChangeService | None = None
+    # Feature services built once, by the feature's own accessor (e.g. bot.changes.service.change_service):
+    # this layer sits below the features and names none of them.
+    features: dict[str, Any] = field(default_factory=dict)
 
     @property
     def history(self) -> HistoryRepository:

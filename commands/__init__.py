@@ -11,7 +11,10 @@ from commands import (
     eniconfig,
     history,
     node,
+    nodes,
     subnets,
+    upgrade,
+    version,
     why_pending,
 )
 from commands import set as set_env
@@ -26,10 +29,13 @@ def build_registry() -> Registry:
             subnets.SUBCOMMAND,
             capacity.SUBCOMMAND,
             config.SUBCOMMAND,
+            version.SUBCOMMAND,
             history.SUBCOMMAND,
             *set_env.SUBCOMMANDS,
             eniconfig.SUBCOMMAND,
             custom_networking.SUBCOMMAND,
+            upgrade.SUBCOMMAND,
+            nodes.SUBCOMMAND,
             *changes.SUBCOMMANDS,
             digest.SUBCOMMAND,
         ]

@@ -39,17 +39,29 @@ def _build(p: CommandParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.domain.capacity_view import capacity_view
+    from bot.domain.shape_view import Ec2Room, shapes_view
     from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
+    from bot.render import shapes as shapes_render
     from bot.render.capacity import capacity_data, capacity_doc, capacity_headline_gaps
-    from bot.render.state import unchecked_data
+    from bot.render.state import LIMIT_NAMES, unchecked_data
 
     proposed = {k: v for pairs in args.what_if for k, v in pairs.items()} if args.what_if else None
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
-    snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True))
-    view = capacity_view(StateModel(snapshot), proposed)
+    snapshot = gather_cluster(ctx.services.connections.get(cluster), Wants(prefix_reservations=True, shapes=True))
+    model = StateModel(snapshot)
+    view = capacity_view(model, proposed)
+    total = view.total
+    shapes = shapes_view(model, Ec2Room(total.fits, LIMIT_NAMES[total.binding], total.subnet_free))
+    doc = capacity_doc(view, cluster.name, snapshot.could_not_check)
+    if shapes_render.worth_showing(shapes):
+        if total.nodes == 0:  # no aws-node node: the ipamd headline would be a misleading "room for 0"
+            doc.summary = shapes_render.headline(shapes, cluster.name)
+            doc.elements = []
+        doc.elements[1:1] = shapes_render.capacity_elements(shapes)
     data = {
         **capacity_data(view),
+        **shapes_render.shapes_data(shapes),
         "could_not_check": unchecked_data(snapshot.could_not_check),
         # Inputs of the headline that could not be read: the count is then not the cluster's real room.
         "headline_unread": capacity_headline_gaps(snapshot.could_not_check),
@@ -57,7 +69,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     }
     return CommandResult(
         "capacity",
-        capacity_doc(view, cluster.name, snapshot.could_not_check),
+        doc,
         data=data,
         outcome="partial" if snapshot.could_not_check else "ok",
         cluster=cluster.name,

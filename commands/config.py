@@ -13,6 +13,7 @@ from bot.domain.facts import Unchecked
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand, always
 
 if TYPE_CHECKING:
+    from bot.domain.snapshot import ClusterSnapshot
     from bot.services import Services
 
 
@@ -34,12 +35,19 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     from bot.domain.config_view import IP_KNOBS, config_view
     from bot.domain.state import StateModel
     from bot.gather.cluster import Wants, gather_cluster
+    from bot.gather.versions import gather_versions
     from bot.render.config import config_data, config_doc
+    from bot.render.doc import Para
     from bot.render.state import unchecked_data
+    from bot.render.versions import version_data, version_line
 
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
-    wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True)
+    wants = Wants(pods=True, instance_limits=False, eks_addon=True, security_groups=True, shapes=True)
     snapshot = gather_cluster(ctx.services.connections.get(cluster), wants)
+    if (no_aws_node := _without_aws_node(snapshot, cluster.name)) is not None:
+        return no_aws_node
+    versions = gather_versions(ctx.services.connections.get(cluster))
+    snapshot.could_not_check.extend(u for u in versions.could_not_check if u not in snapshot.could_not_check)
     try:
         baseline = approved_baseline(ctx.services, cluster.name)
     except SQLAlchemyError as exc:  # the database only adds drift; the cluster's settings still answer
@@ -54,15 +62,53 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     )
     data = {
         **config_data(view),
+        "version": version_data(versions.report),
         "could_not_check": unchecked_data(snapshot.could_not_check),
         "read_seconds": snapshot.seconds,
     }
+    doc = config_doc(view, show_all=args.all, ip_knobs=IP_KNOBS, unchecked=snapshot.could_not_check)
+    # The version line goes above the "could not check" note that ends the answer.
+    at = len(doc.elements) - (1 if snapshot.could_not_check else 0)
+    doc.elements.insert(at, Para(version_line(versions.report)))
     return CommandResult(
         "config",
-        config_doc(view, show_all=args.all, ip_knobs=IP_KNOBS, unchecked=snapshot.could_not_check),
+        doc,
         data=data,
         outcome="partial" if snapshot.could_not_check else "ok",
         cluster=cluster.name,
+    )
+
+
+def _without_aws_node(snapshot: ClusterSnapshot, cluster: str) -> CommandResult | None:
+    """No aws-node DaemonSet: say so (and that EKS runs the CNI on Auto Mode) instead of showing defaults."""
+    from bot.domain.shape_view import cluster_managed_by_eks
+    from bot.domain.state import StateModel
+    from bot.render.doc import Doc, Para
+    from bot.render.shapes import MANAGED_BY_EKS
+    from bot.render.state import unchecked_data
+
+    if snapshot.daemonset is not None or any(u.what == "aws-node DaemonSet" for u in snapshot.could_not_check):
+        return None
+    managed = cluster_managed_by_eks(StateModel(snapshot))
+    summary = (
+        MANAGED_BY_EKS if managed else "There is no aws-node DaemonSet in kube-system: no VPC CNI settings to show."
+    )
+    doc = Doc(summary)
+    names = [c.name for c in snapshot.eniconfigs or []]
+    if names:
+        doc.add(Para(f"ENIConfigs present but unused without aws-node: {', '.join(f'`{n}`' for n in names[:6])}."))
+    doc.add(Para("`/cni subnets`, `/cni capacity` and `/cni node NAME` show what can still be read."))
+    return CommandResult(
+        "config",
+        doc,
+        data={
+            "vpc_cni_managed_by_eks": managed,
+            "aws_node": None,
+            "eniconfigs": names,
+            "could_not_check": unchecked_data(snapshot.could_not_check),
+        },
+        outcome="partial" if snapshot.could_not_check else "ok",
+        cluster=cluster,
     )
 
 

@@ -10,10 +10,10 @@ from bot.digests.render import digest_doc
 from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_text, zone
 from bot.domain import names
 from bot.domain.access import Action
+from bot.domain.digest_records import CLAIMED, FAILED, POSTED, SKIPPED, UNCERTAIN, Subscription
 from bot.errors import UsageError
 from bot.render.doc import Context, Doc, Para, Table
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
-from storage.digests import CLAIMED, FAILED, POSTED, SKIPPED, UNCERTAIN, Subscription
 
 _CLAIM_TEXT = {
     CLAIMED: "being posted",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import datetime
 
+from bot.domain.wording import ago
 from bot.errors import UsageError
 from bot.render.doc import Doc
 from bot.render.doc import Table as DocTable
@@ -26,17 +26,6 @@ def parse_user(value: str) -> str:
 def _build(p: CommandParser) -> None:
     p.add_argument("--user", metavar="@someone")
     p.add_argument("--limit", type=arg.int_between(1, 100, "--limit"), default=20)
-
-
-def ago(then: datetime, now: datetime) -> str:
-    secs = max(0, int((now - then).total_seconds()))
-    if secs < 60:
-        return f"{secs}s ago"
-    if secs < 3600:
-        return f"{secs // 60}m ago"
-    if secs < 86400:
-        return f"{secs // 3600}h ago"
-    return f"{secs // 86400}d ago"
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:

@@ -45,7 +45,7 @@ _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+def go_bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     """Go strconv.ParseBool; an unparsable value falls back to the default (as ipamd logs and does)."""
     value = env.get(key)
     if value in _TRUE:
@@ -106,7 +106,7 @@ class AwsNodeConfig:
 
 def _ipamd_bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     """ipamd's parseBoolEnvVar (custom networking, subnet discovery...): empty means the default too."""
-    return _bool(env, key, default) if env.get(key) else default
+    return go_bool(env, key, default) if env.get(key) else default
 
 
 def parse_env(env: Mapping[str, str]) -> AwsNodeConfig:
@@ -119,24 +119,24 @@ def parse_env(env: Mapping[str, str]) -> AwsNodeConfig:
         warm_ip_target=max(_int(env, "WARM_IP_TARGET", 0), 0),
         minimum_ip_target=max(_int(env, "MINIMUM_IP_TARGET", 0), 0),
         warm_prefix_target=max(_int(env, "WARM_PREFIX_TARGET", 0), 0),
-        prefix_delegation=_bool(env, "ENABLE_PREFIX_DELEGATION", False),
-        ipv6=_bool(env, "ENABLE_IPv6", False),
+        prefix_delegation=go_bool(env, "ENABLE_PREFIX_DELEGATION", False),
+        ipv6=go_bool(env, "ENABLE_IPv6", False),
         custom_networking=_ipamd_bool(env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", False),
         eniconfig_label_key=env.get("ENI_CONFIG_LABEL_DEF") or DEFAULT_ENI_CONFIG_KEY,
         eniconfig_annotation_key=env.get("ENI_CONFIG_ANNOTATION_DEF") or DEFAULT_ENI_CONFIG_KEY,
         max_eni=max_eni if max_eni >= 1 else -1,  # getMaxENI: 0 or below is ignored
-        pod_eni=_bool(env, "ENABLE_POD_ENI", False),
+        pod_eni=go_bool(env, "ENABLE_POD_ENI", False),
         manage_enis_non_schedulable=_ipamd_bool(env, "AWS_MANAGE_ENIS_NON_SCHEDULABLE", False),
         subnet_discovery=_ipamd_bool(env, "ENABLE_SUBNET_DISCOVERY", True),
         ip_cooldown_period=max(_int(env, "IP_COOLDOWN_PERIOD", 30), 0),
         cluster_name=env.get("CLUSTER_NAME", ""),
-        manage_untagged_enis=_bool(env, "MANAGE_UNTAGGED_ENI", True),
-        multi_nic=_bool(env, "ENABLE_MULTI_NIC", False),
+        manage_untagged_enis=go_bool(env, "MANAGE_UNTAGGED_ENI", True),
+        multi_nic=go_bool(env, "ENABLE_MULTI_NIC", False),
         leaked_eni_cleanup=not (
-            _bool(env, "ENABLE_IPv6", False)
-            or _bool(env, "DISABLE_NETWORK_RESOURCE_PROVISIONING", False)
-            or _bool(env, "ENABLE_IMDS_ONLY_MODE", False)
-            or _bool(env, "DISABLE_LEAKED_ENI_CLEANUP", False)
+            go_bool(env, "ENABLE_IPv6", False)
+            or go_bool(env, "DISABLE_NETWORK_RESOURCE_PROVISIONING", False)
+            or go_bool(env, "ENABLE_IMDS_ONLY_MODE", False)
+            or go_bool(env, "DISABLE_LEAKED_ENI_CLEANUP", False)
         ),
         additional_eni_tags=_additional_tags(env.get("ADDITIONAL_ENI_TAGS", "{}")),
     )
@@ -162,14 +162,14 @@ def entrypoint_error(env: Mapping[str, str]) -> str | None:
     if veth in ("eth", "lo", "vlan"):
         return "AWS_VPC_K8S_CNI_VETHPREFIX cannot be set to reserved values 'eth', 'vlan', or 'lo'"
     # The enforcing mode is checked only when security groups for pods are on.
-    pod_eni = _bool(env, "ENABLE_POD_ENI", False)
+    pod_eni = go_bool(env, "ENABLE_POD_ENI", False)
     if pod_eni and env.get("POD_SECURITY_GROUP_ENFORCING_MODE", "strict") not in ("strict", "standard"):
         return "POD_SECURITY_GROUP_ENFORCING_MODE must be set to either 'strict' or 'standard'"
     if "IP_COOLDOWN_PERIOD" in env:
         cooldown = go_atoi(env["IP_COOLDOWN_PERIOD"])
         if cooldown is None or cooldown < 0:
             return f"IP_COOLDOWN_PERIOD MUST be a valid positive integer. {env['IP_COOLDOWN_PERIOD']} is invalid"
-    ipv6 = _bool(env, "ENABLE_IPv6", False)
+    ipv6 = go_bool(env, "ENABLE_IPv6", False)
     for key in ("AWS_VPC_ENI_MTU", "POD_MTU"):  # validateMTU
         if key not in env:
             continue
@@ -181,7 +181,7 @@ def entrypoint_error(env: Mapping[str, str]) -> str | None:
             return f"{key} cannot be less than {low} or greater than 9001 in {family}. {env[key]} is invalid"
     # Upstream compares the raw strings with "0" (Go string order), not numbers.
     targets = [env.get(name, "0") for name in ("WARM_IP_TARGET", "WARM_PREFIX_TARGET", "MINIMUM_IP_TARGET")]
-    if _bool(env, "ENABLE_PREFIX_DELEGATION", False) and all(value <= "0" for value in targets):
+    if go_bool(env, "ENABLE_PREFIX_DELEGATION", False) and all(value <= "0" for value in targets):
         return (
             "Setting WARM_PREFIX_TARGET = 0 is not supported while WARM_IP_TARGET/MINIMUM_IP_TARGET is not set. "
             "Please configure either one of the WARM_{PREFIX/IP}_TARGET or MINIMUM_IP_TARGET env variables"
@@ -201,14 +201,14 @@ def ipamd_config_error(env: Mapping[str, str]) -> str | None:
     mode = env.get("NETWORK_POLICY_ENFORCING_MODE")
     if mode is not None and mode.lower() not in ("none", "strict", "standard"):
         return "invalid Network policy mode, supported modes: none, strict, standard"
-    ipv4 = _bool(env, "ENABLE_IPv4", False)  # code default is false: removing the variable disables IPv4
-    ipv6 = _bool(env, "ENABLE_IPv6", False)
+    ipv4 = go_bool(env, "ENABLE_IPv4", False)  # code default is false: removing the variable disables IPv4
+    ipv6 = go_bool(env, "ENABLE_IPv6", False)
     if ipv4 and ipv6:
         return "IPv4 and IPv6 are both enabled. VPC CNI currently does not support dual stack mode"
     if not ipv4 and not ipv6:
         return "IPv4 and IPv6 are both disabled. One of them have to be enabled"
     custom_networking = _ipamd_bool(env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", False)
-    if ipv6 and (custom_networking or not _bool(env, "ENABLE_PREFIX_DELEGATION", False)):
+    if ipv6 and (custom_networking or not go_bool(env, "ENABLE_PREFIX_DELEGATION", False)):
         return (
             "IPv6 is supported only in Prefix Delegation mode. Custom Networking is not supported in IPv6 mode. "
             "Please set the env variables accordingly."

@@ -9,6 +9,7 @@ arrive over HTTP (the aws-node DaemonSet, ENIConfigs, node labels) re-converge t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -34,6 +35,8 @@ from simulator.cluster_state import (
     replicaset_name,
     sandbox_message,
 )
+from simulator.egress_v4 import EGRESS_PLUGIN, EgressV4Store, egress_v4_enabled
+from simulator.instance_types import InstanceType
 from simulator.ipamd import (
     CLUSTER_NAME_TAG,
     CREATED_AT_TAG,
@@ -42,6 +45,7 @@ from simulator.ipamd import (
     NodeContext,
     NodeIpamd,
 )
+from simulator.karpenter import EC2NODECLASS_TYPE, NODEPOOL_TYPE, karpenter_max_pods
 from simulator.kube.store import KubeStore
 from simulator.model import Ec2Error, Ec2Model, Instance, NetworkInterface, Subnet
 from simulator.scenarios import ForeignEniSpec, NodeGroupSpec, PodSpec, Scenario, ScenarioError
@@ -76,6 +80,10 @@ class SimCluster(ClusterObjects):
         self.model.clock = self.now - timedelta(days=3)
         self.store = store or KubeStore()
         self.nodes: dict[str, SimNode] = {}
+        self.egress_v4: dict[str, EgressV4Store] = {}  # node name -> egress-cni's host-local store (IPv6)
+        if scenario.karpenter is not None:  # Karpenter's CRDs are served only where it is installed
+            self.store.registry.register(NODEPOOL_TYPE)
+            self.store.registry.register(EC2NODECLASS_TYPE)
         self.pods: dict[str, SimPod] = {}
         self.subnets: dict[str, Subnet] = {}
         self.security_groups: dict[str, str] = {}  # name -> id
@@ -89,6 +97,8 @@ class SimCluster(ClusterObjects):
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self.addon_env: dict[str, str] = {}
+        self.aws_node_images: dict[str, str] = {}
+        self.node_images: dict[str, dict[str, str]] = {}
         self.node_events: list[JsonObject] = []
         self._scheduled: dict[str, NodeCapacity] = {}
         self._reserved_names: set[str] = set()
@@ -265,7 +275,7 @@ class SimCluster(ClusterObjects):
             labels["eks.amazonaws.com/compute-type"] = group.compute_type
         if group.os != "linux":
             labels["kubernetes.io/os"] = labels["beta.kubernetes.io/os"] = group.os
-        max_pods = group.max_pods or itype.calculator_max_pods()
+        max_pods = group.max_pods or self._karpenter_max_pods(itype, labels) or itype.calculator_max_pods()
         created = (
             self.now
             - (timedelta(days=12) if group.previous_env is not None else timedelta(hours=3))
@@ -404,6 +414,8 @@ class SimCluster(ClusterObjects):
         node.aws_node_pod = f"aws-node-{objects.name_suffix('aws-node', node.name, self.revision, self.generation)}"
         node.aws_node_uid = objects.uuid_like("aws-node", node.aws_node_pod)
         node.aws_node_revision = self.revision
+        if self.aws_node_images:
+            self.node_images[node.name] = dict(self.aws_node_images)
         node.aws_node_started = (
             self.now - timedelta(minutes=2) if self.generation > 1 else node.created + timedelta(seconds=30)
         )
@@ -472,6 +484,18 @@ class SimCluster(ClusterObjects):
                 pod.node = chosen.name
         self._give_network(pod, self.nodes[pod.node])
 
+    def _karpenter_max_pods(self, itype: InstanceType, labels: dict[str, str]) -> int | None:
+        spec = self.scenario.karpenter
+        nodeclass = spec.nodeclass_of(labels) if spec else None
+        return karpenter_max_pods(itype, nodeclass, spec.reserved_enis) if spec and nodeclass else None
+
+    def _egress_v4_add(self, pod: SimPod, node: SimNode) -> str | None:
+        """The chained egress-cni after aws-cni (IPv6 clusters): one 169.254.172.0/22 address per pod."""
+        if not egress_v4_enabled(self.env):
+            return None
+        store = self.egress_v4.setdefault(node.name, EgressV4Store(leaked=node.group.egress_v4_leaked))
+        return store.add(pod.key)
+
     def _resolve_node(self, ref: str) -> SimNode:
         if ref in self.nodes:
             return self.nodes[ref]
@@ -515,6 +539,9 @@ class SimCluster(ClusterObjects):
             v6 = node.ipamd.assign_ipv6(pod.key)
             if v6 is None:
                 self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, NO_IP))
+            elif (egress_error := self._egress_v4_add(pod, node)) is not None:
+                node.ipamd.ipv6_pods.pop(pod.key, None)  # libcni runs DEL on the chain: aws-cni frees the address
+                self._failing(pod, "FailedCreatePodSandBox", sandbox_message(pod.key, egress_error, EGRESS_PLUGIN))
             else:
                 self._running(pod, v6)
             return
@@ -632,6 +659,10 @@ class SimCluster(ClusterObjects):
             # Any change of the pod template rolls the pods (e.g. `kubectl rollout restart`), not only env edits.
             env = objects.env_from_daemonset(after)
             template_changed = (before or {}).get("spec", {}).get("template") != after.get("spec", {}).get("template")
+            images = objects.images_of(after.get("spec", {}).get("template"))
+            if images != objects.images_of(self._aws_node_template()):
+                with self.lock:
+                    self.aws_node_images = images  # a new image rolls like any template change
             if env != self.env or template_changed:
                 generation = int(after.get("metadata", {}).get("generation", self.generation + 1))
                 self.begin_rollout(env, generation, after.get("spec", {}).get("template"))
@@ -645,6 +676,11 @@ class SimCluster(ClusterObjects):
                 return
             labels = after.get("metadata", {}).get("labels") or {}
             annotations = after.get("metadata", {}).get("annotations") or {}
+            cordoned = bool((after.get("spec") or {}).get("unschedulable"))
+            if cordoned != node.cordoned:  # kubectl cordon / uncordon: the scheduler sees it at once
+                with self.lock:
+                    node.cordoned = cordoned
+                    self._scheduled[node.name].unschedulable = cordoned
             if labels != before.get("metadata", {}).get("labels") or annotations != before.get("metadata", {}).get(
                 "annotations"
             ):
@@ -796,6 +832,8 @@ class SimCluster(ClusterObjects):
                 self.generation
             )
 
+        if self.scenario.auto_mode:
+            return  # no aws-node DaemonSet to write a status to
         try:
             self.store.update("apps/v1", "DaemonSet", "kube-system", "aws-node", patch)
         except KeyError:
@@ -827,7 +865,9 @@ class SimCluster(ClusterObjects):
         if path.strip("/") != "metrics":
             return 404, "text/plain", b"404 page not found\n"
         with self.model.lock:
-            text = render_metrics(node.ipamd.metrics, self.scenario.cni_version)
+            image = self.node_images.get(node.name, {}).get("aws-node", "")
+            version = image.rsplit(":", 1)[-1].split("-", 1)[0] if ":" in image else self.scenario.cni_version
+            text = render_metrics(node.ipamd.metrics, version)
         return 200, "text/plain; version=0.0.4; charset=utf-8", text.encode()
 
     # --- model API for tests -------------------------------------------------------------------------------
@@ -841,6 +881,16 @@ class SimCluster(ClusterObjects):
                 self.store.put(obj)
             return pod
 
+    def recreate_pod(self, old: SimPod, new_name: str) -> SimPod:
+        """What a ReplicaSet does for a pod that went away: the same spec under a new name, placed afresh."""
+        with self.lock, self.model.lock:
+            spec = dataclasses.replace(old.spec, name=new_name, node=None)  # the scheduler places it, group kept
+            pod = self._new_pod(spec, age=timedelta(0))
+            self._place(pod)
+            for obj in self.pod_objects(pod):
+                self.store.put(obj)
+            return pod
+
     def delete_pod(self, namespace_name: str, name: str, *, in_store: bool = True) -> None:
         """Delete a pod: its IP goes into cooldown, its branch ENI is deleted, capacity is freed."""
         with self.lock, self.model.lock:
@@ -848,6 +898,8 @@ class SimCluster(ClusterObjects):
             if pod.node:
                 node = self.nodes[pod.node]
                 node.ipamd.release(pod.key)
+                if (egress := self.egress_v4.get(node.name)) is not None:
+                    egress.delete(pod.key)  # CNI DEL reaches egress-cni: host-local frees the reservation
                 capacity = self._scheduled[node.name]
                 capacity.pods -= 1
                 capacity.cpu_requested -= parse_cpu(pod.spec.cpu)

@@ -9,6 +9,7 @@ from simulator import objects
 from simulator.awsnode import AwsNodeConfig
 from simulator.awsnode_logs import aws_node_log
 from simulator.cluster_state import EVENT_TTL, SimNode, SimPod, replicaset_name
+from simulator.karpenter import karpenter_objects
 from simulator.kube.store import KubeStore
 from simulator.model import Subnet
 from simulator.scenarios import NodeGroupSpec, Scenario
@@ -32,9 +33,13 @@ class ClusterObjects:
     config: AwsNodeConfig
     revision: str
     generation: int
+    # Container name -> image, once the DaemonSet's images were changed (UpdateAddon, a patch); {} = the scenario's.
+    aws_node_images: dict[str, str]
+    node_images: dict[str, dict[str, str]]  # node name -> the images its aws-node pod started with
 
-    def _aws_node_template(self) -> JsonObject:
-        return objects.aws_node_template(self.env, f"{self.scenario.cni_version}-eksbuild.1")
+    def _aws_node_template(self, images: dict[str, str] | None = None) -> JsonObject:
+        template = objects.aws_node_template(self.env, f"{self.scenario.cni_version}-eksbuild.1")
+        return objects.with_images(template, self.aws_node_images if images is None else images)
 
     def _eniconfig_name(self, node: SimNode, config: AwsNodeConfig) -> str:
         """ipamd's order: external label, annotation, label, then the literal "default"."""
@@ -51,8 +56,11 @@ class ClusterObjects:
         namespaces |= {p.namespace for p in self.pods.values()}
         for name in sorted(namespaces):
             out.append(objects.namespace(name, self.now - timedelta(days=30)))
-        out.append(self._daemonset_object())
+        if not self.scenario.auto_mode:  # Auto Mode clusters have no aws-node DaemonSet at all
+            out.append(self._daemonset_object())
         out.append(self._kube_proxy_daemonset())
+        if self.scenario.karpenter is not None:
+            out.extend(karpenter_objects(self.scenario.karpenter, self.now))
         for node in self.nodes.values():
             out.extend(self.node_objects(node))
         for pod in self.pods.values():
@@ -146,7 +154,7 @@ class ClusterObjects:
         return objects.cninode(node.name, features, node.uid, node.created + timedelta(minutes=1))
 
     def _aws_node_pod(self, node: SimNode) -> JsonObject:
-        template = self._aws_node_template()
+        template = self._aws_node_template(self.node_images.get(node.name, {}))
         spec = template["spec"]
         spec["nodeName"] = node.name
         started = node.aws_node_started or node.created

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator import addons
 from simulator.awsnode import CNI_IMAGE_TAG
 
 
@@ -35,6 +36,7 @@ class ManagedAddon:
     created_at: float = 1767225600.0
     modified_at: float = 1767225600.0
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rolling_update: str = ""  # the id of the version update still rolling aws-node
 
 
 @dataclass
@@ -52,9 +54,15 @@ class EksCluster:
     # Applies env changes to the aws-node DaemonSet: {KEY: value or None (= remove / back to default)} for the aws-node
     # container (configuration values' `env`) and for aws-vpc-cni-init (`init.env`), as the chart's values do.
     apply_env: Callable[[dict[str, str | None], dict[str, str | None]], None] = lambda env, init_env: None
+    # Rolls aws-node to an add-on version's images (UpdateAddon addonVersion); `rolling` is True until every
+    # aws-node pod runs them, which is when the update turns Successful (simulated time, the rollout's pace).
+    roll_version: Callable[[str], None] = lambda version: None
+    rolling: Callable[[], bool] = lambda: False
     created_at: float = 1767225600.0
     # Fargate profiles as DescribeFargateProfile returns them ({"fargateProfileName", "subnets", "selectors", ...}).
     fargate_profiles: list[dict[str, Any]] = field(default_factory=list)
+    ip_family: str = "ipv4"  # kubernetesNetworkConfig.ipFamily, fixed at creation
+    auto_mode: bool = False  # computeConfig.enabled: EKS Auto Mode
 
     @property
     def arn(self) -> str:
@@ -62,6 +70,7 @@ class EksCluster:
 
 
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("GET", re.compile(r"^/addons/supported-versions/?$"), "DescribeAddonVersions"),
     ("GET", re.compile(r"^/clusters/?$"), "ListClusters"),
     ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/?$"), "DescribeCluster"),
     ("GET", re.compile(r"^/clusters/(?P<cluster>[^/]+)/addons/?$"), "ListAddons"),
@@ -97,6 +106,8 @@ class EksService:
                 return {"clusters": sorted(self.clusters)}
             if operation == "Unknown":
                 raise EksError("InvalidRequestException", "Unsupported EKS operation", 404)
+            if operation == "DescribeAddonVersions":
+                return addons.describe_addon_versions(args.get("addonName"), args.get("kubernetesVersion"))
             cluster = self._cluster(args["cluster"])
             if operation == "DescribeCluster":
                 return {"cluster": self._describe_cluster(cluster)}
@@ -159,7 +170,8 @@ class EksService:
                 "endpointPrivateAccess": True,
                 "publicAccessCidrs": ["0.0.0.0/0"],
             },
-            "kubernetesNetworkConfig": {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4"},
+            "kubernetesNetworkConfig": _network_config(cluster),
+            **_auto_mode_config(cluster),
             "status": "ACTIVE",
             "certificateAuthority": {"data": cluster.certificate_authority},
             "platformVersion": "eks.20",
@@ -167,12 +179,12 @@ class EksService:
             "accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"},
         }
 
-    @staticmethod
-    def _describe_addon(cluster: EksCluster, addon: ManagedAddon) -> dict[str, Any]:
+    def _describe_addon(self, cluster: EksCluster, addon: ManagedAddon) -> dict[str, Any]:
+        self._settle(cluster, addon)
         described: dict[str, Any] = {
             "addonName": addon.name,
             "clusterName": cluster.name,
-            "status": "ACTIVE",
+            "status": "UPDATING" if addon.rolling_update else "ACTIVE",
             "addonVersion": addon.version,
             "health": {"issues": []},
             "addonArn": f"arn:aws:eks:{cluster.region}:{cluster.account_id}:addon/{cluster.name}/{addon.name}/sim",
@@ -199,16 +211,31 @@ class EksService:
             cluster.apply_env(_env_changes(old_env, new_env), _env_changes(old_init, new_init))
             addon.configuration_values = text
             params.append({"type": "ConfigurationValues", "value": text})
-        if "addonVersion" in request:
-            addon.version = str(request["addonVersion"])
-            params.append({"type": "AddonVersion", "value": addon.version})
+        version = str(request.get("addonVersion") or "")
+        if version and version != addon.version:
+            entry = addons.entry(version)
+            if entry is None or cluster.version not in entry.cluster_versions:
+                raise EksError(
+                    "InvalidParameterException",
+                    f"Addon version specified is not supported for cluster version {cluster.version}",
+                    clusterName=cluster.name,
+                    addonName=addon.name,
+                )
         if "resolveConflicts" in request:
             params.append({"type": "ResolveConflicts", "value": str(request["resolveConflicts"])})
         addon.modified_at += 60.0
         update_id = str(uuid.uuid4())
+        rolling = False
+        if version:
+            params.append({"type": "AddonVersion", "value": version})
+            if version != addon.version:
+                addon.version = version
+                cluster.roll_version(version)
+                rolling = True
+                addon.rolling_update = update_id
         update: dict[str, Any] = {
             "id": update_id,
-            "status": "Successful",
+            "status": "InProgress" if rolling else "Successful",
             "type": "AddonUpdate",
             "params": params,
             "createdAt": addon.modified_at,
@@ -217,11 +244,18 @@ class EksService:
         addon.updates[update_id] = update
         return update
 
-    @staticmethod
-    def _describe_update(cluster: EksCluster, update_id: str) -> dict[str, Any]:
+    def _describe_update(self, cluster: EksCluster, update_id: str) -> dict[str, Any]:
         if cluster.addon and update_id in cluster.addon.updates:
+            self._settle(cluster, cluster.addon)
             return cluster.addon.updates[update_id]
         raise EksError("ResourceNotFoundException", f"No update found for ID: {update_id}", 404)
+
+    @staticmethod
+    def _settle(cluster: EksCluster, addon: ManagedAddon) -> None:
+        """A version update turns Successful once aws-node has rolled to the new images."""
+        if addon.rolling_update and not cluster.rolling():
+            addon.updates[addon.rolling_update]["status"] = "Successful"
+            addon.rolling_update = ""
 
 
 def _env_changes(old: dict[str, str], new: dict[str, str]) -> dict[str, str | None]:
@@ -253,3 +287,25 @@ def _configured_env(text: str) -> tuple[dict[str, str], dict[str, str]]:
             )
         out.append({str(k): v for k, v in env.items()})
     return out[0], out[1]
+
+
+def _network_config(cluster: EksCluster) -> dict[str, Any]:
+    """An IPv6 cluster's services get an IPv6 range (serviceIpv6Cidr) as EKS assigns it; IPv4 ones 172.20.0.0/16."""
+    if cluster.ip_family == "ipv6":
+        return {"serviceIpv6Cidr": "fd30:1c53:5f8a::/108", "ipFamily": "ipv6"}
+    return {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4"}
+
+
+def _auto_mode_config(cluster: EksCluster) -> dict[str, Any]:
+    """EKS Auto Mode: compute, block storage and load balancing are enabled together (the EKS API requires it)."""
+    if not cluster.auto_mode:
+        return {}
+    return {
+        "computeConfig": {
+            "enabled": True,
+            "nodePools": ["general-purpose", "system"],
+            "nodeRoleArn": f"arn:aws:iam::{cluster.account_id}:role/{cluster.name}-auto-node-role",
+        },
+        "storageConfig": {"blockStorage": {"enabled": True}},
+        "kubernetesNetworkConfig": {**_network_config(cluster), "elasticLoadBalancing": {"enabled": True}},
+    }

@@ -3,7 +3,9 @@
 It records every call (Web API methods and response_url deliveries) so tests and benchmarks can assert on
 what the bot sent, and it can answer chosen calls with 429 (Retry-After) or 500 to exercise retries. It is
 strict where Slack is: blocks or views that Slack would refuse get `invalid_blocks` (simulator/block_kit.py);
-`refused` lists them with the reasons.
+`refused` lists them with the reasons. Given a workspace (simulator/slack_workspace.py) it also refuses unknown
+channels and users and methods whose scope the app lacks. Listeners see every call with its answer: the
+console (simulator/console/) builds its channels from them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from simulator.block_kit import block_problems, view_problems
+from simulator.slack_workspace import Workspace
+
+Listener = Callable[["Call", dict[str, Any]], None]
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -79,7 +84,11 @@ class Call:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, workspace: Workspace | None = None) -> None:
+        self.workspace = workspace
+        self.listeners: list[Listener] = []
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes uploaded to its upload URL
+        self._posted: set[tuple[str, str]] = set()  # (channel, ts) of messages posted, for chat.update
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._failures: list[tuple[str, int, int]] = []  # (method or path prefix, status, retry_after)
@@ -91,9 +100,9 @@ class FakeSlack:
         self.url = ""
 
     # --- control -------------------------------------------------------------------------------------
-    def start(self) -> FakeSlack:
+    def start(self, port: int = 0) -> FakeSlack:
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True).start()
@@ -109,7 +118,8 @@ class FakeSlack:
         return f"{self.url}/api/"
 
     def response_url(self, name: str = "") -> str:
-        return f"{self.url}/commands/T0TEAM/{name or next(self._ts)}"
+        team = self.workspace.team_id if self.workspace else "T0TEAM"
+        return f"{self.url}/commands/{team}/{name or next(self._ts)}"
 
     def fail_next(self, target: str, status: int = 429, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next `times` calls of a method (or response_url path prefix) with `status`."""
@@ -159,13 +169,41 @@ class FakeSlack:
             return view_problems(args.get("view"))
         return []
 
+    def _notify(self, call: Call, answer: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            listener(call, answer)
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"{int(time.time())}.{next(self._ts):06d}"
+        ws = self.workspace
+        if ws is not None:
+            error = ws.refusal(method, args)
+            if (
+                error is None
+                and method == "chat.update"
+                and (str(args.get("channel")), str(args.get("ts"))) not in (self._known_messages(args))
+            ):
+                error = "message_not_found"
+            if error:
+                return {"ok": False, "error": error}
         channel = args.get("channel", "C0GENERAL")
+        if ws is not None and (found := ws.channel(str(channel))) is not None:
+            channel = found.id  # Slack answers with the id also when addressed by #name
         if method == "auth.test":
+            if ws is not None:
+                return {"ok": True, "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id}
             return {"ok": True, "team_id": "T0TEAM", "user_id": "U0CNIBOT", "bot_id": "B0CNIBOT", "team": "example"}
+        if method == "chat.postMessage":
+            with self._lock:
+                self._posted.add((str(channel), ts))
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return {"ok": True, "channel": channel, "ts": args.get("ts", ts), "message_ts": ts}
+        if method == "chat.getPermalink":
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"{self.url}/archives/{channel}/p{args.get('message_ts')}",
+            }
         if method in ("views.open", "views.update", "views.push"):
             return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **(args.get("view") or {})}}
         if method == "files.getUploadURLExternal":
@@ -174,13 +212,27 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": f["id"]} for f in _json_list(args.get("files"))]}
         if method == "usergroups.users.list":
+            group = str(args.get("usergroup") or "")
             with self._lock:
-                return {"ok": True, "users": list(self.usergroups.get(str(args.get("usergroup") or ""), []))}
+                members = self.usergroups.get(group)  # set by a test; else the workspace's groups
+            if members is None:
+                members = list(ws.usergroups.get(group, ())) if ws is not None else []
+            return {"ok": True, "users": list(members)}
         if method == "users.info":
-            return {"ok": True, "user": {"id": args.get("user"), "name": "someone"}}
+            user = ws.user(str(args.get("user"))) if ws is not None else None
+            return {"ok": True, "user": {"id": args.get("user"), "name": user.name if user else "someone"}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D0DIRECT"}}
         return {"ok": True}
+
+    def _known_messages(self, args: dict[str, Any]) -> set[tuple[str, str]]:
+        ws = self.workspace
+        channel = ws.channel(str(args.get("channel"))) if ws is not None else None
+        with self._lock:
+            posted = set(self._posted)
+        if channel is not None:  # addressed by #name: compare by id
+            posted |= {(str(args.get("channel")), ts) for ch, ts in posted if ch == channel.id}
+        return posted
 
 
 def _json_list(value: Any) -> list[dict[str, Any]]:
@@ -216,6 +268,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     args = {"_raw": raw.decode(errors="replace")}
             elif "x-www-form-urlencoded" in ctype:
                 args = dict(parse_qsl(raw.decode("utf-8", errors="replace")))
+            elif self.path.startswith("/upload/"):
+                # The upload step of files upload v2: the file itself is the body.
+                args = {"_bytes": len(raw)}
+                with fake._lock:
+                    fake.uploads[self.path.removeprefix("/upload/")] = raw
             elif "multipart" in ctype:
                 # Binary uploads (files_upload_v2 sends the file as multipart form data): keep the size only.
                 args = {"_bytes": len(raw), "_multipart": True}
@@ -236,15 +293,23 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             if problems:
                 with fake._lock:
                     fake.refused.append((call, problems))
+                refusal = {"ok": False, "error": "invalid_blocks", "errors": problems}
+                fake._notify(call, refusal)
                 if method:
-                    self._send(200, json.dumps({"ok": False, "error": "invalid_blocks", "errors": problems}))
+                    self._send(200, json.dumps(refusal))
                 else:  # response_url: Slack answers 400 with the error as plain text
                     self._send(400, "invalid_blocks", content_type="text/plain")
                 return
             if not method:
+                fake._notify(call, {"ok": True})
                 self._send(200, "ok", content_type="text/plain")
                 return
-            self._send(200, json.dumps(fake._answer(method, args)))
+            answer = fake._answer(method, args)
+            if not answer.get("ok"):
+                with fake._lock:
+                    fake.refused.append((call, [str(answer.get("error"))]))
+            fake._notify(call, answer)
+            self._send(200, json.dumps(answer))
 
         def _send(
             self,

@@ -222,6 +222,23 @@ def env_from_daemonset(daemonset: JsonObject) -> dict[str, str]:
     return {}
 
 
+def with_images(template: JsonObject, images: dict[str, str]) -> JsonObject:
+    """The pod template with its containers' images replaced by name (init containers included)."""
+    spec = template["spec"]
+    for container in [*spec.get("containers", []), *spec.get("initContainers", [])]:
+        if container.get("name") in images:
+            container["image"] = images[container["name"]]
+    return template
+
+
+def images_of(template: JsonObject | None) -> dict[str, str]:
+    spec = (template or {}).get("spec") or {}
+    return {
+        str(c.get("name")): str(c.get("image", ""))
+        for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    }
+
+
 def aws_node_template(env: dict[str, str], image_tag: str = CNI_IMAGE_TAG) -> JsonObject:
     """The pod template of the aws-node DaemonSet as the upstream manifest ships it."""
     return {

@@ -19,8 +19,10 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from simulator import objects
+from simulator import addons, evictions, objects
+from simulator.autoscaling import AutoScaling
 from simulator.cluster import SimCluster
 from simulator.counters import RequestCounter
 from simulator.ec2.server import AwsApiServer
@@ -45,6 +47,8 @@ class SimulatedCluster:
         self.cluster = SimCluster(scenario, seed=seed, store=self.store, rollout_seconds=rollout_seconds)
         self.cluster.build()
         self.store.add_listener(self.cluster.on_store_write)
+        # Replacements join after the rollout's pace (simulated time); at once when rollouts are instant.
+        self.autoscaling = AutoScaling(self.cluster, launch_delay=rollout_seconds)
         self._aws: AwsApiServer | None = None
         self._kube: KubeApiServer | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -93,12 +97,30 @@ class SimulatedCluster:
             self.store, faults=self.faults, counter=self.counter, proxy_handler=self.cluster.proxy
         )
         self.kube_url = self._kube.start("127.0.0.1", kube_port)
+        self._kube.api.eviction_handler = self._evict
         self._aws = AwsApiServer(self.model, EksService([self._eks_cluster()]), self.faults, self.counter)
+        self._aws.autoscaling = self.autoscaling.serve
         self.ec2_url = self._aws.start("127.0.0.1", ec2_port)
         self._tmp = tempfile.TemporaryDirectory(prefix="cnibot-sim-")
         self.kubeconfig_path = Path(self._tmp.name) / "kubeconfig"
         self._kube.write_kubeconfig(self.kubeconfig_path, cluster_name=self.cluster_name)
         return self
+
+    def _evict(self, namespace_name: str, pod_name: str) -> tuple[int, dict[str, Any]]:
+        try:
+            return 201, evictions.evict(self.cluster, namespace_name, pod_name)
+        except evictions.EvictionRefused as refused:
+            body: dict[str, Any] = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": refused.message,
+                "reason": refused.reason,
+                "details": {"name": pod_name, "kind": "pods", "causes": refused.causes},
+                "code": refused.status,
+            }
+            return refused.status, body
 
     def warm_list_cache(self) -> int:
         """Encode the stored pods and nodes now (the API server's LIST cache), rather than on the first LIST."""
@@ -165,6 +187,10 @@ class SimulatedCluster:
             certificate_authority=_FAKE_CA,
             addon=addon,
             apply_env=sim.set_aws_node_env,
+            ip_family="ipv6" if sc.aws_node_env.get("ENABLE_IPv6", "").lower() == "true" else "ipv4",
+            auto_mode=sc.auto_mode,
+            roll_version=lambda version: addons.roll_aws_node(sim, version),
+            rolling=lambda: sim.rollout is not None,
             fargate_profiles=[
                 {
                     "fargateProfileName": p.name,

@@ -366,6 +366,7 @@ def _detail_json(sample: CapacitySample) -> dict[str, Any]:
         "could_not_check": list(sample.could_not_check),
         # Per subnet [ENIs, addresses] of leaked ENIs: only the newest samples need it (recommendations).
         "leaked": {s.subnet_id: [s.leaked_enis, s.leaked_ips] for s in sample.subnets if s.leaked_enis},
+        "other_shape_subnets": dict(sample.other_shape_subnets),
     }
 
 
@@ -390,4 +391,5 @@ def _sample_from(row: CapacitySampleRow, subnets: Sequence[SubnetSampleRow]) -> 
         },
         could_not_check=tuple(detail.get("could_not_check") or ()),
         events_read=row.failed_pods is not None,
+        other_shape_subnets=dict(detail.get("other_shape_subnets") or {}),
     )

@@ -7,6 +7,9 @@
 3. Write: ENIConfigs created or updated first (so aws-node finds them), then the aws-node env (DaemonSet
    patch with a resourceVersion precondition, or UpdateAddon), then ENIConfig deletions.
 4. Watch the rollout, verify, and for custom networking list the nodes to replace and keep tracking them.
+
+Over 500 lines on purpose: the steps above share one run's state (lock, written so far, progress message);
+the rollout watch and the live-state reads already live in rollout.py and state.py.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from typing import Any, Protocol
 
 from bot.changes.containers import edits_by_container
 from bot.changes.drafts import CUSTOM_NETWORK_KNOB, apply_blocker
+from bot.changes.node_rollout import RolloutFailed, RolloutTimings, run_rollout
 from bot.changes.nodes import nodes_to_replace
 from bot.changes.notify import SlackNotifier
 from bot.changes.render import nodes_left_text
 from bot.changes.rollout import Backoff, Progress, ip_failure_counts, verify, watch_rollout
 from bot.changes.state import ClusterState, addon_config_with, container_edits, eks_name, read_state, writer_for
+from bot.changes.upgrade import image_problems, version_commands, wait_for_update, write_version
 from bot.config import ClusterConfig
 from bot.domain.change_records import SYSTEM_ACTOR, AuditKind, ChangeRecord
 from bot.domain.changes import (
@@ -57,6 +62,7 @@ class Timings:
     addon_update_timeout: float = 600.0
     poll_first: float = 0.1
     poll_longest: float = 5.0
+    nodes: RolloutTimings = RolloutTimings()  # node rollouts: batch size, eviction and node-ready bounds
 
 
 DEFAULT_TIMINGS = Timings()
@@ -245,6 +251,34 @@ class Applier:
             run.written.append(f"ENIConfig `{edit.name}` {edit.verb}d")
         if spec.env:
             self._write_env(run, state)
+        if spec.version is not None:
+            assert state.aws_node is not None
+            written, generation = write_version(
+                run.conn,
+                state.aws_node,
+                spec.version,
+                run.record.target,
+                change_id=run.record.id,
+                guard=lambda what: self._guarded(run, what),
+                follow=lambda update: self._follow_update(run, update),
+            )
+            run.written.append(written)
+            if generation is not None:
+                self.repo.merge_detail(run.record.id, {"generation": generation}, self.svc.now())
+        if spec.replace_nodes:
+            try:
+                run.written += run_rollout(
+                    run.conn,
+                    spec.replace_nodes,
+                    self.timings.nodes,
+                    say=lambda text: None if self.svc.thread(run.record, text) else None,
+                    guard=lambda what: self._guarded(run, what),
+                    replaced=lambda old, new: self._event(
+                        run.record, AuditKind.NODE_REPLACED, {"node": old, "replacement": new}
+                    ),
+                )
+            except RolloutFailed as failed:
+                raise ApplyFailed(failed.text(), run.written) from failed
         for edit in deletes:
             current = state.eniconfigs.get(edit.name)
             if current is not None:
@@ -291,14 +325,20 @@ class Applier:
         self._guarded(run, "UpdateAddon")
         update = aws.update_addon(name, config, request_token=f"cnibot-change-{record.id}")
         run.written.append(f"vpc-cni add-on configuration updated (update {update.get('id', '?')})")
+        self._follow_update(run, update)
+
+    def _follow_update(self, run: _Run, update: dict[str, Any]) -> None:
+        """Follow an add-on update (DescribeUpdate) to Successful; anything else fails the change."""
+        aws, name = run.conn.aws(), eks_name(run.cluster)
         backoff = self._backoff()
-        deadline = time.monotonic() + self.timings.addon_update_timeout
-        while str(update.get("status")) == "InProgress":
-            if time.monotonic() >= deadline:
-                raise ApplyFailed("the add-on update did not finish in time", run.written)
-            backoff.wait()
+
+        def poll() -> dict[str, Any]:
             self._guarded(run, "DescribeUpdate")
-            update = aws.describe_update(name, str(update["id"]))
+            return aws.describe_update(name, str(update["id"]))
+
+        update = wait_for_update(poll, update, timeout=self.timings.addon_update_timeout, wait=backoff.wait)
+        if str(update.get("status")) == "InProgress":
+            raise ApplyFailed("the add-on update did not finish in time", run.written)
         if str(update.get("status")) != "Successful":
             errors = "; ".join(str(e.get("errorMessage", e)) for e in update.get("errors") or [])
             raise ApplyFailed(f"the add-on update ended {update.get('status')}: {errors}", run.written)
@@ -329,8 +369,10 @@ class Applier:
             kube,
             wanted_env=record.spec.env_updates(),
             failures_before=failures_before,
-            check_env=record.spec.touches_aws_node,
+            check_env=bool(record.spec.env),
         )
+        if record.spec.version is not None:
+            problems = image_problems(kube, record.spec.version) + problems
         if problems:
             self._fail(run, AuditKind.VERIFY_FAILED, "; ".join(problems))
             return
@@ -539,6 +581,14 @@ def what_is_live(spec: ChangeSpec, state: ClusterState) -> LiveEdits:
             found.before.append(f"`{c.key}`")
         else:
             found.other.append(f"`{c.key}` is `{now}` (neither `{c.old}` before nor `{c.new}` wanted)")
+    if spec.version is not None and state.aws_node is not None:
+        image = state.aws_node.daemonset.image
+        if image.endswith(f":{spec.version.new}") or image == dict(spec.version.new_images).get("aws-node"):
+            found.after.append(f"VPC CNI {spec.version.new}")
+        elif image == dict(spec.version.old_images).get("aws-node"):
+            found.before.append("the VPC CNI version")
+        else:
+            found.other.append(f"aws-node runs `{image}`, neither {spec.version.old} nor {spec.version.new}")
     for edit in spec.eniconfigs:
         live = state.eniconfig_state(edit.name)
         if live == edit.new:
@@ -590,6 +640,8 @@ def manual_commands(
             words = [shlex.quote(f"{k}={v}") for k, v in edits.items() if v is not None]
             words += [f"{k}-" for k, v in edits.items() if v is None]
             commands.append(f"kubectl -n kube-system set env daemonset/aws-node -c {container} {' '.join(words)}")
+    if spec.version is not None:
+        commands += version_commands(spec.version, target, eks_cluster, region)
     for edit in spec.eniconfigs:
         if edit.new is None:
             commands.append(f"kubectl delete eniconfig {edit.name}")

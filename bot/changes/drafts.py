@@ -1,6 +1,9 @@
 """From what someone asked to a checked draft: the exact diff against the cluster as it is now, its risk,
 warnings and impact. Anything aws-node would refuse, or that cannot work, is refused here, before anything
-is posted for approval."""
+is posted for approval.
+
+Just over 500 lines: one builder per kind of request (env, ENIConfig, custom networking, rollback), sharing
+the refusal checks."""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.changes.containers import edits_by_container
+from bot.changes.eks_managed import auto_mode_refusal
 from bot.changes.impact import Fleet, estimate_or_error, max_pods_table, read_fleet, vpc_of, warm_pool_estimate
-from bot.changes.state import AwsNodeState, ClusterState, read_state, writer_for
+from bot.changes.state import AwsNodeState, ClusterState, installed_version, read_state, writer_for
 from bot.config import ClusterConfig
 from bot.domain.change_records import ChangeRecord
 from bot.domain.changes import (
@@ -37,7 +41,7 @@ from bot.domain.settings_change import ChangeCheck, EnvChange, validate_change
 from bot.domain.shapes import aws_node_runs_on, node_shape
 from bot.errors import UpstreamError, UserError
 from bot.gateways.connections import ClusterConnection
-from bot.gateways.kube_write import PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
+from bot.gateways.kube_write import NODE_ROLLOUT, PATCH_AWS_NODE, WRITE_ENICONFIGS, Permission
 
 CUSTOM_NETWORK_KNOB = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"
 LABEL_DEF_KNOB = "ENI_CONFIG_LABEL_DEF"
@@ -74,7 +78,7 @@ class Draft:
 
 def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, duration: timedelta | None) -> Draft:
     state = read_state(conn, eniconfigs=False)
-    node = _require_aws_node(state)
+    node = _require_aws_node(state, conn)
     _refuse_without_served_nodes(conn)
     updates = _for_target(node, updates)
     _refuse_value_from(node, updates)
@@ -164,8 +168,10 @@ def _refuse_without_served_nodes(conn: ClusterConnection) -> None:
     )
 
 
-def _require_aws_node(state: ClusterState) -> AwsNodeState:
+def _require_aws_node(state: ClusterState, conn: ClusterConnection) -> AwsNodeState:
     if state.aws_node is None:
+        if (refusal := auto_mode_refusal(conn, daemonset_present=False)) is not None:
+            raise ChangeRefused([refusal])
         raise ChangeRefused(["There is no aws-node DaemonSet in kube-system, so there is no VPC CNI to change."])
     return state.aws_node
 
@@ -230,6 +236,8 @@ def _check_detail(check: ChangeCheck, notes: Sequence[str], estimate: Mapping[st
 def draft_eniconfig(conn: ClusterConnection, name: str, wanted: EniConfigState | None) -> Draft:
     _check_eniconfig_input(name, wanted)
     state = read_state(conn)
+    if state.aws_node is None and (refusal := auto_mode_refusal(conn, daemonset_present=False)) is not None:
+        raise ChangeRefused([refusal])
     current = state.eniconfig_state(name)
     if name in state.eniconfigs and current is None:
         raise ChangeRefused([f"ENIConfig `{name}` has no spec.subnet; fix it with kubectl first."])
@@ -344,7 +352,7 @@ def draft_custom_networking(
         if not GROUP_ID.match(sg):
             raise ChangeRefused([f"`{sg[:40]}` is not a security group id (sg-...)."])
     state = read_state(conn)
-    node = _require_aws_node(state)
+    node = _require_aws_node(state, conn)
     _refuse_without_served_nodes(conn)
     fleet = _fleet_or_refuse(conn)
     zones = sorted({n.az for n in fleet.nodes if n.az})
@@ -460,7 +468,10 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         raise ChangeRefused([f"Change #{original.id} is {original.status}; only applied changes can be rolled back."])
     state = read_state(conn, aws_node=original.spec.touches_aws_node, eniconfigs=bool(original.spec.eniconfigs))
     env_now = state.aws_node.env if state.aws_node else {}
-    plan = rollback_plan(original.spec, env_now, state.eniconfig_states())
+    version_now = None
+    if original.spec.version is not None:
+        version_now = installed_version(conn, _require_aws_node(state, conn))
+    plan = rollback_plan(original.spec, env_now, state.eniconfig_states(), version_now)
     if automatic and plan.drift:
         raise ChangeRefused([f"Changed again since #{original.id} was applied: {'; '.join(plan.drift)}."])
     if plan.spec.empty:
@@ -469,7 +480,7 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
     warnings = [f"Changed again since #{original.id}: {d}; the rollback overwrites it." for d in plan.drift]
     detail: dict[str, Any] = {"warnings": [*warnings, *state.notes], "needs_node_replacement": False}
     if plan.spec.env:
-        node = _require_aws_node(state)
+        node = _require_aws_node(state, conn)
         check = validate_change(env_now, plan.spec.env_updates())
         if check.errors:
             raise ChangeRefused(check.errors)
@@ -483,6 +494,9 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         detail["warnings"] = [*warnings, *check.warnings, *state.notes]
         risk = max(risk, check.risk, key=lambda r: r.rank)
         target = node.target
+    elif plan.spec.version is not None:
+        target = _require_aws_node(state, conn).target
+        detail["effect"] = f"The VPC CNI goes back: {plan.spec.version.old} -> {plan.spec.version.new}."
     else:
         target = Target.NONE
     kind = ChangeKind.REVERT if automatic else ChangeKind.ROLLBACK
@@ -511,6 +525,8 @@ def apply_blocker(cluster: ClusterConfig, conn: ClusterConnection, spec: ChangeS
         needed.append(PATCH_AWS_NODE)
     if spec.eniconfigs:
         needed += WRITE_ENICONFIGS
+    if spec.replace_nodes:
+        needed += NODE_ROLLOUT
     if not needed:
         return None
     try:

@@ -9,6 +9,7 @@ from typing import Any
 from bot.domain.change_records import ApprovalEntry, AuditEntry, AuditKind, ChangeRecord
 from bot.domain.changes import ChangeKind, Status, Target, describe_duration
 from bot.domain.knobs import Risk
+from bot.domain.wording import ago
 from bot.render.doc import Actions, Bullets, Button, Context, Doc, Para, Table, escape
 
 APPROVE_ACTION = "change_approve"
@@ -155,7 +156,9 @@ def _risk_text(record: ChangeRecord) -> str:
     effect = record.detail.get("effect")
     if effect:
         text += f"\n{effect}"
-    if record.detail.get("needs_node_replacement"):
+    if record.spec.replace_nodes:
+        pass  # the change is the node replacement itself
+    elif record.detail.get("needs_node_replacement"):
         text += "\n*Nodes must be replaced* for this to take effect everywhere."
     elif record.risk is Risk.HIGH and record.detail.get("needs_max_pods"):
         text += "\n*kubelet max-pods must change* (new launch template or node group)."
@@ -197,6 +200,16 @@ def _impact(detail: Mapping[str, Any]) -> list[Any]:
                 title="*Pods per node* (kubelet max-pods to use on the new nodes)",
             )
         )
+    images = detail.get("images") or []
+    if images:
+        out.append(
+            Table(
+                ("container", "image tag now", "after"),
+                [(i["container"], i["now"], i["after"]) for i in images],
+                align="lll",
+                title="*Images*",
+            )
+        )
     subnets = detail.get("pod_subnets") or []
     if subnets:
         out.append(
@@ -223,7 +236,8 @@ def _footer(record: ChangeRecord, now: datetime) -> str:
         parts.append(f"expires {when(record.expires_at)} (in {in_words(left)})")
     if record.base.aws_node is not None:
         parts.append(f"base: aws-node generation {record.base.aws_node.generation}")
-    parts.append(f"applied by {_TARGET_TEXT[record.target]}")
+    how = "node replacements through Auto Scaling groups" if record.spec.replace_nodes else _TARGET_TEXT[record.target]
+    parts.append(f"applied by {how}")
     parts.append(f"diff sha256 `{record.diff_hash[:12]}`")
     return " · ".join(parts)
 
@@ -242,7 +256,7 @@ def changes_doc(records: Sequence[ChangeRecord], now: datetime, *, open_only: bo
             r.cluster,
             _short(r.summary.replace("`", "")),
             r.requester_id,
-            _ago(r.created_at, now),
+            ago(r.created_at, now),
         )
         for r in records
     ]
@@ -315,11 +329,6 @@ def _event_detail(event: AuditEntry) -> str:
 def _short(text: str, width: int = 48) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _ago(then: datetime, now: datetime) -> str:
-    seconds = (now - then).total_seconds()
-    return "just now" if seconds < 60 else in_words(seconds) + " ago"
 
 
 def nodes_left_text(nodes: list[str]) -> str:

@@ -44,17 +44,19 @@ from bot.services import Services
 
 log = logging.getLogger("cnibot.changes")
 _BUILDING = threading.Lock()
+_FEATURE = "changes"
 
 
 def change_service(services: Services) -> ChangeService:
     """The deployment's one change service: `serve` builds it at start (bot/app.py); `cnibot ask`, which may
     never need it, on first use."""
     with _BUILDING:
-        if services.changes is None:
+        built = services.features.get(_FEATURE)
+        if not isinstance(built, ChangeService):
             if services.slack_client is None:
                 services.slack_client = slack_client_from(services.settings)
-            services.changes = ChangeService(services, SlackNotifier(services.slack_client))
-        return services.changes
+            built = services.features[_FEATURE] = ChangeService(services, SlackNotifier(services.slack_client))
+        return built
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from bot.domain.changes import AwsNodeRevision, BaseRevision, ChangeSpec, EniCon
 from bot.domain.facts import DaemonSetFact
 from bot.domain.knob_catalogue import knob_env, knob_for
 from bot.domain.knobs import AWS_NODE, INIT_CONTAINER
+from bot.domain.versions import CONTAINERS as _VERSION_CONTAINER_REPOS
+from bot.domain.versions import image_tags
 from bot.errors import UpstreamError
 from bot.gateways.connections import ClusterConnection
 from bot.gateways.kube_write import EniConfigObject, KubeWriter
@@ -167,3 +169,13 @@ def container_edits(spec: ChangeSpec) -> dict[str, dict[str, str | None]]:
         for container in knob.containers if knob is not None else (AWS_NODE,):
             edits.setdefault(container, {})[change.key] = change.new
     return edits
+
+
+def installed_version(conn: ClusterConnection, node: AwsNodeState) -> tuple[str, dict[str, str]] | None:
+    """The installed version (the add-on's, else aws-node's image tag) and the images, as a rollback needs them."""
+    images = {k: v for k, v in node.daemonset.images.items() if k in _VERSION_CONTAINER_REPOS}
+    if node.target is Target.ADDON:
+        addon = conn.aws().eks_addon_fresh(eks_name(conn.cluster))
+        return (str(addon.get("addonVersion")), images) if addon else None
+    tag = image_tags(images).get("aws-node")
+    return (tag, images) if tag else None

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.digests.content import DataState, Digest, DigestInputs, DigestSummary, build_digest
 from bot.digests.sources import DigestSources
 from bot.domain.capacity_samples import FailedPod
+from bot.domain.versions import VersionReport
 from bot.errors import UpstreamError
 from storage.capacity_samples import SAMPLE_FAILED, SampleRepository
 
@@ -31,7 +32,9 @@ class DigestBuilder:
         *,
         recent_failures: RecentFailures | None = None,
         stale_after: timedelta | None = None,
+        versions: Callable[[str], VersionReport | None] | None = None,
     ) -> None:
+        self.versions = versions  # cluster -> the VPC CNI version report (EKS asked); None = skip
         self.samples = samples
         self.sources = sources
         self.recent_failures = recent_failures
@@ -73,6 +76,7 @@ class DigestBuilder:
                 pending=self.sources.pending_changes(cluster),
                 previous=previous,
                 previous_posted_at=previous_posted_at,
+                version=self._version(cluster),
                 data=DataState(
                     failed_slots=len(failed_slots),
                     last_error=failed_slots[0].error if failed_slots else None,
@@ -82,6 +86,14 @@ class DigestBuilder:
                 ),
             )
         )
+
+    def _version(self, cluster: str) -> VersionReport | None:
+        if self.versions is None:
+            return None
+        try:
+            return self.versions(cluster)
+        except UpstreamError:
+            return None  # the version line is extra: a digest never fails for it
 
     def _failures_after_samples(
         self, cluster: str, window_start: datetime, until: datetime

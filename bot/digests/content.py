@@ -18,6 +18,7 @@ from bot.digests.recommend import Recommendation, recommendations
 from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetHistory
 from bot.domain.cni_settings import effective_settings
 from bot.domain.settings_change import EnvChange, settings_drift
+from bot.domain.versions import VersionReport
 
 NEAR_LIMIT = 0.9  # a node using this share of its IPs or max-pods is "near" its limit
 # Free counts within this many addresses (or 1% of the subnet) of the last digest's count are "unchanged".
@@ -53,9 +54,11 @@ class DigestSummary:
     drift: tuple[str, ...]
     pending: tuple[str, ...]
     settings_hash: str | None
+    latest_version: str | None = None  # the newest VPC CNI version EKS offered then
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "latest_version": self.latest_version,
             "level": self.level,
             "free": dict(self.free),
             "failed_pods": self.failed_pods,
@@ -73,6 +76,7 @@ class DigestSummary:
             drift=tuple(data.get("drift") or ()),
             pending=tuple(data.get("pending") or ()),
             settings_hash=data.get("settings_hash"),
+            latest_version=data.get("latest_version"),
         )
 
 
@@ -102,6 +106,7 @@ class DigestInputs:
     until: datetime | None = None  # this digest's cut-off (None = now)
     data: DataState = field(default_factory=DataState)
     previous_posted_at: datetime | None = None  # when the previous digest actually went out
+    version: VersionReport | None = None  # None: not read (no EKS access, or a preview without it)
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,8 @@ class Digest:
     until: datetime | None = None
     previous_posted_at: datetime | None = None
     ipv6: bool = False  # pods take IPv6 addresses: the IPv4 figures are nodes' and ENIs', not pods'
+    other_shape_subnets: Mapping[str, str] = field(default_factory=dict)  # subnet id -> shape label
+    version_line: str | None = None  # the VPC CNI is behind, or EKS offers a version new since the last digest
 
     @property
     def has_data(self) -> bool:
@@ -175,7 +182,10 @@ def build_digest(inputs: DigestInputs) -> Digest:
     drift = _drift(latest, inputs.approved)
     ipv6 = latest is not None and latest.aws_node_env is not None and effective_settings(latest.aws_node_env).ipv6
     # IPv6: pods take addresses from each node's /80; the IPv4 remedies (warm pools, prefixes, secondary CIDRs) miss.
-    recs = tuple(recommendations(latest, outlooks)) if latest and not ipv6 else ()
+    other_shapes = dict(latest.other_shape_subnets) if latest else {}
+    # Fargate, Auto Mode and Windows subnets: no ipamd pool there, so ipamd's remedies would not give them any.
+    ipamd_outlooks = tuple(o for o in outlooks if o.subnet_id not in other_shapes)
+    recs = tuple(recommendations(latest, ipamd_outlooks)) if latest and not ipv6 else ()
     caveats = data_caveats(latest, inputs.data, inputs.now)
     events_problem = _events_problem(latest, inputs.data)
     level, headline = _headline(
@@ -188,6 +198,7 @@ def build_digest(inputs: DigestInputs) -> Digest:
         drift=tuple(sorted(c.key for c in drift or ())),
         pending=tuple(sorted(p.change_id for p in inputs.pending)),
         settings_hash=latest.settings_hash if latest else None,
+        latest_version=inputs.version.latest if inputs.version else None,
     )
     return Digest(
         cluster=inputs.cluster,
@@ -218,7 +229,30 @@ def build_digest(inputs: DigestInputs) -> Digest:
         until=inputs.until,
         previous_posted_at=inputs.previous_posted_at,
         ipv6=ipv6,
+        other_shape_subnets=other_shapes,
+        version_line=version_news(inputs.version, inputs.previous),
     )
+
+
+def version_news(report: VersionReport | None, previous: DigestSummary | None) -> str | None:
+    """One line when the VPC CNI is behind, saying too when EKS started offering a newer version since the last
+    digest (compared with the newest version that digest saw)."""
+    if report is None or report.latest is None:
+        return None
+    seen = previous.latest_version if previous else None
+    new = seen is not None and report.latest != seen
+    if not report.minors_behind and not new:
+        return None
+    parts = []
+    if report.minors_behind:
+        s = "s" if report.minors_behind != 1 else ""
+        parts.append(
+            f"VPC CNI {report.installed} is {report.minors_behind} minor version{s} behind {report.latest}"
+            + (f"; next step: {report.next_minor}" if report.next_minor else "")
+        )
+    if new:
+        parts.append(f"EKS offers {report.latest}, new since the last digest")
+    return "; ".join(parts) + "."
 
 
 def data_caveats(latest: CapacitySample | None, data: DataState, now: datetime) -> tuple[str, ...]:
@@ -397,6 +431,7 @@ def _unchanged(summary: DigestSummary, previous: DigestSummary | None, outlooks:
         and summary.drift == previous.drift
         and summary.pending == previous.pending
         and summary.settings_hash == previous.settings_hash
+        and summary.latest_version == previous.latest_version
         and set(summary.free) == set(previous.free)
     )
     if not same_facts:

@@ -11,7 +11,8 @@ from datetime import datetime
 from bot.domain import capacity
 from bot.domain.capacity_samples import CapacitySample, FailedPod, NodeSample, SubnetSample, VpcSubnet
 from bot.domain.ip_ledger import HOLDER_LEAKED, HOLDER_NODES, HOLDER_WARM
-from bot.domain.shapes import aws_node_runs_on
+from bot.domain.shape_view import shapes_view
+from bot.domain.shapes import NodeShape, aws_node_runs_on
 from bot.domain.snapshot import ClusterSnapshot
 from bot.domain.state import NodeState, StateModel
 
@@ -22,7 +23,8 @@ def measure(
     model = StateModel(snapshot)
     subnets = snapshot.subnets or {}
     enis_read = snapshot.enis is not None
-    cluster_subnets = _cluster_subnet_ids(model)
+    other_shapes = _other_shape_subnets(model)
+    cluster_subnets = _cluster_subnet_ids(model) | set(other_shapes)
     holders = {s: model.ledger.holders(s) for s in cluster_subnets} if enis_read else {}
     leaked = Counter(u.eni.subnet_id for u in model.ledger.uses if u.holder == HOLDER_LEAKED) if enis_read else {}
     return CapacitySample(
@@ -63,16 +65,37 @@ def measure(
         limits=dict(snapshot.limits),
         could_not_check=tuple(f"{u.what} ({u.api}: {u.reason})" for u in snapshot.could_not_check),
         events_read=events_read,
+        other_shape_subnets=other_shapes,
     )
+
+
+def _other_shape_subnets(model: StateModel) -> dict[str, str]:
+    """Subnets only nodes aws-node does not serve draw on (and Fargate profiles' subnets), by shape label."""
+    view = shapes_view(model)
+    ec2 = view.section(NodeShape.EC2)
+    ipamd = set(ec2.subnets if ec2 else ()) | {c.subnet for c in model.snapshot.eniconfigs or [] if c.subnet}
+    known = model.snapshot.subnets or {}
+    out: dict[str, str] = {}
+    for section in view.sections:
+        if section.shape is NodeShape.EC2:
+            continue
+        for subnet_id in section.subnets:
+            if subnet_id in known and subnet_id not in ipamd:
+                out.setdefault(subnet_id, section.label)
+    return out
 
 
 def _cluster_subnet_ids(model: StateModel) -> set[str]:
     """The subnets pods draw from: where the nodes' ENIs are, ENIConfig subnets, discovery-tagged subnets."""
     known = model.snapshot.subnets or {}
-    ids = {use.eni.subnet_id for use in model.ledger.uses if use.holder == HOLDER_NODES}
+    # aws-node's nodes only: the other shapes' subnets come from _other_shape_subnets.
+    served = {n.instance_id for n in model.snapshot.nodes or [] if n.instance_id and aws_node_runs_on(n.labels)}
+    ids = {u.eni.subnet_id for u in model.ledger.uses if u.holder == HOLDER_NODES and u.eni.instance_id in served}
     ids |= {c.subnet for c in model.snapshot.eniconfigs or [] if c.subnet}
     ids |= {s.subnet_id for s in known.values() if s.cni_role == "1"}
-    ids |= {n.allocation_subnet for n in model.nodes.values() if n.allocation_subnet}
+    ids |= {
+        n.allocation_subnet for n in model.nodes.values() if n.allocation_subnet and aws_node_runs_on(n.node.labels)
+    }
     return {i for i in ids if i in known}
 
 

@@ -29,7 +29,7 @@ def take_sample(conn: ClusterConnection, *, now: datetime, since: datetime) -> C
     """Raises UpstreamError when not even the subnets could be read: such a sample would only mislead."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-events") as pool:
         events_f = pool.submit(_failed_pods_or_note, conn, since, now)
-        snapshot = gather_cluster(conn, Wants(pods=True, instance_limits=True))
+        snapshot = gather_cluster(conn, Wants(pods=True, instance_limits=True, shapes=True))
         failed, note = events_f.result()
     if snapshot.subnets is None:
         reason = "; ".join(f"{u.what}: {u.reason}" for u in snapshot.could_not_check) or "no subnets read"

@@ -24,8 +24,9 @@ from bot.digests.content import Digest, DigestSummary
 from bot.digests.render import digest_doc
 from bot.digests.schedule import Schedule, schedule_from_text
 from bot.digests.slack import DigestSender, Posted, PostError
+from bot.domain.digest_records import FAILED, POSTED, SKIPPED, UNCERTAIN, Claim, Subscription
 from bot.render.doc import render_blocks
-from storage.digests import FAILED, POSTED, SKIPPED, UNCERTAIN, Claim, DigestRepository, Subscription
+from storage.digests import DigestRepository
 
 log = logging.getLogger("cnibot.digests")
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.digests.content import Digest, age_text
 from bot.digests.outlook import Level, SubnetOutlook
-from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table
+from bot.render.doc import Bullets, Context, Doc, Heading, Para, Table, escape
 
 _ICON = {
     Level.HEALTHY: ":large_green_circle:",
@@ -62,6 +62,8 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
     drift = _drift(digest)
     if drift is not None:
         doc.add(drift)
+    if digest.version_line:
+        doc.add(Para(f":arrow_up: {escape(digest.version_line)} `/cni version` shows more."))
     if digest.pending:
         doc.add(
             Bullets(
@@ -84,19 +86,32 @@ def digest_doc(digest: Digest, *, one_line_when_unchanged: bool = True, preview:
 
 
 def _subnet_table(digest: Digest) -> Table:
-    rows = [_subnet_row(o) for o in digest.subnets]
+    others = digest.other_shape_subnets
+    rows = [_subnet_row(o, others.get(o.subnet_id, "")) for o in digest.subnets]
+    shown = sorted({others[o.subnet_id] for o in digest.subnets if o.subnet_id in others})
+    shapes = (
+        " " + ", ".join(f"{_SHAPE_MARK.get(label, '?')} = {label}" for label in shown) + ": pods there take addresses "
+        "without aws-node's warm pools."
+        if shown
+        else ""
+    )
     return Table(
         ("AZ", "subnet", "free", "used", "24h", "7d", "days left", "warm idle"),
         rows,
         align="llrrrrrr",
         limit=20,
         more_hint="`/cni subnets` shows every subnet",
-        title="*Subnets* (free IPs, change in free IPs, forecast, share of used IPs idle in warm pools)",
+        title="*Subnets* (free IPs, change in free IPs, forecast, share of used IPs idle in warm pools)." + shapes,
     )
 
 
-def _subnet_row(o: SubnetOutlook) -> tuple[str, str, str, str, str, str, str, str]:
+_SHAPE_MARK = {"Fargate": "F", "EKS Auto Mode": "A", "Windows": "W", "EKS Hybrid": "H"}
+
+
+def _subnet_row(o: SubnetOutlook, shape: str = "") -> tuple[str, str, str, str, str, str, str, str]:
     marker = {Level.AT_RISK: " !", Level.WATCH: " ~"}.get(o.level, "")
+    if shape:
+        marker += f" {_SHAPE_MARK.get(shape, '?')}"
     return (
         o.az,
         o.subnet_id + marker,
@@ -105,7 +120,7 @@ def _subnet_row(o: SubnetOutlook) -> tuple[str, str, str, str, str, str, str, st
         _signed(o.change_24h),
         _signed(o.change_7d),
         o.forecast.text,
-        "n/a" if o.warm_share is None else f"{o.warm_share:.0f}%",
+        "n/a" if o.warm_share is None or shape else f"{o.warm_share:.0f}%",
     )
 
 

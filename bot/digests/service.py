@@ -27,10 +27,12 @@ from bot.digests.schedule import schedule_from_text
 from bot.digests.slack import DigestSender, SlackDigestSender
 from bot.digests.sources import DigestSources, NoSources, sources_for
 from bot.domain.capacity_samples import CapacitySample, FailedPod
+from bot.domain.digest_records import Subscription
+from bot.domain.versions import VersionReport
 from bot.errors import UpstreamError
+from bot.gather.versions import gather_versions
 from bot.services import Services
 from storage.capacity_samples import SampleRepository
-from storage.digests import Subscription
 
 log = logging.getLogger("cnibot.digests")
 
@@ -199,8 +201,16 @@ def digest_builder(services: Services, samples: SampleRepository, sources: Diges
             raise UpstreamError("cnibot", f"cluster {cluster_name} is not configured")
         return recent_failed_pods(services.connections.get(cluster), since, until)
 
+    def versions(cluster_name: str) -> VersionReport | None:
+
+        cluster = services.clusters.get(cluster_name)
+        if cluster is None:
+            return None
+        facts = gather_versions(services.connections.get(cluster))
+        return facts.report if facts.report.offered is not None else None
+
     interval = timedelta(minutes=services.settings.digests.sample_interval_minutes)
-    return DigestBuilder(samples, sources, recent_failures=recent_failures, stale_after=2 * interval)
+    return DigestBuilder(samples, sources, recent_failures=recent_failures, stale_after=2 * interval, versions=versions)
 
 
 def install_digests(services: Services) -> DigestJobs | None:

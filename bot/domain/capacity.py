@@ -3,6 +3,9 @@
 This is the one place these formulas live (cni-reference section 4). The warm-pool model replays ipamd's
 growth loop (``isDatastorePoolTooLow`` -> ``tryAssignCidrs`` / ``tryAllocateENI``) on a freshly started node
 that already runs ``assigned_ips`` pods, which is the state ipamd converges to for that pod count.
+
+Over 500 lines on purpose: the formulas depend on each other (max pods -> node capacity -> warm pool ->
+headroom), and keeping them in one module keeps them in the one place the reference names.
 """
 
 from __future__ import annotations

@@ -100,6 +100,9 @@ class CapacitySample:
     limits: Mapping[str, InstanceLimits] = field(default_factory=dict)
     could_not_check: tuple[str, ...] = ()  # "what (api: reason)" lines
     events_read: bool = True  # False: the sandbox events could not be read, so failed_pods is not the whole story
+    # Subnets only other shapes draw on (Fargate profiles, Auto Mode, Windows nodes) -> that shape's label: no
+    # ipamd pool holds addresses there, and ipamd's remedies do not apply to them.
+    other_shape_subnets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:

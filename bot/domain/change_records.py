@@ -38,6 +38,7 @@ class AuditKind(StrEnum):
     AUTO_REVERT_SKIPPED = "auto-revert-skipped"
     NODES_TO_REPLACE = "nodes-to-replace"
     NODES_REPLACED = "nodes-replaced"
+    NODE_REPLACED = "node-replaced"  # one node of a `/cni nodes replace` rollout, with its replacement
 
 
 @dataclass(frozen=True)

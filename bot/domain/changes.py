@@ -27,6 +27,8 @@ class ChangeKind(StrEnum):
     SET = "set"  # aws-node env values set and/or unset
     ENICONFIG = "eniconfig"
     CUSTOM_NETWORKING = "custom-networking"  # the env knobs plus one ENIConfig per zone
+    UPGRADE = "upgrade"  # the VPC CNI version (add-on version, or the three images when self-managed)
+    NODES_REPLACE = "nodes-replace"  # cordon, drain, terminate and wait for the replacement, node by node
     ROLLBACK = "rollback"  # restores what another change replaced, through approval
     REVERT = "revert"  # the automatic rollback of a `--for` change
 
@@ -72,19 +74,54 @@ class EniConfigEdit:
 
 
 @dataclass(frozen=True)
+class VersionEdit:
+    """A VPC CNI version change. `images` (container -> image) are written only when self-managed; the managed
+    add-on gets the version and EKS sets the images."""
+
+    old: str
+    new: str
+    old_images: tuple[tuple[str, str], ...] = ()
+    new_images: tuple[tuple[str, str], ...] = ()
+
+    def inverse(self) -> VersionEdit:
+        return VersionEdit(self.new, self.old, self.new_images, self.old_images)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "old": self.old,
+            "new": self.new,
+            "old_images": dict(self.old_images),
+            "new_images": dict(self.new_images),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> VersionEdit | None:
+        if not data:
+            return None
+        return cls(
+            str(data["old"]),
+            str(data["new"]),
+            tuple(sorted((str(k), str(v)) for k, v in (data.get("old_images") or {}).items())),
+            tuple(sorted((str(k), str(v)) for k, v in (data.get("new_images") or {}).items())),
+        )
+
+
+@dataclass(frozen=True)
 class ChangeSpec:
-    """What a change writes: aws-node env edits (new None = unset) and ENIConfig edits."""
+    """What a change writes: aws-node env edits (new None = unset), ENIConfig edits, a VPC CNI version."""
 
     env: tuple[EnvChange, ...] = ()
     eniconfigs: tuple[EniConfigEdit, ...] = ()
+    version: VersionEdit | None = None
+    replace_nodes: tuple[str, ...] = ()  # node names, in the order they are replaced
 
     @property
     def empty(self) -> bool:
-        return not self.env and not self.eniconfigs
+        return not self.env and not self.eniconfigs and self.version is None and not self.replace_nodes
 
     @property
     def touches_aws_node(self) -> bool:
-        return bool(self.env)
+        return bool(self.env) or self.version is not None
 
     def env_updates(self) -> dict[str, str | None]:
         return {change.key: change.new for change in self.env}
@@ -94,12 +131,20 @@ class ChangeSpec:
         return ChangeSpec(
             env=tuple(EnvChange(c.key, c.new, c.old) for c in self.env),
             eniconfigs=tuple(EniConfigEdit(e.name, e.new, e.old) for e in self.eniconfigs),
-        )
+            version=self.version.inverse() if self.version else None,
+        )  # a replaced node is not put back: nothing to invert
 
     def lines(self, inert: Callable[[str], str] = str) -> list[str]:
         """One line per edit, `old -> new`, for messages and the audit. `inert` makes values (typed by people,
         the only free text here: keys and ENIConfig parts are checked against their grammar) safe for Slack."""
         out = [f"`{c.key}`: {_shown(c.old, inert)} -> {_shown(c.new, inert)}" for c in self.env]
+        for name in self.replace_nodes:
+            out.append(f"node `{inert(name)}`: cordon, drain, terminate, wait for its replacement")
+        if self.version is not None:
+            out.append(f"VPC CNI version: `{inert(self.version.old)}` -> `{inert(self.version.new)}`")
+            old_images = dict(self.version.old_images)
+            for name, image in self.version.new_images:
+                out.append(f"image of `{name}`: `{inert(old_images.get(name, '?'))}` -> `{inert(image)}`")
         for edit in self.eniconfigs:
             if edit.verb == "create":
                 assert edit.new is not None
@@ -113,7 +158,7 @@ class ChangeSpec:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "env": [{"key": c.key, "old": c.old, "new": c.new} for c in self.env],
             "eniconfigs": [
                 {
@@ -124,6 +169,11 @@ class ChangeSpec:
                 for e in self.eniconfigs
             ],
         }
+        if self.version is not None:  # only then: the hash of every other change stays what it was
+            out["version"] = self.version.to_json()
+        if self.replace_nodes:
+            out["replace_nodes"] = list(self.replace_nodes)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ChangeSpec:
@@ -137,6 +187,8 @@ class ChangeSpec:
                 )
                 for e in data.get("eniconfigs") or ()
             ),
+            version=VersionEdit.from_json(data.get("version")),
+            replace_nodes=tuple(str(n) for n in data.get("replace_nodes") or ()),
         )
 
 
@@ -255,10 +307,20 @@ def rollback_plan(
     original: ChangeSpec,
     env_now: Mapping[str, str],
     eniconfigs_now: Mapping[str, EniConfigState | None],
+    version_now: tuple[str, Mapping[str, str]] | None = None,
 ) -> RollbackPlan:
-    """Restore the stored previous state of everything ``original`` touched, diffed against today."""
+    """Restore the stored previous state of everything ``original`` touched, diffed against today.
+    ``version_now``: the installed version and the images, when ``original`` changed the version."""
     env: list[EnvChange] = []
     drift: list[str] = []
+    version: VersionEdit | None = None
+    if original.version is not None and version_now is not None:
+        installed, images = version_now
+        if installed != original.version.new:
+            drift.append(f"the VPC CNI is {installed} now, not {original.version.new} as the change left it")
+        if installed != original.version.old:
+            now_images = tuple(sorted((k, images[k]) for k, _ in original.version.old_images if k in images))
+            version = VersionEdit(installed, original.version.old, now_images, original.version.old_images)
     for change in original.env:
         current = env_now.get(change.key)
         if setting_drifted(change.key, env_now, change.new):
@@ -272,7 +334,7 @@ def rollback_plan(
             drift.append(f"ENIConfig `{edit.name}` differs from what the change wrote")
         if current_state != edit.old:
             edits.append(EniConfigEdit(edit.name, current_state, edit.old))
-    return RollbackPlan(ChangeSpec(tuple(env), tuple(edits)), tuple(drift))
+    return RollbackPlan(ChangeSpec(tuple(env), tuple(edits), version), tuple(drift))
 
 
 # --- status machine --------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ class PodFact:
     annotations: dict[str, str] = field(default_factory=dict)
     deleting: bool = False
     scheduler_name: str = "default-scheduler"
+    images: dict[str, str] = field(default_factory=dict)  # container name -> image (aws-node pods only)
 
     @property
     def ref(self) -> str:
@@ -113,6 +114,7 @@ class DaemonSetFact:
     updated: int
     resource_version: str
     env_from_refs: tuple[str, ...] = ()  # env entries set through valueFrom (not readable as values)
+    images: dict[str, str] = field(default_factory=dict)  # container name -> image, init containers included
 
 
 @dataclass(frozen=True)

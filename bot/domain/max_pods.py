@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from bot.domain.capacity import HOST_NETWORK_PODS, IPS_PER_PREFIX, attachable_enis, pd_max_pods_cap
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.karpenter import NODEPOOL_LABEL, karpenter_fix
 
 CALCULATOR = "max-pods-calculator.sh (AL2)"
 NODEADM = "nodeadm (AL2023)"
@@ -95,23 +96,19 @@ def node_os(os_image: str | None) -> str:
     return UNKNOWN_OS
 
 
-KARPENTER_NODEPOOL_LABEL = "karpenter.sh/nodepool"
-KARPENTER_NODECLASS_LABEL = "karpenter.k8s.aws/ec2nodeclass"
-
-
 def setting_for_node(
-    os_image: str | None, labels: dict[str, str], value: int, *, custom_networking: bool, prefix_delegation: bool
+    os_image: str | None,
+    labels: dict[str, str],
+    value: int,
+    *,
+    custom_networking: bool,
+    prefix_delegation: bool,
+    limits: InstanceLimits | None = None,
 ) -> str:
-    """Where max-pods is set for this node: Karpenter's EC2NodeClass for the nodes it launched (it writes the user
-    data, whatever the OS), else the OS's own setting."""
-    pool = labels.get(KARPENTER_NODEPOOL_LABEL)
-    if pool:
-        nodeclass = labels.get(KARPENTER_NODECLASS_LABEL)
-        where = f"EC2NodeClass {nodeclass}" if nodeclass else f"the EC2NodeClass of NodePool {pool}"
-        return (
-            f"{where} `spec.kubelet.maxPods: {value}` (NodePool {pool}; without it Karpenter derives max-pods from "
-            "the ENI limits minus its reservedENIs setting, whatever the CNI mode)"
-        )
+    """Where max-pods is set for this node: Karpenter's EC2NodeClass (or its reservedENIs) for the nodes it launched
+    (it writes the user data, whatever the OS), else the OS's own setting."""
+    if labels.get(NODEPOOL_LABEL):
+        return karpenter_fix(labels, value, limits, custom_networking=custom_networking)
     return how_to_set(
         node_os(os_image), value, custom_networking=custom_networking, prefix_delegation=prefix_delegation
     )

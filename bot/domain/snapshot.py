@@ -6,7 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.domain.cni_settings import EffectiveSettings, effective_settings
-from bot.domain.facts import DaemonSetFact, EniConfigFact, EniFact, NodeFact, PodFact, SubnetFact, Unchecked
+from bot.domain.eks_cluster import EksClusterFact
+from bot.domain.facts import (
+    DaemonSetFact,
+    EniConfigFact,
+    EniFact,
+    FargateProfileFact,
+    NodeFact,
+    PodFact,
+    SubnetFact,
+    Unchecked,
+)
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ipamd_metrics import IpamdMetrics
 
@@ -70,6 +80,9 @@ class ClusterSnapshot:
     limits: dict[str, InstanceLimits] = field(default_factory=dict)  # by instance type
     prefix_reservations: dict[str, list[str]] = field(default_factory=dict)  # subnet id -> CIDRs
     existing_security_groups: set[str] | None = None
+    # Cluster shapes (bot/domain/shape_view.py): EKS's view of the cluster, and its Fargate profiles.
+    eks: EksClusterFact | None = None
+    fargate_profiles: list[FargateProfileFact] | None = None
     checked: list[str] = field(default_factory=list)
     could_not_check: list[Unchecked] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # how long each read took (logs and benchmarks)

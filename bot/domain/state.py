@@ -426,7 +426,16 @@ def _max_pods_problems(state: NodeState, settings: EffectiveSettings) -> list[Pr
                 MAX_PODS_FAR_BELOW,
                 Severity.INFO,
                 f"max-pods is {max_pods:,}, far below the {recommended:,} that {itype} can address in this CNI mode.",
-                f"Raise kubelet max-pods towards {recommended:,} if CPU and memory allow.",
+                f"Raise kubelet max-pods towards {recommended:,} if CPU and memory allow: "
+                + setting_for_node(
+                    state.node.os_image,
+                    state.node.labels,
+                    recommended,
+                    custom_networking=settings.custom_networking,
+                    prefix_delegation=settings.prefix_delegation,
+                    limits=state.limits,
+                )
+                + ".",
             )
         ]
     return []
@@ -439,7 +448,7 @@ def _max_pods_source_note(state: NodeState, settings: EffectiveSettings, value: 
     mode = {"custom_networking": settings.custom_networking, "prefix_delegation": settings.prefix_delegation}
     calculator = max_pods_sources(state.limits, max_eni=settings.max_eni, **mode)[0]
     named = f" ({calculator.source} gives {calculator.value:,}: {calculator.detail})"
-    return named + ": " + setting_for_node(state.node.os_image, state.node.labels, value, **mode)
+    return named + ": " + setting_for_node(state.node.os_image, state.node.labels, value, limits=state.limits, **mode)
 
 
 def _aws_node_problems(node_name: str, pod: PodFact | None) -> list[Problem]:

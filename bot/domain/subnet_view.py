@@ -18,6 +18,7 @@ ROLE_NODES = "nodes"
 ROLE_ENICONFIG = "eniconfig"
 ROLE_DISCOVERY = "discovery"
 ROLE_EXCLUDED = "excluded"  # tagged kubernetes.io/role/cni=0
+ROLE_FARGATE = "fargate"  # a Fargate profile's subnet: one ENI per Fargate pod
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
     for tagged in subnets.values():
         if tagged.cni_role is not None:
             roles[tagged.subnet_id].add(ROLE_EXCLUDED if tagged.cni_role == "0" else ROLE_DISCOVERY)
+    for profile in snapshot.fargate_profiles or []:
+        for subnet_id in profile.subnets:
+            roles[subnet_id].add(ROLE_FARGATE)
     s = model.settings
     pd = s.prefix_delegation and not (model.settings_known and s.ipv6)  # IPv6 pods take no IPv4 /28s
     sweeps, stopped_by = leaked_eni_sweep_for(s)
@@ -68,7 +72,9 @@ def subnet_views(model: StateModel, az: str | None = None) -> list[SubnetView]:
             SubnetView(
                 subnet=subnet,
                 roles=tuple(
-                    r for r in (ROLE_NODES, ROLE_ENICONFIG, ROLE_DISCOVERY, ROLE_EXCLUDED) if r in subnet_roles
+                    r
+                    for r in (ROLE_NODES, ROLE_ENICONFIG, ROLE_DISCOVERY, ROLE_EXCLUDED, ROLE_FARGATE)
+                    if r in subnet_roles
                 ),
                 eniconfigs=tuple(sorted(eniconfig_names.get(subnet_id, []))),
                 holders=holders,

@@ -142,6 +142,7 @@ class AwsGateway:
         self._ec2 = session.client("ec2", region_name=region, config=client_config())
         eni_xml.install(self._ec2)  # VPC sweeps of 15,000 ENIs: botocore's generic parser is the bottleneck
         self._eks = session.client("eks", region_name=region, config=client_config())
+        self._autoscaling = session.client("autoscaling", region_name=region, config=client_config())
         self._limiter = RateLimiter(rate, burst)
         self._types: TTLCache[InstanceLimits | None] = TTLCache("instance_types", 24 * 3600)
         self._node_enis: TTLCache[list[EniFact]] = TTLCache("node_enis", live_ttl)
@@ -154,6 +155,7 @@ class AwsGateway:
         self._eks_cluster: TTLCache[dict[str, Any] | None] = TTLCache("eks_cluster", 3600)
         self._eks_addon: TTLCache[dict[str, Any] | None] = TTLCache("eks_addon", 60)
         self._fargate: TTLCache[list[FargateProfileFact]] = TTLCache("fargate_profiles", 300)
+        self._addon_versions: TTLCache[list[tuple[str, bool]]] = TTLCache("eks_addon_versions", 3600)
 
     # --- plumbing -----------------------------------------------------------------------------------
     def _call(self, api: str, fn: Callable[..., T], **kwargs: Any) -> T:
@@ -332,6 +334,59 @@ class AwsGateway:
 
         return self._eks_addon.get((cluster, addon), load)
 
+    def eks_addon_versions(self, kubernetes_version: str, addon: str = "vpc-cni") -> list[tuple[str, bool]]:
+        """(version, default for this Kubernetes version) for every version EKS offers (DescribeAddonVersions)."""
+
+        def load() -> list[tuple[str, bool]]:
+            out: list[tuple[str, bool]] = []
+            token: str | None = None
+            while True:
+                extra = {"nextToken": token} if token else {}
+                resp = self._call(
+                    "eks:DescribeAddonVersions",
+                    self._eks.describe_addon_versions,
+                    addonName=addon,
+                    kubernetesVersion=kubernetes_version,
+                    **extra,
+                )
+                for item in resp.get("addons") or []:
+                    for version in item.get("addonVersions") or []:
+                        default = any(
+                            c.get("clusterVersion") == kubernetes_version and c.get("defaultVersion")
+                            for c in version.get("compatibilities") or []
+                        )
+                        out.append((str(version["addonVersion"]), default))
+                token = resp.get("nextToken")
+                if not token:
+                    return out
+
+        return self._addon_versions.get((addon, kubernetes_version), load)
+
+    # --- Auto Scaling: only for approved node rollouts ---------------------------------------------------
+    def auto_scaling_group_of(self, instance_id: str) -> str | None:
+        """The Auto Scaling group an instance belongs to (DescribeAutoScalingGroups, every page)."""
+        token: str | None = None
+        while True:
+            extra = {"NextToken": token} if token else {}
+            resp = self._call(
+                "autoscaling:DescribeAutoScalingGroups", self._autoscaling.describe_auto_scaling_groups, **extra
+            )
+            for group in resp.get("AutoScalingGroups") or []:
+                if any(i.get("InstanceId") == instance_id for i in group.get("Instances") or []):
+                    return str(group["AutoScalingGroupName"])
+            token = resp.get("NextToken")
+            if not token:
+                return None
+
+    def terminate_in_auto_scaling_group(self, instance_id: str) -> None:
+        """Terminate, keeping the desired capacity: the group launches a replacement."""
+        self._call(
+            "autoscaling:TerminateInstanceInAutoScalingGroup",
+            self._autoscaling.terminate_instance_in_auto_scaling_group,
+            InstanceId=instance_id,
+            ShouldDecrementDesiredCapacity=False,
+        )
+
     def fargate_profiles(self, cluster: str) -> list[FargateProfileFact]:
         """The cluster's Fargate profiles (ListFargateProfiles, then DescribeFargateProfile each)."""
 
@@ -394,6 +449,25 @@ class AwsGateway:
             configurationValues=configuration_values,
             resolveConflicts="PRESERVE",
             clientRequestToken=request_token,
+        )
+        self._eks_addon.invalidate((cluster, addon))
+        return dict(resp["update"])
+
+    def update_addon_version(
+        self, cluster: str, version: str, configuration_values: str, *, request_token: str, addon: str = "vpc-cni"
+    ) -> dict[str, Any]:
+        """UpdateAddon to another version, the current configuration values sent again so they are kept, and
+        PRESERVE so settings EKS does not manage survive the update."""
+        args: dict[str, Any] = {"configurationValues": configuration_values} if configuration_values else {}
+        resp = self._call(
+            "eks:UpdateAddon",
+            self._eks.update_addon,
+            clusterName=cluster,
+            addonName=addon,
+            addonVersion=version,
+            resolveConflicts="PRESERVE",
+            clientRequestToken=request_token,
+            **args,
         )
         self._eks_addon.invalidate((cluster, addon))
         return dict(resp["update"])

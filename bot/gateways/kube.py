@@ -3,6 +3,9 @@
 Responses are read with `_preload_content=False` and parsed into our facts: it is several times faster
 than the client's pydantic models on large lists, and it tolerates what those models reject (events whose
 eventTime is null in the events.k8s.io view).
+
+Over 500 lines on purpose: one gateway class over one client, a method per read; writes live in
+kube_write.py and the paged pod LIST in pod_pages.py.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -251,6 +255,13 @@ def env_of(container: JSON) -> tuple[dict[str, str], list[str]]:
     return env, refs
 
 
+def _with_images(pod: PodFact, obj: JSON) -> PodFact:
+    """An aws-node pod with its containers' images (what an upgrade is verified against)."""
+    spec = obj.get("spec") or {}
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    return replace(pod, images={str(c.get("name")): str(c.get("image") or "") for c in containers})
+
+
 def daemonset_from_api(obj: JSON) -> DaemonSetFact:
     spec = (obj.get("spec") or {}).get("template", {}).get("spec", {})
     main: JSON = next((c for c in spec.get("containers") or [] if c.get("name") == AWS_NODE), {})
@@ -271,6 +282,10 @@ def daemonset_from_api(obj: JSON) -> DaemonSetFact:
         updated=int(status.get("updatedNumberScheduled") or 0),
         resource_version=str((obj.get("metadata") or {}).get("resourceVersion") or ""),
         env_from_refs=tuple(refs),
+        images={
+            str(c.get("name")): str(c.get("image") or "")
+            for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+        },
     )
 
 
@@ -470,7 +485,7 @@ class KubeGateway:
         if node:
             query["fieldSelector"] = f"spec.nodeName={name_selector(node)}"
         path = f"/api/v1/namespaces/{ns_segment(KUBE_SYSTEM)}/pods"
-        return [pod_from_api(o) for o in self.list_items("kube:LIST pods", path, query)]
+        return [_with_images(pod_from_api(o), o) for o in self.list_items("kube:LIST pods", path, query)]
 
     # --- events ---------------------------------------------------------------------------------------
     def events_for(self, namespace: str, name: str, kind: str = "Pod") -> list[EventFact]:

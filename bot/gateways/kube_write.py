@@ -52,15 +52,19 @@ class Permission:
     resource: str
     namespace: str | None = None
     name: str | None = None
+    subresource: str | None = None
 
     def __str__(self) -> str:
-        target = f"{self.resource}/{self.name}" if self.name else self.resource
+        resource = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        target = f"{resource}/{self.name}" if self.name else resource
         group = f".{self.group}" if self.group else ""
         where = f" in {self.namespace}" if self.namespace else ""
         return f"{self.verb} {target}{group}{where}"
 
 
 PATCH_AWS_NODE = Permission("patch", "apps", "daemonsets", KUBE_SYSTEM, AWS_NODE)
+# Node rollouts (opt-in in the chart): cordon nodes, evict pods through the Eviction API.
+NODE_ROLLOUT = (Permission("patch", "", "nodes"), Permission("create", "", "pods", subresource="eviction"))
 WRITE_ENICONFIGS = tuple(Permission(verb, ENICONFIG_GROUP, ENICONFIG_PLURAL) for verb in ("create", "patch", "delete"))
 
 
@@ -83,6 +87,15 @@ def env_patch(edits: Mapping[str, Mapping[str, str | None]], resource_version: s
     return {"metadata": {"resourceVersion": resource_version}, "spec": {"template": {"spec": pod_spec}}}
 
 
+def images_patch(images: Mapping[str, str], resource_version: str) -> JSON:
+    """The strategic-merge patch that sets the image of the named aws-node containers (init container included)."""
+    containers = [{"name": n, "image": i} for n, i in sorted(images.items()) if n != INIT_CONTAINER]
+    pod_spec: JSON = {"containers": containers} if containers else {}
+    if INIT_CONTAINER in images:
+        pod_spec["initContainers"] = [{"name": INIT_CONTAINER, "image": images[INIT_CONTAINER]}]
+    return {"metadata": {"resourceVersion": resource_version}, "spec": {"template": {"spec": pod_spec}}}
+
+
 def eniconfig_body(name: str, state: EniConfigState) -> JSON:
     spec: JSON = {"subnet": state.subnet}
     if state.security_groups:
@@ -100,6 +113,7 @@ class KubeWriter:
 
     def __init__(self, api_client: k8s.ApiClient, *, timeout: float = 15.0) -> None:
         self.apps = k8s.AppsV1Api(api_client)
+        self.core = k8s.CoreV1Api(api_client)
         self.custom = k8s.CustomObjectsApi(api_client)
         self.authz = k8s.AuthorizationV1Api(api_client)
         self.timeout = timeout
@@ -121,6 +135,34 @@ class KubeWriter:
             _content_type=STRATEGIC_MERGE,
         )
         return dict(result or {})
+
+    def patch_aws_node_images(self, images: Mapping[str, str], resource_version: str) -> JSON:
+        """Set the images of aws-node's containers (a self-managed upgrade); WriteConflict as for env patches."""
+        result = self._call(
+            "kube:PATCH daemonsets",
+            self.apps.patch_namespaced_daemon_set,
+            AWS_NODE,
+            KUBE_SYSTEM,
+            images_patch(images, resource_version),
+            field_manager=FIELD_MANAGER,
+            _content_type=STRATEGIC_MERGE,
+        )
+        return dict(result or {})
+
+    # --- node rollouts ---------------------------------------------------------------------------------
+    def cordon(self, node: str) -> None:
+        self._call(
+            "kube:PATCH nodes",
+            self.core.patch_node,
+            node,
+            {"spec": {"unschedulable": True}},
+            field_manager=FIELD_MANAGER,
+        )
+
+    def evict(self, namespace: str, pod: str) -> None:
+        """POST pods/{pod}/eviction; a PodDisruptionBudget that allows no disruption raises UpstreamError 429."""
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": namespace}}
+        self._call("kube:CREATE pods/eviction", self.core.create_namespaced_pod_eviction, pod, namespace, body)
 
     # --- ENIConfigs -------------------------------------------------------------------------------------
     def eniconfig_objects(self) -> dict[str, EniConfigObject]:
@@ -194,6 +236,7 @@ class KubeWriter:
             resource=permission.resource,
             namespace=permission.namespace,
             name=permission.name,
+            subresource=permission.subresource,
         )
         review = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes))
         data = self._call("kube:CREATE selfsubjectaccessreviews", self.authz.create_self_subject_access_review, review)

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bot.domain.eks_cluster import EksClusterFact, eks_cluster_from_api
 from bot.domain.facts import NodeFact, SubnetFact
 from bot.domain.ipamd_metrics import parse_ipamd_metrics
 from bot.domain.names import is_subdomain
@@ -47,6 +48,7 @@ class Wants:
     eks_addon: bool = False
     prefix_reservations: bool = False  # only read when prefix delegation is on
     security_groups: bool = False  # of the ENIConfigs
+    shapes: bool = False  # EKS DescribeCluster (IP family, Auto Mode) and the Fargate profiles
 
 
 class _Reads(Reads):
@@ -93,6 +95,12 @@ def _gather_ec2(
     if wants.eks_addon:
         # A 1-tuple, so that "self-managed" (None inside) differs from "could not check" (None).
         addon_f = reads.later("EKS add-on vpc-cni", lambda: (_addon(aws.eks_addon(eks_name)),))
+    eks_f = fargate_f = None
+    if wants.shapes:
+        # In parallel with the EC2 reads; both cached for minutes in the gateway, and EKS calls, not the EC2
+        # budget aws-node depends on.
+        eks_f = reads.later("EKS cluster", lambda: _eks_fact(aws.eks_cluster(eks_name)))
+        fargate_f = reads.later("Fargate profiles", lambda: aws.fargate_profiles(eks_name))
     vpc_f = reads.later("VPC of the cluster", lambda: _vpc_id(conn, aws, eks_name, nodes_f))
     subnets_f = reads.later("subnets of the VPC", lambda: _subnets(aws, vpc_f.result()))
     enis_f = reads.later("ENIs of the VPC", lambda: _enis(aws, vpc_f.result()))
@@ -104,6 +112,9 @@ def _gather_ec2(
     snapshot.subnets = subnets_f.result()
     snapshot.enis = enis_f.result()
     snapshot.limits = (limits_f.result() if limits_f else None) or {}
+    if eks_f is not None and fargate_f is not None:
+        snapshot.eks = eks_f.result()
+        snapshot.fargate_profiles = fargate_f.result()
     addon = addon_f.result() if addon_f else None
     if addon is not None:
         snapshot.addon_checked = True
@@ -248,6 +259,10 @@ def _reservations(aws: AwsGateway, subnet_id: str) -> Callable[[], list[str]]:
 
 def _types(nodes: Iterable[NodeFact] | None) -> list[str]:
     return sorted({n.instance_type for n in nodes or [] if n.instance_type})
+
+
+def _eks_fact(described: dict[str, Any] | None) -> EksClusterFact | None:
+    return eks_cluster_from_api(described) if described else None
 
 
 def _addon(described: dict[str, Any] | None) -> ManagedAddon | None:

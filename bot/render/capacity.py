@@ -7,8 +7,9 @@ from typing import Any
 
 from bot.domain.capacity_view import CapacityRow, CapacityView, WhatIf
 from bot.domain.facts import Unchecked
+from bot.domain.wording import plural
 from bot.render.doc import Bullets, Context, Doc, Para, Table
-from bot.render.state import LIMIT_NAMES, TABLE_ROWS, finish_with_unchecked, plural
+from bot.render.state import LIMIT_NAMES, TABLE_ROWS, finish_with_unchecked
 
 # What the capacity headline is computed from: when one could not be read, the headline says so first.
 _HEADLINE_INPUTS = (

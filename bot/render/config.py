@@ -9,13 +9,13 @@ from bot.domain.config_view import ConfigView
 from bot.domain.facts import Unchecked
 from bot.domain.knob_catalogue import MANIFEST_OWNED_ENV
 from bot.domain.state import MIGRATED, NO_ENICONFIG, NOT_CHECKED, ON_PRIMARY_SUBNET
+from bot.domain.wording import plural
 from bot.render.doc import Bullets, Doc, Element, Para, Table
 from bot.render.state import (
     SEVERITY_ICON,
     TABLE_ROWS,
     finish_with_unchecked,
     optional_text,
-    plural,
     problem_bullets,
     problems_data,
 )

@@ -138,8 +138,18 @@ _EMOJI = {
     ":red_circle:": "●",
     ":large_yellow_circle:": "●",
     ":no_entry:": "⛔",
-    ":information_source:": "ℹ",
+    # Drawn in Slack only; the terminal says the same in words.
+    ":large_blue_circle:": "",
+    ":no_entry_sign:": "",
+    ":leftwards_arrow_with_hook:": "",
+    ":information_source:": "",
+    ":lock:": "",
+    ":raised_hand:": "",
+    ":clock3:": "",
+    ":floppy_disk:": "",
 }
+# Only the shortcodes the bot writes are drawn; anything else that looks like one stays as it is, since an IPv6
+# address ("2600:1f14::15") or a typed name may hold the same shape.
 _SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
 
 
@@ -155,7 +165,7 @@ def unescape(text: str) -> str:
 
 def plain(text: str) -> str:
     """Text rendering of our mrkdwn subset: bold markers go, code and links stay readable."""
-    text = _SHORTCODE.sub(lambda m: _EMOJI.get(m.group(0), ""), text)
+    text = _SHORTCODE.sub(lambda m: _EMOJI.get(m.group(0), m.group(0)), text)
     text = _MRKDWN.sub(r"\1", text)
     return unescape(re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text))
 

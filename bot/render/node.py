@@ -8,14 +8,15 @@ from typing import Any
 from bot.domain.facts import Unchecked
 from bot.domain.knobs import Severity
 from bot.domain.node_report import NodeReport
+from bot.domain.shapes import NodeShape, aws_node_runs_on, node_shape
 from bot.domain.state import MIGRATED
+from bot.domain.wording import plural
 from bot.render.doc import Doc, Element, Para, Table
 from bot.render.state import (
     SEVERITY_ICON,
     TABLE_ROWS,
     finish_with_unchecked,
     optional_text,
-    plural,
     problem_bullets,
     problems_data,
 )
@@ -27,10 +28,14 @@ def node_doc(report: NodeReport, unchecked: Sequence[Unchecked]) -> Doc:
     capacity = f"{state.ip_capacity:,} addressable" if state.ip_capacity is not None else "capacity unknown"
     worst = [p for p in report.problems if p.severity != Severity.INFO]
     flag = f" {SEVERITY_ICON[worst[0].severity]}" if worst else ""
-    doc = Doc(
-        f"*{node.name}* ({where}): {state.pods_with_ip:,} pods with an IP, {capacity}; "
-        f"{state.unused_ips:,} IPs warm.{flag}"
-    )
+    if aws_node_runs_on(node.labels):
+        summary = f"{state.pods_with_ip:,} pods with an IP, {capacity}; {state.unused_ips:,} IPs warm."
+    else:  # no ipamd pool: no addressable or warm figures to give
+        shape = _MAX_PODS_OWNER.get(node_shape(node.labels), "another CNI")
+        summary = (
+            f"{state.pods_with_ip:,} pods with an IP, max-pods {optional_text(state.max_pods)}; addresses from {shape}."
+        )
+    doc = Doc(f"*{node.name}* ({where}): {summary}{flag}")
     doc.add(Para(_limits_line(report)))
     if report.problems:
         doc.add(problem_bullets(report.problems))
@@ -43,12 +48,26 @@ def node_doc(report: NodeReport, unchecked: Sequence[Unchecked]) -> Doc:
     return finish_with_unchecked(doc, unchecked)
 
 
+_MAX_PODS_OWNER = {
+    NodeShape.AUTO: "EKS Auto Mode",
+    NodeShape.FARGATE: "Fargate (one pod per node)",
+    NodeShape.WINDOWS: "the Windows node's kubelet",
+    NodeShape.HYBRID: "the hybrid node's kubelet",
+}
+
+
 def _limits_line(report: NodeReport) -> str:
     state = report.state
     limits = state.limits
     max_pods = optional_text(state.max_pods)
     if limits is None:
         return f"*Limits* unknown instance type · max-pods {max_pods}"
+    if not aws_node_runs_on(state.node.labels):
+        # Fargate, Auto Mode, Hybrid, Windows: ipamd's capacity and the aws-node formulas do not apply.
+        return (
+            f"*Limits* {limits.max_enis} ENIs × {limits.ipv4_per_eni} IPv4 each · max-pods {max_pods} (set by "
+            f"{_MAX_PODS_OWNER.get(node_shape(state.node.labels), 'the node')}, not by aws-node's mode)"
+        )
     recommended = optional_text(state.recommended_max_pods)
     notes = f" ({'; '.join(report.capacity_notes)})" if report.capacity_notes else ""
     return (

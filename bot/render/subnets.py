@@ -8,8 +8,9 @@ from typing import Any
 from bot.domain.facts import Unchecked
 from bot.domain.ip_ledger import HOLDERS
 from bot.domain.subnet_view import ROLE_NODES, SubnetView
+from bot.domain.wording import plural
 from bot.render.doc import Doc, Para, Table
-from bot.render.state import ROLE_SHORT, TABLE_ROWS, finish_with_unchecked, percent_text, plural
+from bot.render.state import ROLE_SHORT, TABLE_ROWS, finish_with_unchecked, percent_text
 
 
 def subnets_doc(

@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -39,6 +40,8 @@ class AwsApiServer:
         self.model = model
         self.ec2 = Ec2Api(model)
         self.eks = eks or EksService()
+        # Auto Scaling Query API: (action, params) -> (status, XML body); set by the runner.
+        self.autoscaling: Callable[[str, dict[str, str]], tuple[int, str]] | None = None
         self.faults = faults or FaultPlan()
         self.counter = counter or RequestCounter()
         self._httpd: ThreadingHTTPServer | None = None
@@ -76,12 +79,14 @@ class AwsApiServer:
         access_key = scope.group("akid") if scope else ""
         split = urlsplit(path)
         if service == "eks" or (not service and split.path.startswith("/clusters")):
-            return self._eks(method, split.path, body)
+            return self._eks(method, split.path, body, split.query)
         params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)) if body else {}
         params.update(parse_qsl(split.query, keep_blank_values=True))
         action = params.get("Action", "")
         if service == "sts" or action == "GetCallerIdentity":
             return self._sts(action, params, access_key)
+        if service == "autoscaling":
+            return self._autoscaling(action, params)
         return self._ec2(action, params)
 
     def _gate(self, api: str, operation: str, detail: dict[str, object]) -> FaultRule | None:
@@ -122,8 +127,23 @@ class AwsApiServer:
             return 400, content, sts.error("InvalidAction", f"Could not find operation {action}").encode(), False
         return 200, content, sts.caller_identity(self.model.account_id, access_key).encode(), False
 
-    def _eks(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes, bool]:
+    def _autoscaling(self, action: str, params: dict[str, str]) -> tuple[int, str, bytes, bool]:
+        recorded = {k: v for k, v in params.items() if k not in ("Action", "Version")}
+        rule = self._gate("autoscaling", action, {"params": recorded})
+        content = "text/xml"
+        if rule is not None and rule.hang > 0:
+            return 0, content, b"", True
+        if rule is not None and rule.kind == "error":
+            code = rule.code or "InternalFailure"
+            return rule.status, content, xml.error_response(code, rule.message or code).encode(), False
+        if self.autoscaling is None:
+            return 400, content, xml.error_response("InvalidAction", "no Auto Scaling here").encode(), False
+        status, body = self.autoscaling(action, recorded)
+        return status, content, body.encode(), False
+
+    def _eks(self, method: str, path: str, body: bytes, query: str = "") -> tuple[int, str, bytes, bool]:
         operation, args = operation_for(method, path)
+        args = {**dict(parse_qsl(query)), **args}
         detail: dict[str, object] = {"params": {**args, "body": body.decode("utf-8", "replace")}}
         rule = self._gate("eks", operation, detail)
         content = "application/json"

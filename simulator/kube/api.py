@@ -99,6 +99,8 @@ class KubeApi:
         self.read_only = read_only
         self.user = user
         self.proxy_handler = proxy_handler
+        # (namespace, pod name) -> (status, body): the cluster's answer to an eviction.
+        self.eviction_handler: Callable[[str, str], tuple[int, JsonObject]] | None = None
         # Set when the server stops, so that open watches end.
         self.stopped = threading.Event()
         # id(stored object) -> (the object, its encoded JSON); holding the object keeps its id from being reused.
@@ -129,6 +131,8 @@ class KubeApi:
             return self._proxy(request)
         if route.subresource == "log":
             return self._log(request)
+        if route.subresource == "eviction":
+            return self._evict(request)
         if route.verb not in route.rtype.verbs and not route.subresource:
             raise status.method_not_allowed(route.rtype, route.name)
         handler = {
@@ -267,6 +271,16 @@ class KubeApi:
         except Exception as error:  # the pod's server failing is the proxy's 503, not ours
             raise status.service_unavailable(f"error trying to reach service: {error}") from error
         return Response(code, body, content_type)
+
+    def _evict(self, request: ApiRequest) -> Response:
+        """POST pods/{name}/eviction: the cluster decides (PodDisruptionBudgets); 201 with a Status on success."""
+        route = request.route
+        if route.verb != "create" or route.name is None:
+            raise status.method_not_allowed(route.rtype, route.name)
+        if self.eviction_handler is None:
+            raise status.service_unavailable("evictions are not served here")
+        code, body = self.eviction_handler(route.namespace or "", route.name)
+        return Response(code, json.dumps(body).encode(), "application/json")
 
     # ---- writes ----------------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from simulator.karpenter import KarpenterSpec
+
 SCENARIO_DIR = Path(__file__).resolve().parent
 
 
@@ -104,6 +106,9 @@ class NodeGroupSpec:
     # aws-node's nodeAffinity keeps it off every node that is not plain EC2 Linux.
     compute_type: str = ""
     os: str = "linux"
+    # IPv6 clusters: egress-cni host-local reservations (169.254.172.0/22) left by pods whose DEL never reached the
+    # plugin, per node of the group (simulator/egress_v4.py).
+    egress_v4_leaked: int = 0
 
 
 @dataclass
@@ -220,6 +225,12 @@ class Scenario:
     aws_node_env: dict[str, str] = field(default_factory=dict)
     managed_addon: ManagedAddonSpec | None = None
     fargate_profiles: list[FargateProfileSpec] = field(default_factory=list)
+    # EKS Auto Mode for the whole cluster (DescribeCluster computeConfig.enabled): EKS runs pod networking and no
+    # aws-node DaemonSet is installed, so every node group must be compute_type auto (or fargate).
+    auto_mode: bool = False
+    # Karpenter: its reservedENIs setting, EC2NodeClasses and NodePools (simulator/karpenter.py). A node group
+    # labelled karpenter.sh/nodepool without max_pods gets the max-pods Karpenter computes for it.
+    karpenter: KarpenterSpec | None = None
     eniconfigs: list[EniConfigSpec] = field(default_factory=list)
     node_groups: list[NodeGroupSpec] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
@@ -313,6 +324,13 @@ def _check(scenario: Scenario) -> None:
         for extra in group.extra_enis:
             if extra.subnet is not None and extra.subnet not in subnet_names:
                 raise ScenarioError(f"node group {group.name}: extra ENI in unknown subnet {extra.subnet!r}")
+    if scenario.auto_mode:
+        others = [g.name for g in scenario.node_groups if g.compute_type not in ("auto", "fargate")]
+        if others or scenario.managed_addon is not None or scenario.eniconfigs:
+            raise ScenarioError(
+                "auto_mode: no aws-node at all, so no managed add-on, no ENIConfigs and only auto/fargate node groups"
+                + (f" (not: {', '.join(others)})" if others else "")
+            )
     for leaked in scenario.leaked_enis:
         if leaked.subnet not in subnet_names:
             raise ScenarioError(f"leaked ENIs: unknown subnet {leaked.subnet!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.deploy.chart import NAMESPACE, Chart, Rendered
-from tests.deploy.values import DEFAULTS, WRITE_RBAC
+from tests.deploy.values import DEFAULTS, NODE_ROLLOUT_RBAC, WRITE_RBAC
 
 # (apiGroup, resource, verb, resourceName or None): one row per permission.
 Grant = tuple[str, str, str, str | None]
@@ -68,6 +68,19 @@ def test_write_rbac_adds_only_the_aws_node_daemonset_and_eniconfigs(chart: Chart
             "verbs": ["patch", "update"],
         }
     ]
+
+
+def test_node_rollout_rbac_is_opt_in_and_adds_only_cordon_eviction_and_nodeclaims(chart: Chart) -> None:
+    assert not chart.render(DEFAULTS).of_kind("ClusterRole") or all(
+        role["metadata"]["name"] != "cnibot-node-rollout" for role in chart.render(DEFAULTS).of_kind("ClusterRole")
+    )
+    rendered = chart.render(NODE_ROLLOUT_RBAC)
+    assert granted(rendered, "ClusterRole") == READ_CLUSTER_WIDE | {
+        ("", "nodes", "patch", None),
+        ("", "pods/eviction", "create", None),
+        ("karpenter.sh", "nodeclaims", "delete", None),
+    }
+    assert granted(rendered, "Role") == READ_KUBE_SYSTEM
 
 
 def test_no_rule_uses_wildcards_or_touches_secrets(chart: Chart) -> None:

@@ -20,10 +20,12 @@ READ_ACTIONS = {
     "eks:DescribeAddon",
     "eks:ListFargateProfiles",
     "eks:DescribeFargateProfile",
+    "eks:DescribeAddonVersions",
 }
 WRITE_ACTIONS = {"eks:UpdateAddon", "eks:DescribeUpdate"}
+NODE_ROLLOUT_ACTIONS = {"autoscaling:DescribeAutoScalingGroups", "autoscaling:TerminateInstanceInAutoScalingGroup"}
 # Actions with no resource-level permissions: IAM accepts only "*" for them.
-NEEDS_STAR = {action for action in READ_ACTIONS if action.startswith("ec2:")}
+NEEDS_STAR = {action for action in READ_ACTIONS if action.startswith("ec2:")} | {"eks:DescribeAddonVersions"}
 
 PLACEHOLDERS = {
     "AWS_REGION": "us-east-2",
@@ -53,6 +55,7 @@ def actions(document: dict[str, Any]) -> list[str]:
 def test_only_the_expected_files_are_shipped() -> None:
     assert sorted(p.name for p in IAM_DIR.iterdir()) == [
         "cnibot-irsa-trust.json",
+        "cnibot-node-rollout.json",
         "cnibot-readonly.json",
         "cnibot-write.json",
     ]
@@ -71,6 +74,13 @@ def test_write_policy_allows_exactly_the_addon_update_actions() -> None:
 
     assert sorted(actions(document)) == sorted(WRITE_ACTIONS)
     assert not set(actions(document)) & READ_ACTIONS
+
+
+def test_node_rollout_policy_is_its_own_opt_in_file_scoped_to_the_cluster() -> None:
+    document = policy("cnibot-node-rollout.json")
+    assert sorted(actions(document)) == sorted(NODE_ROLLOUT_ACTIONS)
+    (terminate,) = [s for s in document["Statement"] if "Terminate" in str(s["Action"])]
+    assert terminate["Condition"] == {"StringEquals": {"autoscaling:ResourceTag/eks:cluster-name": "prod"}}
 
 
 def test_star_resources_only_where_iam_requires_them() -> None:

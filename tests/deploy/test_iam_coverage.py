@@ -24,7 +24,7 @@ from tests.support.simbot import SimBot, sim_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_PACKAGES = ("bot", "commands", "storage")
-SERVICES = ("ec2", "eks", "sts")
+SERVICES = ("ec2", "eks", "sts", "autoscaling")
 READ_PREFIXES = ("Describe", "Get", "List")
 
 # STS is not in the bot's policy, on purpose.
@@ -138,6 +138,7 @@ def read_commands(env: SimBot) -> Iterator[str]:
         "subnets": "subnets",
         "capacity": "capacity",
         "config": "config",
+        "version": "version",
     }
     for name, text in wanted.items():
         if name in registered and text:
@@ -149,7 +150,8 @@ def readonly_actions() -> set[str]:
 
 
 def write_actions() -> set[str]:
-    return set(actions(policy("cnibot-write.json")))
+    """The opt-in policies: add-on updates, and node rollouts (DescribeAutoScalingGroups serves only those)."""
+    return set(actions(policy("cnibot-write.json"))) | set(actions(policy("cnibot-node-rollout.json")))
 
 
 def test_static_scan_finds_the_gateways_calls() -> None:
@@ -187,4 +189,9 @@ def test_read_commands_on_the_simulator_need_only_the_readonly_policy(simulated_
     # Every operation the simulator saw is one the static scan knows, so the scan's view is not partial.
     assert needed <= set(static_actions())
     # The scenarios reach the paths that need the less common permissions.
-    assert {"ec2:DescribeSecurityGroups", "ec2:GetSubnetCidrReservations", "eks:DescribeAddon"} <= needed
+    assert {
+        "ec2:DescribeSecurityGroups",
+        "ec2:GetSubnetCidrReservations",
+        "eks:DescribeAddon",
+        "eks:DescribeAddonVersions",
+    } <= needed

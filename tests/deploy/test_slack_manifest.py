@@ -55,3 +55,10 @@ def test_readme_states_the_manifests_should_escape() -> None:
     value = str(manifest()["features"]["slash_commands"][0]["should_escape"]).lower()
     stated = set(re.findall(r"`should_escape: (true|false)`", readme))
     assert stated == {value}, stated
+
+
+def test_the_console_grants_exactly_the_manifests_scopes() -> None:
+    """The console refuses a method whose scope the app lacks; it must lack what the real app lacks."""
+    from simulator.slack_workspace import MANIFEST_SCOPES
+
+    assert sorted(MANIFEST_SCOPES) == sorted(manifest()["oauth_config"]["scopes"]["bot"])

@@ -19,6 +19,8 @@ WRITE_RBAC: dict[str, Any] = {
     },
 }
 
+NODE_ROLLOUT_RBAC: dict[str, Any] = {"rbac": {"nodeRollout": {"enabled": True}}}
+
 INGRESS: dict[str, Any] = {
     "ingress": {
         "enabled": True,

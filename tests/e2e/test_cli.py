@@ -106,3 +106,29 @@ def test_demo_prompt_reads_commands_until_exit() -> None:
     assert out.returncode == 0, out.stderr
     assert "cnibot demo: a simulated EKS cluster" in out.stdout and "why-pending" in out.stdout
     assert "Room for" not in out.stdout  # nothing after "exit" runs (capacity answers "Room for N more pods")
+
+
+def test_demo_walks_the_custom_networking_lab_with_typed_approvals() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CNIBOT_", "SLACK_"))}
+    lab = [
+        'custom-networking enable --reason "pods on 100.64.0.0/16"',
+        "approve 1 as alice",
+        "approve 1 as bob",
+        'nodes replace --pending-from 1 --reason "finish the lab"',
+        "approve 2 as mallory",
+        "approve 2 as alice",
+        "approve 2 as bob",
+        "config",
+    ]
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--scenario", "custom-networking-before"],
+        input="\n".join(lab) + "\n",
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "approve ID as alice" in out.stdout and "Only alice and bob approve in the demo." in out.stdout
+    assert out.stdout.count("Verified; approved by <@alice>, <@bob>") == 2
+    assert "Custom networking 3 of 3 nodes take pod IPs from their ENIConfig subnet." in out.stdout

@@ -20,9 +20,9 @@ from bot.digests.poster import POSTED_NOW
 from bot.digests.service import DigestJobs, post_job_id
 from bot.digests.slack import SlackDigestSender
 from bot.domain.capacity_samples import CapacitySample, SubnetSample
+from bot.domain.digest_records import POSTED
 from bot.render.doc import plain
 from simulator.fake_slack import FakeSlack
-from storage.digests import POSTED
 from tests.support.simbot import sim_bot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -93,7 +93,7 @@ def cnibot_serve(env: dict[str, str], cwd: Path) -> Iterator[ServeProcess]:
             proc.kill()
             proc.wait(10)
         reader.join(5)
-        proc.stderr.close()  # warnings are errors: an unclosed pipe would fail the test at collection of garbage
+        proc.stderr.close()
 
 
 def _wait_healthy(served: ServeProcess, timeout: float = 60) -> None:

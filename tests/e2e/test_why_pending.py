@@ -190,6 +190,16 @@ EXPECTED: dict[str, dict[str, Expect]] = {
             ("Bottlerocket `settings.kubernetes.max-pods = 20`",),
             never=("bootstrap.sh", "EC2NodeClass"),
         ),
+        "shop/batch-5": Expect(  # no maxPods: Karpenter's ENI formula with reservedENIs 0 gives 29
+            "NODE_IP_CAPACITY",
+            ("kubelet max-pods 29", "18 pod IPs"),
+            (
+                "EC2NodeClass al2023-default `spec.kubelet.maxPods: 20` (NodePool spot)",
+                "`--reserved-enis`",
+                "(3 - 1) x (10 - 1) + 2 = 20",
+            ),
+            never=("bootstrap.sh", "nodeadm NodeConfig"),
+        ),
     },
     "cluster-shapes": {  # issue 16: nodes aws-node does not serve get their own verdicts, never ipamd's
         "batch/report-0": Expect(
@@ -218,6 +228,36 @@ EXPECTED: dict[str, dict[str, Expect]] = {
         ),
         "reports/monthly-0": Expect(
             "FARGATE_POD", ("2 Fargate profiles in the cluster: batch, reports",), ("Add a selector",)
+        ),
+    },
+    "auto-mode": {  # issue 16 item 2: no aws-node at all; the causes that still apply, never an ipamd one
+        "shop/orders-0": Expect(
+            "SUBNET_EXHAUSTED",
+            ("EKS Auto Mode node", "0 of 27 usable addresses free", "InsufficientFreeAddressesInSubnet"),
+            ("podSubnetSelectorTerms",),
+            never=("ENABLE_", "WARM_", "kubernetes.io/role/cni", "ENIConfig", "ipamd may"),
+        ),
+        "shop/web-9": Expect(
+            "MAX_PODS_REACHED",
+            ("2 of 3 nodes", "max-pods 27"),
+            ("get their max-pods from EKS",),
+            never=("ENABLE_PREFIX_DELEGATION", "bootstrap.sh"),
+        ),
+        "batch/report-1": Expect("NOT_SCHEDULED", ("Insufficient cpu",), ("requests",)),
+    },
+    "mixed-cluster": {
+        "jobs/later-0": Expect(
+            "FARGATE_POD",
+            ("schedulerName=fargate-scheduler", "Fargate profile jobs", "56 free"),
+            never=("WARM_", "ipamd"),
+        ),
+    },
+    "ipv6-egress-v4": {  # issue 16 item 3: the chained egress-cni plugin, not ipamd or the node's /80
+        "shop/web-1": Expect(
+            "EGRESS_V4_PLUGIN",
+            ("169.254.172.0/22", "1,021", "no IP addresses available in range set: 169.254.172.1-169.254.175.254"),
+            ("/run/cni/v6pd/egress-v4-ipam", "ENABLE_V4_EGRESS=false"),
+            never=("SUBNET_EXHAUSTED", "NODE_IP_CAPACITY", "WARM_", "IPV6_PREFIX_MISSING"),
         ),
     },
     "ipv6": {

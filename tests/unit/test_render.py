@@ -52,3 +52,10 @@ def test_subnets_never_promise_a_sweep_that_will_not_run() -> None:
     assert "sweep deletes them once they are 5 minutes old" in said()
     assert "does not run (DISABLE_LEAKED_ENI_CLEANUP=true)" in said(sweep_stopped_by="DISABLE_LEAKED_ENI_CLEANUP")
     assert "will not delete 30 of these addresses" in said(leaked_kept=30)
+
+
+def test_terminal_text_keeps_ipv6_addresses_and_unknown_shortcodes() -> None:
+    from bot.render.doc import plain
+
+    assert plain(":warning: pod 2600:1f14::15 on 2600:abc1:2:3::/80") == "⚠ pod 2600:1f14::15 on 2600:abc1:2:3::/80"
+    assert plain(":lock: locked :party_parrot:") == " locked :party_parrot:"

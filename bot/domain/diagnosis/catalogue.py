@@ -37,7 +37,10 @@ CAUSES: dict[CauseCode, _Cause] = {
         "no free branch ENI (vpc.amazonaws.com/pod-eni) for a security-groups-for-pods pod", ip_failure=False
     ),
     CauseCode.AWS_NODE_NOT_READY: _Cause("aws-node is down or crash-looping on the node, so no pod there gets an IP"),
-    CauseCode.SUBNET_EXHAUSTED: _Cause("the subnets ipamd may use cannot give the node even one more address"),
+    CauseCode.SUBNET_EXHAUSTED: _Cause(
+        "the subnets ipamd may use (on EKS Auto Mode nodes: the node's subnets) cannot give the node even one more "
+        "address"
+    ),
     CauseCode.PREFIX_FRAGMENTATION: _Cause("prefix delegation needs a free aligned /28 and the subnet has none"),
     CauseCode.NODE_IP_CAPACITY: _Cause("the node uses every pod IP its ENIs can hold (often max-pods set too high)"),
     CauseCode.ATTACHMENT_LIMIT: _Cause("EC2 refuses to attach another ENI to the instance"),
@@ -63,6 +66,10 @@ CAUSES: dict[CauseCode, _Cause] = {
     CauseCode.HYBRID_NODE: _Cause("an EKS Hybrid node: its own CNI gives pod addresses, not the VPC CNI"),
     CauseCode.WINDOWS_NODE: _Cause("a Windows node: the VPC resource controller gives pod IPs, not ipamd"),
     CauseCode.IPV6_PREFIX_MISSING: _Cause("an IPv6 cluster's node has no /80 prefix, so ipamd exits at start"),
+    CauseCode.EGRESS_V4_PLUGIN: _Cause(
+        "an IPv6 cluster's egress-cni plugin (IPv4 egress, ENABLE_V4_EGRESS) failed the pod after aws-cni gave it "
+        "its IPv6 address, e.g. its 169.254.172.0/22 range is used up"
+    ),
     CauseCode.UNKNOWN: _Cause("nothing matched; every fact read is listed", ip_failure=False),
 }
 

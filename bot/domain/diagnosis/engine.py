@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.domain.diagnosis import rules_cni, rules_multinic, rules_pod, rules_pool, rules_shapes
+from bot.domain.diagnosis import rules_cni, rules_egress, rules_multinic, rules_pod, rules_pool, rules_shapes
 from bot.domain.diagnosis.model import Cause, CauseCode, Diagnosis
 from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox, failing_plugin, plugin_error_text
-from bot.domain.diagnosis.text import ago, plural, subnet_line
+from bot.domain.diagnosis.text import subnet_line
 from bot.domain.diagnosis.view import View
 from bot.domain.evidence import PodEvidence
+from bot.domain.wording import ago, plural
 
 log = logging.getLogger("cnibot.diagnosis")
 
@@ -52,6 +53,7 @@ NODE_RULES: tuple[Rule, ...] = (
 # do not apply (ipamd.go isConfigValid: IPv6 runs only with prefix delegation and without custom networking).
 IPV6_RULES: tuple[Rule, ...] = (
     rules_shapes.ipv6_prefix_missing,
+    rules_egress.egress_v4_plugin,
     rules_cni.network_policy_agent,
     rules_multinic.multi_nic_disabled,
     rules_cni.aws_node_not_ready,

@@ -1,5 +1,7 @@
 """Causes where the CNI on the node cannot do its job: aws-node down, ENIConfig missing or wrong, the network
-policy agent failing, IAM denials, EC2 throttling and ENI attachment refusals, SGP branch ENIs not ready."""
+policy agent failing, IAM denials, EC2 throttling and ENI attachment refusals, SGP branch ENIs not ready.
+
+Just over 500 lines: one short rule per cause, in the order they are tried."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from bot.domain.cni_settings import warm_pool_problems
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SandboxFailure, missing_permissions
 from bot.domain.diagnosis.subnets import common_security_groups, pod_subnet_for
-from bot.domain.diagnosis.text import ago, listing, plural, verb
+from bot.domain.diagnosis.text import listing, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.eniconfig import CUSTOM_NETWORKING_INIT_FAILURE, NameSource, check_eniconfig
 from bot.domain.facts import ContainerState, EniConfigFact
 from bot.domain.knobs import Severity
+from bot.domain.max_pods import setting_for_node
+from bot.domain.wording import ago, plural
 
 POD_ENI_ANNOTATION = "vpc.amazonaws.com/pod-eni"
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -513,9 +517,18 @@ def _max_pods_fix(v: View) -> list[str]:
     right = v.ip_capacity + max(v.host_network_pods, HOST_NETWORK_PODS)
     if v.max_pods <= right:
         return []
+    node = v.ev.node
+    where = setting_for_node(
+        node.os_image if node else None,
+        node.labels if node else {},
+        right,
+        custom_networking=v.settings.custom_networking,
+        prefix_delegation=v.settings.prefix_delegation,
+        limits=v.instance,
+    )
     return [
         f"Kubelet max-pods {v.max_pods} assumes those ENIs too; {v.instance.instance_type} nodes address "
-        f"{v.ip_capacity} pod IPs: set max-pods to {right}."
+        f"{v.ip_capacity} pod IPs: set max-pods to {right} ({where})."
     ]
 
 

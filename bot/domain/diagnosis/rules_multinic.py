@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SandboxFailure
-from bot.domain.diagnosis.text import plural
 from bot.domain.diagnosis.view import View
 from bot.domain.facts import Unchecked
+from bot.domain.wording import plural
 
 MULTI_NIC_ANNOTATION = "k8s.amazonaws.com/nicConfig"
 MULTI_NIC_ATTACHMENT = "multi-nic-attachment"

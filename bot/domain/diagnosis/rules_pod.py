@@ -7,10 +7,12 @@ from collections import Counter
 
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SchedulerVerdict, Unfit, parse_scheduler_message
-from bot.domain.diagnosis.text import ago, listing, plural, verb
+from bot.domain.diagnosis.text import listing, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.facts import PodFact
 from bot.domain.max_pods import calculator_max_pods
+from bot.domain.shapes import NodeShape, aws_node_runs_on, node_shape
+from bot.domain.wording import ago, plural
 
 MIN_CONFIDENCE_SHARE = 0.6  # a scheduler group that covers only some nodes is still a cause, less surely
 
@@ -150,10 +152,14 @@ def _max_pods_by_type(v: View) -> list[str]:
 
 
 def _prefix_delegation_hint(v: View) -> list[str]:
-    if v.settings.prefix_delegation:
-        return []
+    """Prefix delegation is aws-node's: only for the nodes it serves, and only when its settings were read."""
+    nodes = v.ev.nodes or []
+    auto = [n for n in nodes if node_shape(n.labels) is NodeShape.AUTO]
+    hints = [AUTO_MODE_MAX_PODS] if auto else []
+    if v.settings.prefix_delegation or not v.settings_known:
+        return hints
     gains = []
-    for itype in sorted({n.instance_type for n in v.ev.nodes or [] if n.instance_type}):
+    for itype in sorted({n.instance_type for n in nodes if n.instance_type and aws_node_runs_on(n.labels)}):
         limits = v.ev.limits_by_type.get(itype)
         if limits is None or not limits.supports_prefix_delegation:
             continue
@@ -163,11 +169,20 @@ def _prefix_delegation_hint(v: View) -> list[str]:
         if with_pd > now:
             gains.append(f"{itype} {now} -> {with_pd}")
     if not gains:
-        return []
+        return hints
     return [
+        *hints,
         f"Raise pod density with prefix delegation, max-pods {listing(gains, 3)} by max-pods-calculator.sh "
-        "(ENABLE_PREFIX_DELEGATION=true, then new node groups with the higher max-pods)."
+        "(ENABLE_PREFIX_DELEGATION=true, then new node groups with the higher max-pods).",
     ]
+
+
+# EKS user guide (Auto Mode): EKS sets an Auto Mode node's max-pods itself, min(110, ENIs x (IPs per ENI - 1)).
+AUTO_MODE_MAX_PODS = (
+    "EKS Auto Mode nodes get their max-pods from EKS (min(110, ENIs x (IPs per ENI - 1))), not from aws-node or "
+    "bootstrap settings: for more pods, let the NodePool add nodes (raise its `limits`) or allow larger instance "
+    "types in it."
+)
 
 
 def sgp_branch_capacity_unscheduled(v: View) -> Cause | None:

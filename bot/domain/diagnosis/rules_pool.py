@@ -1,6 +1,10 @@
 """Causes where the node's IP pool is empty and cannot grow: cordoned, frozen by its warm targets, at the
 node's ENI x IP capacity, or starved by its subnets (exhausted, excluded, fragmented), plus the pool that has
-addresses no pod may use yet (cooldown) and leaked ENIs that make a short subnet shorter."""
+addresses no pod may use yet (cooldown) and leaked ENIs that make a short subnet shorter.
+
+Over 500 lines on purpose: one rule per cause of an empty pool, each short, and they share the pool's
+arithmetic; split by cause family, a reader would lose the order in which they are tried.
+"""
 
 from __future__ import annotations
 
@@ -19,23 +23,24 @@ from bot.domain.cni_settings import WARM_TARGET_MISCONFIG, warm_pool_problems
 from bot.domain.diagnosis.model import Cause, CauseCode, ProposedChange
 from bot.domain.diagnosis.signals import SandboxFailure
 from bot.domain.diagnosis.subnets import SubnetHolders, discovery_candidate, holders, pod_subnet_for
-from bot.domain.diagnosis.text import listing, plural, subnet_line, verb
+from bot.domain.diagnosis.text import listing, subnet_line, verb
 from bot.domain.diagnosis.view import View
 from bot.domain.eni_rules import leaked_eni_sweep_for
 from bot.domain.eni_rules import subnet_excluded as subnet_excluded_by_tags
 from bot.domain.facts import EniFact
 from bot.domain.fragmentation import BlockReport, analyse_prefix_blocks
 from bot.domain.instance_limits import InstanceLimits
+from bot.domain.karpenter import NODEPOOL_LABEL
 from bot.domain.knobs import Severity
 from bot.domain.max_pods import (
     AL2023,
-    KARPENTER_NODEPOOL_LABEL,
     UNKNOWN_OS,
     max_pods_sources,
     node_os,
     setting_for_node,
     sources_line,
 )
+from bot.domain.wording import plural
 
 SMALL_WARM_IP_TARGET = 2  # the README pairing: MINIMUM_IP_TARGET near the usual pods, WARM_IP_TARGET=2
 
@@ -164,10 +169,10 @@ def node_ip_capacity(v: View) -> Cause | None:
         remedy.append(
             f"Set kubelet max-pods to {calculator.value} on {limits.instance_type} nodes, as {calculator.source} "
             f"computes it ({calculator.detail}): "
-            f"{setting_for_node(os_image, labels, calculator.value, **mode)}; then replace the nodes."
+            f"{setting_for_node(os_image, labels, calculator.value, limits=limits, **mode)}; then replace the nodes."
         )
         standard = sources[1].value
-        karpenter = KARPENTER_NODEPOOL_LABEL in labels
+        karpenter = NODEPOOL_LABEL in labels
         if os in (AL2023, UNKNOWN_OS) and standard != calculator.value and not karpenter:
             remedy.append(
                 f"nodeadm's default for {limits.instance_type} is {standard} whatever the CNI mode: without "

@@ -5,11 +5,12 @@ settings do not apply there)."""
 from __future__ import annotations
 
 from bot.domain.diagnosis.model import Cause, CauseCode
+from bot.domain.diagnosis.rules_auto_mode import auto_subnet_exhausted
 from bot.domain.diagnosis.signals import SandboxFailure, failing_plugin, plugin_error_text
-from bot.domain.diagnosis.text import ago, plural
 from bot.domain.diagnosis.view import View
 from bot.domain.facts import EventFact, NodeFact, SubnetFact, Unchecked
 from bot.domain.shapes import COMPUTE_TYPE_LABEL, FARGATE_SCHEDULER, WINDOWS_IP_RESOURCE, NodeShape, node_shape
+from bot.domain.wording import ago, plural
 
 _FINISHED = {"Succeeded", "Failed"}
 
@@ -151,6 +152,8 @@ def _managed_elsewhere(v: View, node: NodeFact, shape: NodeShape) -> Cause:
     evidence += _sandbox_lines(v)
     if shape is NodeShape.FARGATE and (profile_cause := _fargate_profile_cause(v, evidence)) is not None:
         return profile_cause
+    if shape is NodeShape.AUTO and (exhausted := auto_subnet_exhausted(v, node, _sandbox_lines(v))) is not None:
+        return exhausted
     return Cause(
         code,
         0.85,

@@ -21,7 +21,7 @@ from bot.domain.capacity import (
 )
 from bot.domain.cni_settings import EffectiveSettings, effective_settings
 from bot.domain.diagnosis.signals import PodSignals, pod_signals
-from bot.domain.diagnosis.text import plural, verb
+from bot.domain.diagnosis.text import verb
 from bot.domain.eni_rules import (
     discovery_order,
     eni_unmanaged,
@@ -33,6 +33,7 @@ from bot.domain.evidence import PodEvidence
 from bot.domain.facts import EniFact, PodFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.knob_catalogue import KNOBS
+from bot.domain.wording import plural
 
 _FINISHED = {"Succeeded", "Failed"}
 _POD_INTERFACE_TYPES = {"interface", "efa", ""}

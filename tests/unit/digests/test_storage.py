@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.domain.capacity_samples import FailedPod, SubnetSample
-from storage.digests import FAILED, POSTED
+from bot.domain.digest_records import FAILED, POSTED
 from tests.unit.digests.factories import NOW, digest_db, draining_history, node, sample, store_all, subscription
 
 

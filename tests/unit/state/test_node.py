@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.domain.facts import ContainerState, PodFact
@@ -188,3 +190,27 @@ def test_subnet_discovery_sends_new_enis_to_the_tagged_subnet_with_most_free_ips
     assert StateModel(snapshot(**base)).nodes["n1"].allocation_subnet == "subnet-tagged"
     off = StateModel(snapshot(**base, daemonset=daemonset(ENABLE_SUBNET_DISCOVERY="false")))
     assert off.nodes["n1"].allocation_subnet == "subnet-a"
+
+
+@pytest.mark.parametrize(
+    ("os_image", "setting"),
+    [
+        ("Bottlerocket OS 1.30.0 (aws-k8s-1.31)", "Bottlerocket `settings.kubernetes.max-pods = 29`"),
+        ("Amazon Linux 2", "bootstrap.sh `--use-max-pods false --kubelet-extra-args '--max-pods=29'`"),
+        ("Amazon Linux 2023.6.20250203", "nodeadm NodeConfig `spec.kubelet.config.maxPods: 29`"),
+    ],
+)
+def test_raising_max_pods_names_the_setting_of_the_nodes_os(os_image: str, setting: str) -> None:
+    """Issue 16 item 5: every remedy that mentions max-pods names the node's own setting (never the AL2 flag on
+    Bottlerocket)."""
+    model = StateModel(
+        snapshot(
+            nodes=[replace(node("n1", "i-1", max_pods=10), os_image=os_image)],
+            enis=[eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
+            daemonset=daemonset(),
+        )
+    )
+    (problem,) = [p for p in model.node_problems(model.nodes["n1"]) if p.code == MAX_PODS_FAR_BELOW]
+    assert setting in problem.fix
+    if "Bottlerocket" in os_image:
+        assert "bootstrap" not in problem.fix and "--max-pods" not in problem.fix
