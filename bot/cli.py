@@ -186,35 +186,8 @@ def _ask(args: argparse.Namespace) -> int:
     if not words:
         print('cnibot ask: say what to ask, e.g. cnibot ask "why-pending shop/checkout-7"', file=sys.stderr)
         return EXIT_USAGE
-    # Imported here, and light: the cluster clients (boto3, kubernetes), Bolt and the digests' charts load
-    # only when a command needs them, so `cnibot ask help` answers quickly. The history database is read
-    # here (SQLAlchemy), since every answer, help too, is recorded.
-    from bot.app import build_runner, build_services
     from bot.render.doc import render_text
-    from bot.runner import new_correlation_id
-    from commands.base import CommandContext, CommandResult
-
-    settings = _settings(quiet=True)
-    services = build_services(settings)
-    runner = build_runner()
-    user = args.user or _login()
-    ctx = CommandContext(
-        services=services,
-        user_id=args.as_user or f"cli:{user}",
-        user_name=user,
-        team_id=args.team,
-        channel_id=args.channel,
-        correlation_id=new_correlation_id(),
-        source="cli",
-        now=services.clock(),
-        **_acting_for(services, args),
-    )
-    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`); several words were
-    # split by the shell already and go to the parser as they are (backslashes and tabs included).
-    if len(words) == 1:
-        text, planned = words[0], None
-    else:
-        text, planned = shlex.join(words), runner.plan_words(words, ctx)
+    from commands.base import CommandResult
 
     def show(result: CommandResult) -> None:
         if args.json:
@@ -227,6 +200,41 @@ def _ask(args: argparse.Namespace) -> int:
             print(json.dumps(out, indent=2, default=str), flush=True)
         else:
             print(render_text(result.doc), end="", flush=True)
+
+    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`); several words were
+    # split by the shell already and go to the parser as they are (backslashes and tabs included).
+    from commands import build_registry
+    from commands.registry import plan, plan_words
+
+    registry = build_registry()
+    text = words[0] if len(words) == 1 else shlex.join(words)
+    planned = plan(registry, text) if len(words) == 1 else plan_words(registry, words)
+    if planned.help is not None and not args.as_user:
+        # Help comes from the command table alone and reads nothing, so the terminal answers it before the
+        # database, the cluster clients or Bolt load; it is not recorded (help in Slack is). Usage errors are
+        # recorded: what someone typed wrong is kept. With --as-user, the access decision comes first.
+        show(planned.help)
+        return exit_code(planned.help.outcome)
+
+    from bot.app import build_runner, build_services
+    from bot.runner import new_correlation_id
+    from commands.base import CommandContext
+
+    settings = _settings(quiet=True)
+    services = build_services(settings)
+    runner = build_runner(registry)
+    user = args.user or _login()
+    ctx = CommandContext(
+        services=services,
+        user_id=args.as_user or f"cli:{user}",
+        user_name=user,
+        team_id=args.team,
+        channel_id=args.channel,
+        correlation_id=new_correlation_id(),
+        source="cli",
+        now=services.clock(),
+        **_acting_for(services, args),
+    )
 
     result = runner.execute(text, ctx, planned, deliver=show)
     return exit_code(result.outcome)

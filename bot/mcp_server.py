@@ -63,7 +63,7 @@ class McpTools:
             now=self.services.clock(),
             slack_user=self.requester,
         )
-        planned = self.runner.plan_words(list(words), ctx)
+        planned = self.runner.plan_words(list(words))
         result = self.runner.execute(" ".join(words), ctx, planned)
         if result.outcome in ("user_error", "refused"):
             # A tool error the model can read and correct: the usage answer, not an exception.

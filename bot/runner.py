@@ -48,11 +48,11 @@ class CommandRunner:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
-    def plan(self, text: str, ctx: CommandContext) -> Plan:
-        return plan(self.registry, text, ctx)
+    def plan(self, text: str) -> Plan:
+        return plan(self.registry, text)
 
-    def plan_words(self, words: list[str], ctx: CommandContext) -> Plan:
-        return plan_words(self.registry, words, ctx)
+    def plan_words(self, words: list[str]) -> Plan:
+        return plan_words(self.registry, words)
 
     def ack_text(self, planned: Plan, ctx: CommandContext) -> str | None:
         """The immediate ack for work that takes a moment; None when the answer itself fits in the ack."""
@@ -77,7 +77,7 @@ class CommandRunner:
         history (the command, and a why-pending diagnosis with it): a slow or locked database never delays an
         answer."""
         started = time.perf_counter()
-        planned = planned or self.plan(text, ctx)
+        planned = planned or self.plan(text)
         with log_context(cid=ctx.correlation_id, user=ctx.user_id, command=planned.name):
             result = planned.immediate or self._run(planned, ctx)
             duration = time.perf_counter() - started

@@ -152,7 +152,7 @@ def build_bolt_app(
     def ack_cni(ack: Ack, body: dict[str, Any]) -> None:
         started = time.perf_counter()
         ctx = command_context(services, body)
-        planned = runner.plan(str(body.get("text") or ""), ctx)
+        planned = runner.plan(str(body.get("text") or ""))
         if planned.immediate is not None:
             payload = message_payload(planned.immediate)
             ack(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")
@@ -171,7 +171,7 @@ def build_bolt_app(
     def work_cni(body: dict[str, Any]) -> None:
         ctx = command_context(services, body)
         text = str(body.get("text") or "")
-        planned = runner.plan(text, ctx)
+        planned = runner.plan(text)
 
         def deliver(result: CommandResult) -> None:
             if planned.immediate is None and body.get("response_url"):
