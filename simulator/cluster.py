@@ -24,11 +24,7 @@ from typing import Any
 from simulator.addresses import ip_to_int
 from simulator.awsnode import AwsNodeConfig, parse_env
 from simulator.cluster_reactions import StoreReactions
-from simulator.cluster_state import (
-    Rollout,
-    SimNode,
-    SimPod,
-)
+from simulator.cluster_state import Rollout, SimNode, SimPod
 from simulator.egress_v4 import EgressV4Store
 from simulator.karpenter import EC2NODECLASS_TYPE, NODEPOOL_TYPE
 from simulator.kube.store import KubeStore

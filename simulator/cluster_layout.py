@@ -15,19 +15,9 @@ from simulator import objects
 from simulator.addresses import int_to_ip
 from simulator.awsnode import MANIFEST_ENV, AwsNodeConfig, parse_env
 from simulator.cluster_objects import ClusterObjects
-from simulator.cluster_state import (
-    SimNode,
-    SimPod,
-    replicaset_name,
-)
+from simulator.cluster_state import SimNode, SimPod, replicaset_name
 from simulator.instance_types import InstanceType
-from simulator.ipamd import (
-    CLUSTER_NAME_TAG,
-    CREATED_AT_TAG,
-    INSTANCE_ID_TAG,
-    NodeContext,
-    NodeIpamd,
-)
+from simulator.ipamd import CLUSTER_NAME_TAG, CREATED_AT_TAG, INSTANCE_ID_TAG, NodeContext, NodeIpamd
 from simulator.karpenter import karpenter_max_pods
 from simulator.model import Ec2Error, Ec2Model, Instance, Subnet
 from simulator.scenarios import ForeignEniSpec, NodeGroupSpec, PodSpec, ScenarioError

@@ -9,17 +9,9 @@ import json
 from simulator import objects
 from simulator.addresses import int_to_ip
 from simulator.cluster_layout import ClusterLayout
-from simulator.cluster_state import (
-    GRPC_ERROR,
-    NO_IP,
-    SimNode,
-    SimPod,
-    sandbox_message,
-)
+from simulator.cluster_state import GRPC_ERROR, NO_IP, SimNode, SimPod, sandbox_message
 from simulator.egress_v4 import EGRESS_PLUGIN, EgressV4Store, egress_v4_enabled
-from simulator.ipamd import (
-    INSTANCE_ID_TAG,
-)
+from simulator.ipamd import INSTANCE_ID_TAG
 from simulator.model import Ec2Error
 from simulator.scenarios import ScenarioError
 from simulator.scheduler import PodRequest, parse_cpu, parse_memory, place

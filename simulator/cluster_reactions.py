@@ -11,10 +11,7 @@ from typing import Any
 from simulator import objects
 from simulator.awsnode import render_metrics
 from simulator.cluster_rollout import AwsNodeRollout
-from simulator.cluster_state import (
-    SimPod,
-    pod_spec_from_object,
-)
+from simulator.cluster_state import SimPod, pod_spec_from_object
 from simulator.scenarios import PodSpec
 from simulator.scheduler import parse_cpu, parse_memory
 

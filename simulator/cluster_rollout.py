@@ -13,12 +13,8 @@ from typing import Any
 from simulator import objects
 from simulator.awsnode import MANIFEST_ENV
 from simulator.cluster_placement import PodPlacement
-from simulator.cluster_state import (
-    Rollout,
-)
-from simulator.ipamd import (
-    CUSTOM_NETWORKING_INIT_ERROR,
-)
+from simulator.cluster_state import Rollout
+from simulator.ipamd import CUSTOM_NETWORKING_INIT_ERROR
 
 log = logging.getLogger(__name__)
 JsonObject = dict[str, Any]

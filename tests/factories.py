@@ -3,7 +3,8 @@
 One pod's world (why-pending evidence, tests/unit/diagnosis and tests/conformance): one healthy m5.large node
 in us-east-2b, changed per case. The base world: VPC vpc-1 with a node subnet 10.0.32.0/20 and pod subnets in
 100.64.0.0/16 (one per AZ); node ip-10-0-32-10 (i-0node, m5.large: 3 ENIs x 10 IPs, max-pods 29) with two
-ENIs of 9 secondary IPs each, aws-node and kube-proxy on hostNetwork, stock aws-node settings, and the pod web-7d9f in shop waiting on it.
+ENIs of 9 secondary IPs each, aws-node and kube-proxy on hostNetwork, stock aws-node settings, and the pod
+web-7d9f in shop waiting on it.
 
 A cluster snapshot (the state views, tests/unit/state and tests/unit/domain): the `snapshot_*` builders, a VPC
 with a few subnets in us-east-2a, nodes, their ENIs and pod placements, read by `snapshot()`.
