@@ -11,7 +11,7 @@ import random
 import uuid
 from datetime import timedelta
 
-from simulator import objects
+from simulator import daemonset_objects, objects
 from simulator.addresses import int_to_ip
 from simulator.awsnode import MANIFEST_ENV, AwsNodeConfig, parse_env
 from simulator.cluster_objects import ClusterObjects
@@ -113,7 +113,7 @@ class ClusterLayout(ClusterObjects):
     def _set_env(self, env: dict[str, str]) -> None:
         self.env = dict(env)
         self.config = parse_env(self.env)
-        self.revision = objects.revision_hash(self._aws_node_template())
+        self.revision = daemonset_objects.revision_hash(self._aws_node_template())
 
     def _config_for_start(self, node: SimNode) -> AwsNodeConfig:
         previous = node.group.previous_env

@@ -8,7 +8,7 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
-from simulator import objects
+from simulator import daemonset_objects, objects
 from simulator.awsnode import render_metrics
 from simulator.cluster_rollout import AwsNodeRollout
 from simulator.cluster_state import SimPod, pod_spec_from_object
@@ -28,10 +28,10 @@ class StoreReactions(AwsNodeRollout):
         name = obj.get("metadata", {}).get("name")
         if kind == "DaemonSet" and name == "aws-node" and after is not None:
             # Any change of the pod template rolls the pods (e.g. `kubectl rollout restart`), not only env edits.
-            env = objects.env_from_daemonset(after)
+            env = daemonset_objects.env_from_daemonset(after)
             template_changed = (before or {}).get("spec", {}).get("template") != after.get("spec", {}).get("template")
-            images = objects.images_of(after.get("spec", {}).get("template"))
-            if images != objects.images_of(self._aws_node_template()):
+            images = daemonset_objects.images_of(after.get("spec", {}).get("template"))
+            if images != daemonset_objects.images_of(self._aws_node_template()):
                 with self.lock:
                     self.aws_node_images = images  # a new image rolls like any template change
             if env != self.env or template_changed:

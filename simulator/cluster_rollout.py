@@ -10,7 +10,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from simulator import objects
+from simulator import daemonset_objects
 from simulator.awsnode import MANIFEST_ENV
 from simulator.cluster_placement import PodPlacement
 from simulator.cluster_state import Rollout
@@ -52,7 +52,7 @@ class AwsNodeRollout(PodPlacement):
         with self.lock:
             self._set_env(env)
             if template is not None:  # the revision hashes the template as written, annotations included
-                self.revision = objects.revision_hash(template)
+                self.revision = daemonset_objects.revision_hash(template)
             self.generation = generation or self.generation + 1
             names = list(self.nodes)
             batch = max(1, math.ceil(len(names) * 0.1))
@@ -107,7 +107,7 @@ class AwsNodeRollout(PodPlacement):
                 template = ds["spec"]["template"]["spec"]
                 for container in template["containers"]:
                     if container["name"] == "aws-node":
-                        container["env"] = objects.env_list(env)
+                        container["env"] = daemonset_objects.env_list(env)
                 template["initContainers"][0]["env"] = [{"name": k, "value": v} for k, v in sorted(init_env.items())]
 
             self.store.update("apps/v1", "DaemonSet", "kube-system", "aws-node", patch)
@@ -143,7 +143,9 @@ class AwsNodeRollout(PodPlacement):
     # --- writing back ------------------------------------------------------------------------------------
     def _write_daemonset_status(self) -> None:
         desired, ready, updated = self.daemonset_counts()
-        status = objects.daemonset_status(desired=desired, ready=ready, updated=updated, generation=self.generation)
+        status = daemonset_objects.daemonset_status(
+            desired=desired, ready=ready, updated=updated, generation=self.generation
+        )
 
         def patch(ds: JsonObject) -> None:
             ds["status"] = status
