@@ -80,6 +80,17 @@ def _cluster_problems(clusters: ClusterDirectory) -> dict[str, str]:
     return problems
 
 
+def _warn_open_clusters(clusters: ClusterDirectory) -> None:
+    """A cluster with no access rules answers anyone in the workspace, from any channel: say so at start."""
+    for cluster in clusters.configs:
+        if cluster.open_to_workspace:
+            log.warning(
+                "cluster %s has no access rules: anyone in the Slack workspace can read it from any channel or DM "
+                "(set clusters[].access in CNIBOT_CONFIG; see README, Access rules)",
+                cluster.name,
+            )
+
+
 def build_runner(registry: Registry | None = None) -> CommandRunner:
     return CommandRunner(registry or build_registry())
 
@@ -105,6 +116,7 @@ def build_cnibot(
     services = build_services(settings)
     # Served: say at start which cluster cannot be reached, and keep saying it on /readyz.
     services.cluster_problems = _cluster_problems(services.clusters)
+    _warn_open_clusters(services.clusters)
     runner = build_runner(registry)
     # One Web API client for everything posted outside a request: approvals, change threads, digests.
     services.slack_client = slack_client or slack_client_from(settings)

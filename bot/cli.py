@@ -6,10 +6,11 @@ import argparse
 import getpass
 import json
 import logging
+import re
 import shlex
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.errors import ConfigError
@@ -17,6 +18,10 @@ from bot.errors import ConfigError
 log = logging.getLogger("cnibot")
 
 EXIT_USAGE = 2
+EXIT_REFUSED = 3  # a cluster's access rules refused the command (`cnibot ask --as-user`)
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--json", action="store_true", help="print the structured result (also as last word)")
     ask.add_argument("--user", default=None, help="who is asking (for history; default: your login)")
+    # Acting for a Slack user: the cluster's access rules decide as for that user's slash command.
+    ask.add_argument("--as-user", type=_slack_id("UW", "user"), metavar="U...", help="decide access as this Slack user")
+    ask.add_argument("--channel", type=_slack_id("CGD", "channel"), metavar="C...", help="...typing in this channel")
+    ask.add_argument("--team", type=_slack_id("T", "team"), metavar="T...", help="...of this workspace")
     # Everything after the first word belongs to /cni (e.g. `cnibot ask history --user @ann`).
     ask.add_argument("text", nargs=argparse.REMAINDER, help="the text you would type after /cni")
 
@@ -158,39 +167,27 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(settings, socket_mode=args.socket_mode)
 
 
+def _slack_id(prefixes: str, what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not re.fullmatch(f"[{prefixes}][A-Z0-9]{{2,20}}", value):
+            raise argparse.ArgumentTypeError(f"not a Slack {what} id ({prefixes[0]}0123ABCD)")
+        return value
+
+    return check
+
+
 def _ask(args: argparse.Namespace) -> int:
     words = list(args.text)
     if words and words[-1] == "--json":
         args.json, words = True, words[:-1]
+    if (args.channel or args.team) and not args.as_user:
+        print("cnibot ask: --channel and --team go with --as-user U...", file=sys.stderr)
+        return EXIT_USAGE
     if not words:
         print('cnibot ask: say what to ask, e.g. cnibot ask "why-pending shop/checkout-7"', file=sys.stderr)
         return EXIT_USAGE
-    # Imported here, and light: the cluster clients (boto3, kubernetes), Bolt and the digests' charts load
-    # only when a command needs them, so `cnibot ask help` answers quickly. The history database is read
-    # here (SQLAlchemy), since every answer, help too, is recorded.
-    from bot.app import build_runner, build_services
     from bot.render.doc import render_text
-    from bot.runner import new_correlation_id
-    from commands.base import CommandContext, CommandResult
-
-    settings = _settings(quiet=True)
-    services = build_services(settings)
-    runner = build_runner()
-    user = args.user or _login()
-    ctx = CommandContext(
-        services=services,
-        user_id=f"cli:{user}",
-        user_name=user,
-        correlation_id=new_correlation_id(),
-        source="cli",
-        now=services.clock(),
-    )
-    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`); several words were
-    # split by the shell already and go to the parser as they are (backslashes and tabs included).
-    if len(words) == 1:
-        text, planned = words[0], None
-    else:
-        text, planned = shlex.join(words), runner.plan_words(words, ctx)
+    from commands.base import CommandResult
 
     def show(result: CommandResult) -> None:
         if args.json:
@@ -204,8 +201,55 @@ def _ask(args: argparse.Namespace) -> int:
         else:
             print(render_text(result.doc), end="", flush=True)
 
+    # One word is the whole text, as typed after /cni (`cnibot ask "history --limit 5"`); several words were
+    # split by the shell already and go to the parser as they are (backslashes and tabs included).
+    from commands import build_registry
+    from commands.registry import plan, plan_words
+
+    registry = build_registry()
+    text = words[0] if len(words) == 1 else shlex.join(words)
+    planned = plan(registry, text) if len(words) == 1 else plan_words(registry, words)
+    if planned.help is not None and not args.as_user:
+        # Help comes from the command table alone and reads nothing, so the terminal answers it before the
+        # database, the cluster clients or Bolt load; it is not recorded (help in Slack is). Usage errors are
+        # recorded: what someone typed wrong is kept. With --as-user, the access decision comes first.
+        show(planned.help)
+        return exit_code(planned.help.outcome)
+
+    from bot.app import build_runner, build_services
+    from bot.runner import new_correlation_id
+    from commands.base import CommandContext
+
+    settings = _settings(quiet=True)
+    services = build_services(settings)
+    runner = build_runner(registry)
+    user = args.user or _login()
+    ctx = CommandContext(
+        services=services,
+        user_id=args.as_user or f"cli:{user}",
+        user_name=user,
+        team_id=args.team,
+        channel_id=args.channel,
+        correlation_id=new_correlation_id(),
+        source="cli",
+        now=services.clock(),
+        **_acting_for(services, args),
+    )
+
     result = runner.execute(text, ctx, planned, deliver=show)
     return exit_code(result.outcome)
+
+
+def _acting_for(services: Services, args: argparse.Namespace) -> dict[str, Any]:
+    """`--as-user`: the access rules apply as to that user's slash command (without it: a local operator)."""
+    if not args.as_user:
+        return {}
+    from bot.access import AccessGate
+    from bot.domain.access import channel_kind
+    from bot.usergroups import from_settings
+
+    services.access = AccessGate(from_settings(services.settings))
+    return {"slack_user": args.as_user, "channel_kind": channel_kind(args.channel)}
 
 
 def _mcp(args: argparse.Namespace) -> int:
@@ -224,7 +268,7 @@ def _mcp(args: argparse.Namespace) -> int:
 
 def exit_code(outcome: str) -> int:
     """0 for an answer (partial ones too), 2 for input to fix, 1 when cnibot or a dependency failed."""
-    return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE}.get(outcome, 1)
+    return {"ok": 0, "partial": 0, "user_error": EXIT_USAGE, "refused": EXIT_REFUSED}.get(outcome, 1)
 
 
 def _login() -> str:

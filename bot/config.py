@@ -57,6 +57,77 @@ class ApprovalPolicy(_Strict):
     expire_hours: float = Field(default=24, gt=0, le=24 * 14)
 
 
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
+
+
+def _ids(values: tuple[str, ...], pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    bad = [v for v in values if not pattern.match(v)]
+    if bad:
+        raise ValueError(f"{', '.join(repr(b[:40]) for b in bad)} not {what}")
+    return values
+
+
+class AccessRuleConfig(_Strict):
+    """Who may do one kind of thing with a cluster: channels (places) and users/user groups (people).
+    An empty list matches anyone; both set = those people in those channels (or in a DM with the bot)."""
+
+    channels: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    usergroups: tuple[str, ...] = ()
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v, _CHANNEL_ID, "Slack channel ids (C0123ABCD; copy from the channel's details)")
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v, _USER_ID, "Slack user ids (U0123ABCD or W0123ABCD)")
+
+    @field_validator("usergroups")
+    @classmethod
+    def _groups(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v, _GROUP_ID, "Slack user group ids (S0123ABCD)")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.channels or self.users or self.usergroups)
+
+
+class AccessConfig(_Strict):
+    """Per-cluster access rules. `requests` and `digests` default to `reads`."""
+
+    reads: AccessRuleConfig = AccessRuleConfig()
+    requests: AccessRuleConfig | None = None
+    digests: AccessRuleConfig | None = None
+    teams: tuple[str, ...] = ()  # workspaces (team ids) whose commands are accepted; empty = any
+    enterprises: tuple[str, ...] = ()  # Enterprise Grid orgs; empty = any
+    admins: tuple[str, ...] = ()  # who can grant access (user or user group ids), named in refusals
+
+    @field_validator("teams")
+    @classmethod
+    def _teams(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v, re.compile(r"^T[A-Z0-9]{2,20}$"), "Slack team ids (T0123ABCD)")
+
+    @field_validator("enterprises")
+    @classmethod
+    def _enterprises(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v, re.compile(r"^E[A-Z0-9]{2,20}$"), "Slack Enterprise Grid ids (E0123ABCD)")
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _ids(v, re.compile(r"^[UWS][A-Z0-9]{2,20}$"), "Slack user or user group ids")
+
+    @property
+    def empty(self) -> bool:
+        rules = (self.reads, self.requests, self.digests)
+        return all(r is None or r.empty for r in rules) and not (self.teams or self.enterprises)
+
+
 class ClusterConfig(_Strict):
     name: str
     region: str | None = None  # None = the AWS SDK's region (AWS_REGION / profile)
@@ -66,12 +137,25 @@ class ClusterConfig(_Strict):
     channels: tuple[str, ...] = ()  # Slack channel ids that default to this cluster
     write_enabled: bool = False
     approvals: ApprovalPolicy = ApprovalPolicy()
+    # Who may read, request and subscribe digests; None (or empty) = open to the whole workspace, as before.
+    access: AccessConfig | None = None
 
     @model_validator(mode="after")
     def _check_name(self) -> ClusterConfig:
         if not _NAME.match(self.name):
             raise ValueError(f"cluster name {self.name!r} must be lowercase letters, digits and '-'")
+        allowed = self.access.reads.channels if self.access else ()
+        stray = [c for c in self.channels if allowed and c not in allowed]
+        if stray:
+            raise ValueError(
+                f"cluster {self.name!r}: channels {', '.join(stray)} default to it but access.reads.channels "
+                "does not allow them; add them there or remove them from `channels`"
+            )
         return self
+
+    @property
+    def open_to_workspace(self) -> bool:
+        return self.access is None or self.access.empty
 
 
 class DigestSettings(_Strict):

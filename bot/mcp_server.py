@@ -45,6 +45,12 @@ class McpTools:
         self.user = user or _login()
         # Requests are the configured Slack user's, so approvals and audit name a person who can be asked.
         self.requester: str | None = getattr(services.settings, "mcp_requester", None)
+        if self.requester:
+            # Acting for that Slack user: every call is decided by the clusters' access rules as for their DM.
+            from bot.access import AccessGate
+            from bot.usergroups import from_settings
+
+            services.access = AccessGate(from_settings(services.settings))
 
     def run(self, words: Sequence[str]) -> dict[str, Any]:
         writes = bool(words) and words[0] == "set"
@@ -55,10 +61,11 @@ class McpTools:
             correlation_id=new_correlation_id(),
             source="mcp",
             now=self.services.clock(),
+            slack_user=self.requester,
         )
-        planned = self.runner.plan_words(list(words), ctx)
+        planned = self.runner.plan_words(list(words))
         result = self.runner.execute(" ".join(words), ctx, planned)
-        if result.outcome == "user_error":
+        if result.outcome in ("user_error", "refused"):
             # A tool error the model can read and correct: the usage answer, not an exception.
             raise ToolError(_plain(result))
         return structured(result)

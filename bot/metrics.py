@@ -45,3 +45,11 @@ DIGESTS_SENT = Counter(
 
 # Many clusters: EKS tokens minted (a rate far above one per cluster per ~13 minutes means the cache is bypassed).
 EKS_TOKENS_MINTED = Counter("cnibot_eks_tokens_minted_total", "EKS bearer tokens generated", ["cluster"])
+
+# Access rules: commands refused before any cluster read, and the Slack user group lookups they rely on.
+ACCESS_REFUSALS = Counter(
+    "cnibot_access_refusals_total",
+    "Commands refused by a cluster's access rules",
+    ["cluster", "action", "rule"],  # action: reads, requests, digests; rule: the config key that refused
+)
+USERGROUP_LOOKUPS = Counter("cnibot_usergroup_lookups_total", "usergroups.users.list calls", ["outcome"])

@@ -18,8 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import deadline as deadlines
 from bot import metrics
+from bot.access import AccessRefused, caller_of, refusal_doc
+from bot.domain.access import Action
 from bot.domain.names import InvalidName
-from bot.errors import DENIED_CODES, NO_CLUSTER, UpstreamError, UserError
+from bot.errors import DENIED_CODES, NO_CLUSTER, UpstreamError, UsageError, UserError
 from bot.logs import event, log_context
 from bot.render.doc import Context, Doc, Para
 from commands.base import CommandContext, CommandResult
@@ -46,11 +48,11 @@ class CommandRunner:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
-    def plan(self, text: str, ctx: CommandContext) -> Plan:
-        return plan(self.registry, text, ctx)
+    def plan(self, text: str) -> Plan:
+        return plan(self.registry, text)
 
-    def plan_words(self, words: list[str], ctx: CommandContext) -> Plan:
-        return plan_words(self.registry, words, ctx)
+    def plan_words(self, words: list[str]) -> Plan:
+        return plan_words(self.registry, words)
 
     def ack_text(self, planned: Plan, ctx: CommandContext) -> str | None:
         """The immediate ack for work that takes a moment; None when the answer itself fits in the ack."""
@@ -75,7 +77,7 @@ class CommandRunner:
         history (the command, and a why-pending diagnosis with it): a slow or locked database never delays an
         answer."""
         started = time.perf_counter()
-        planned = planned or self.plan(text, ctx)
+        planned = planned or self.plan(text)
         with log_context(cid=ctx.correlation_id, user=ctx.user_id, command=planned.name):
             result = planned.immediate or self._run(planned, ctx)
             duration = time.perf_counter() - started
@@ -125,7 +127,15 @@ class CommandRunner:
         sub, args = planned.subcommand, planned.args
         assert sub is not None and args is not None
         try:
-            return sub.run(args, ctx)
+            notes = self._gate(sub.action(args), args, ctx)
+            result = sub.run(args, ctx)
+            if notes:
+                result.doc.add(*(Context(f":information_source: {note}") for note in notes))
+            if getattr(args, "share", False) and result.outcome in ("ok", "partial"):
+                result.response_type = "in_channel"
+            return result
+        except AccessRefused as exc:
+            return _refused_result(sub.name, exc)
         except UserError as exc:
             return usage_result(sub.name, exc.message, getattr(exc, "usage", ""))
         except InvalidName as exc:  # a name outside its grammar that got past the parser: refused all the same
@@ -156,6 +166,18 @@ class CommandRunner:
                 data={"error": "internal error", "correlation_id": ctx.correlation_id},
                 outcome="error",
             )
+
+    def _gate(self, action: Action | None, args: object, ctx: CommandContext) -> tuple[str, ...]:
+        """Before any cluster read: the cluster's access rule for this command (AccessRefused when it refuses).
+        Change requests are gated where the change's cluster is known (bot.changes.requesting)."""
+        if getattr(args, "share", False) and action is not Action.READ:
+            raise UsageError(
+                "--share posts read answers only (why-pending, node, subnets, capacity, config) in the channel."
+            )
+        if action is None or action is Action.REQUEST:
+            return ()
+        cluster = ctx.services.clusters.resolve(getattr(args, "cluster", None), ctx.channel_id)
+        return ctx.services.access.require(cluster, action, caller_of(ctx)).notes
 
     def _record(self, text: str, ctx: CommandContext, result: CommandResult, duration: float) -> None:
         try:
@@ -208,6 +230,18 @@ def _no_cluster_result(subcommand: str, exc: UpstreamError) -> CommandResult:
     )
     doc = Doc(headline).add(Para(NO_CLUSTER_HINT))
     return CommandResult(subcommand, doc, data={"error": str(exc), "api": exc.api}, outcome="user_error")
+
+
+def _refused_result(subcommand: str, exc: AccessRefused) -> CommandResult:
+    data = {"error": "refused", "rule": exc.refused.rule, "action": exc.action.value, "reason": exc.refused.reason}
+    return CommandResult(
+        subcommand,
+        refusal_doc(exc),
+        data=data,
+        outcome="refused",
+        cluster=exc.cluster,
+        detail={"refused": exc.refused.rule, "action": exc.action.value},
+    )
 
 
 def next_step(exc: UpstreamError) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.access import AccessGate
 from bot.clusters import ClusterDirectory
 from bot.config import Settings
 from bot.gateways.pool import Connections  # light: the cluster clients load on first use
@@ -42,6 +43,8 @@ class Services:
     # Slack command work after the ack (set when the Slack app is built).
     work: WorkPool | None = None
     slack_identity: SlackIdentity | None = None
+    # Per-cluster access rules; the Slack edge (or the MCP server) gives it Slack to resolve user groups.
+    access: AccessGate = field(default_factory=AccessGate)
     # Set on shutdown: applies stop watching and release their apply lease for another replica.
     stopping: threading.Event = field(default_factory=threading.Event)
     apply_threads: set[threading.Thread] = field(default_factory=set)

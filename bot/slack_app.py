@@ -23,11 +23,14 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 
 from bot import metrics
+from bot.access import AccessGate
 from bot.changes.interactions import register_change_interactions
+from bot.domain.access import channel_kind
 from bot.render.doc import render_blocks
 from bot.runner import CommandRunner, new_correlation_id
 from bot.services import Services
 from bot.slack_identity import SlackIdentity
+from bot.usergroups import for_client
 from bot.work_pool import WorkPool
 from commands.base import CommandContext, CommandResult
 
@@ -51,15 +54,21 @@ def correlation_id_for(body: dict[str, Any]) -> str:
 
 
 def command_context(services: Services, body: dict[str, Any]) -> CommandContext:
+    user_id = str(body.get("user_id") or "unknown")
+    channel_id = body.get("channel_id")
     return CommandContext(
         services=services,
-        user_id=str(body.get("user_id") or "unknown"),
+        user_id=user_id,
         user_name=body.get("user_name"),
         team_id=body.get("team_id"),
-        channel_id=body.get("channel_id"),
+        channel_id=channel_id,
         correlation_id=correlation_id_for(body),
         source="slack",
         now=services.clock(),
+        slack_user=user_id,
+        channel_kind=channel_kind(channel_id, body.get("channel_name")),
+        # Enterprise Grid: the org of the request (absent outside Grid).
+        enterprise_id=body.get("enterprise_id") or None,
     )
 
 
@@ -136,13 +145,14 @@ def build_bolt_app(
         request_verification_enabled=False,
     )
     client.token = token  # app.client posts the approvers' messages and digests
+    services.access = AccessGate(for_client(client))
     delivery = SlackDelivery(client)
     work = services.work = WorkPool(settings.listener_threads, settings.work_queue)
 
     def ack_cni(ack: Ack, body: dict[str, Any]) -> None:
         started = time.perf_counter()
         ctx = command_context(services, body)
-        planned = runner.plan(str(body.get("text") or ""), ctx)
+        planned = runner.plan(str(body.get("text") or ""))
         if planned.immediate is not None:
             payload = message_payload(planned.immediate)
             ack(text=payload["text"], blocks=payload["blocks"], response_type="ephemeral")
@@ -161,7 +171,7 @@ def build_bolt_app(
     def work_cni(body: dict[str, Any]) -> None:
         ctx = command_context(services, body)
         text = str(body.get("text") or "")
-        planned = runner.plan(text, ctx)
+        planned = runner.plan(text)
 
         def deliver(result: CommandResult) -> None:
             if planned.immediate is None and body.get("response_url"):

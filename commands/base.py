@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from bot.domain.access import Action, ChannelKind
 from bot.domain.names import SHOWN, shown
 from bot.errors import UsageError
 from bot.render.doc import Doc
@@ -21,7 +22,7 @@ from bot.render.doc import Doc
 if TYPE_CHECKING:
     from bot.services import Services
 
-Outcome = Literal["ok", "partial", "user_error", "error"]
+Outcome = Literal["ok", "partial", "user_error", "refused", "error"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class CommandContext:
     user_name: str | None = None
     team_id: str | None = None
     channel_id: str | None = None
+    # Access rules: the Slack user they are decided for (None: a local operator with their own credentials, not
+    # subject to them), where the command was typed, and the Enterprise Grid org of the request.
+    slack_user: str | None = None
+    channel_kind: ChannelKind = "none"
+    enterprise_id: str | None = None
 
 
 @dataclass
@@ -115,8 +121,17 @@ class Subcommand:
     aliases: tuple[str, ...] = ()
     # It stores or requests something: past its deadline it may still finish, and the answer says where to look.
     writes: bool = False
+    # Which access rule of the cluster applies to these arguments (None: the command reads no cluster).
+    access: Callable[[argparse.Namespace], Action | None] | None = None
+
+    def action(self, args: argparse.Namespace) -> Action | None:
+        return self.access(args) if self.access is not None else None
 
     def parser(self) -> CommandParser:
         p = CommandParser(self.name, self.usage, self.summary)
         self.build_parser(p)
         return p
+
+
+def always(action: Action) -> Callable[[argparse.Namespace], Action | None]:
+    return lambda _args: action

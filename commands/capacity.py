@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from bot.domain.access import Action
 from bot.domain.numbers import int64_problem
-from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand, always
 
 USAGE = "/cni capacity [--what-if KEY=VALUE ...]"
 
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="capacity",
     summary="how many more pods fit per zone, the binding limit, and warm-pool what-ifs",
     usage=USAGE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.changes.parse import parse_change_id
+from bot.domain.access import Action
 from commands import args as arg
 from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
 from commands.set import requester_of
@@ -16,10 +17,15 @@ def _build_list(p: CommandParser) -> None:
 
 
 def run_list(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.access import readable_clusters
     from bot.changes.render import changes_doc
 
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id).name if args.cluster else None
-    records = ctx.services.repos.changes.recent(cluster=cluster, open_only=args.open, limit=args.limit)
+    readable = None if cluster else readable_clusters(ctx)
+    fetch = args.limit if readable is None else min(args.limit * 5, 500)
+    records = ctx.services.repos.changes.recent(cluster=cluster, open_only=args.open, limit=fetch)
+    if readable is not None:  # all clusters: only the requests of those the caller may read
+        records = [r for r in records if r.cluster in readable][: args.limit]
     data = {
         "changes": [
             {
@@ -43,11 +49,13 @@ def _build_show(p: CommandParser) -> None:
 
 
 def run_show(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.access import require_read
     from bot.changes.render import change_doc
     from bot.changes.service import change_service
 
     svc = change_service(ctx.services)
     record = svc.get(parse_change_id(args.id))
+    require_read(ctx, record.cluster)  # its diff is the cluster's aws-node configuration
     approvals = svc.repo.approvals(record.id)
     events = svc.repo.events(record.id)
     data = {
@@ -104,6 +112,8 @@ CHANGES = Subcommand(
     usage="/cni changes [--open] [--limit N] [--cluster NAME]",
     build_parser=_build_list,
     run=run_list,
+    # Naming a cluster reads its change requests (diffs of its aws-node settings): its reads rule applies.
+    access=lambda args: Action.READ if args.cluster else None,
 )
 CHANGE = Subcommand(
     name="change",

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.domain.access import Action
 from bot.domain.facts import Unchecked
-from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand, always
 
 if TYPE_CHECKING:
     from bot.domain.snapshot import ClusterSnapshot
@@ -112,6 +113,7 @@ def _without_aws_node(snapshot: ClusterSnapshot, cluster: str) -> CommandResult 
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="config",
     summary="effective aws-node settings, add-on, ENIConfigs and custom-networking status",
     usage="/cni config [--all]",

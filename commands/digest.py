@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.digests.render import digest_doc
 from bot.digests.schedule import ScheduleError, parse_schedule, schedule_from_text, zone
 from bot.domain import names
+from bot.domain.access import Action
 from bot.domain.digest_records import CLAIMED, FAILED, POSTED, SKIPPED, UNCERTAIN, Subscription
 from bot.errors import UsageError
 from bot.render.doc import Context, Doc, Para, Table
@@ -51,6 +52,11 @@ def _time_zone(value: str) -> str:
     return value
 
 
+def _access(args: argparse.Namespace) -> Action | None:
+    """Subscribing posts to a channel (the digests rule); a preview is a read; the list names no cluster data."""
+    return {"subscribe": Action.DIGEST, "unsubscribe": Action.DIGEST, "now": Action.READ}.get(args.action or "")
+
+
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     if args.action is None:
         raise UsageError("Say what to do: `subscribe`, `unsubscribe`, `list` or `now`.", USAGE)
@@ -73,6 +79,9 @@ def _subscribe(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
     except ScheduleError as exc:
         raise UsageError(str(exc), USAGE) from None
     cluster = ctx.services.clusters.resolve(args.cluster, ctx.channel_id)
+    # The digest is posted there for everyone in it: the channel must be one the cluster's digests rule accepts,
+    # whoever subscribes it (the caller was checked before the command ran).
+    ctx.services.access.require_channel(cluster, Action.DIGEST, channel)
     stores = ctx.services.repos
     sub, created = stores.digests.subscribe(
         cluster=cluster.name,
@@ -265,6 +274,7 @@ def _ack(args: argparse.Namespace, ctx: CommandContext) -> str:
 
 
 SUBCOMMAND = Subcommand(
+    access=_access,
     name="digest",
     summary="scheduled capacity digests: subscribe a channel, list, unsubscribe, preview now",
     usage=USAGE,

@@ -29,8 +29,15 @@ def _build(p: CommandParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
+    from bot.access import readable_clusters
+
     user = parse_user(args.user) if args.user else None
-    entries = ctx.services.history.recent_commands(user_id=user, limit=args.limit)
+    readable = readable_clusters(ctx)
+    # Rows about clusters the caller may not read are left out (their text names pods, nodes, subnets).
+    fetch = args.limit if readable is None else min(args.limit * 5, 500)
+    entries = ctx.services.history.recent_commands(user_id=user, limit=fetch)
+    if readable is not None:
+        entries = [e for e in entries if e.cluster is None or e.cluster in readable][: args.limit]
     now = ctx.now
     who = f" by <@{user}>" if user else ""
     if not entries:

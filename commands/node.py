@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from bot.domain.access import Action
 from bot.errors import NotFound
 from commands import args as arg
-from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand, always
 
 _SHOWN_CANDIDATES = 3
 
@@ -56,6 +57,7 @@ def _not_found_message(query: str, candidates: tuple[str, ...]) -> str:
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="node",
     summary="one node's ENIs and IPs against its limits and max-pods",
     usage="/cni node <node name | instance id | name prefix>",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.errors import UsageError
 from bot.render.doc import Doc, Para, Table, escape
-from commands.base import CommandContext, CommandResult, Subcommand, short_echoes
+from commands.base import CommandResult, Subcommand, short_echoes
 
 MAX_TEXT = 4000
 
@@ -51,6 +51,13 @@ class Plan:
     subcommand: Subcommand | None = None
     args: argparse.Namespace | None = None
     immediate: CommandResult | None = None
+
+    @property
+    def help(self) -> CommandResult | None:
+        """The answer when the text asked for help and got it (not a usage error)."""
+        if self.immediate is not None and self.immediate.subcommand == "help" and self.immediate.outcome == "ok":
+            return self.immediate
+        return None
 
 
 def clean_text(text: str) -> str:
@@ -94,7 +101,10 @@ def help_doc(registry: Registry) -> Doc:
     rows = [(s.name, s.summary) for s in registry.subcommands]
     return Doc("*/cni*: pod networking (AWS VPC CNI) for this workspace's EKS clusters").add(
         Table(("subcommand", "what it does"), rows, align="ll", limit=len(rows)),
-        Para("`/cni help <subcommand>` shows its arguments. Every subcommand takes `--cluster NAME`."),
+        Para(
+            "`/cni help <subcommand>` shows its arguments. Every subcommand takes `--cluster NAME`. Answers are "
+            "visible to you only; `--share` posts a read answer in the channel."
+        ),
     )
 
 
@@ -107,16 +117,16 @@ def usage_result(name: str, message: str, usage: str) -> CommandResult:
     return CommandResult(subcommand=name, doc=doc, outcome="user_error", data={"error": message, "usage": usage})
 
 
-def plan(registry: Registry, text: str, ctx: CommandContext) -> Plan:
+def plan(registry: Registry, text: str) -> Plan:
     """Turn the text after /cni into a Plan. Never raises: bad input becomes an immediate usage answer."""
     try:
         tokens = tokenize(clean_text(text))
     except UsageError as exc:
         return Plan("invalid", immediate=usage_result("invalid", exc.message, exc.usage))
-    return plan_words(registry, tokens, ctx)
+    return plan_words(registry, tokens)
 
 
-def plan_words(registry: Registry, tokens: list[str], ctx: CommandContext) -> Plan:
+def plan_words(registry: Registry, tokens: list[str]) -> Plan:
     """A Plan from words already split (by shlex, or by the shell for `cnibot ask a b c`)."""
     try:
         check_words(tokens)
@@ -134,6 +144,7 @@ def plan_words(registry: Registry, tokens: list[str], ctx: CommandContext) -> Pl
         return Plan(name[:32], immediate=usage_result("unknown", message, ""))
     parser = sub.parser()
     parser.add_argument("--cluster", metavar="NAME", help="cluster to ask (default: this channel's)")
+    parser.add_argument("--share", action="store_true", help="post a read answer in the channel")
     try:
         args = parser.parse_args(rest)
     except UsageError as exc:

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 
 
 def requester_of(ctx: CommandContext) -> Requester:
+    from bot.access import caller_of
     from bot.changes.service import Requester
 
-    return Requester(ctx.user_id, ctx.user_name, ctx.channel_id)
+    return Requester(ctx.user_id, ctx.user_name, ctx.channel_id, caller_of(ctx))
 
 
 def _duration(text: str | None) -> timedelta | None:

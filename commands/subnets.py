@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from bot.domain.access import Action
 from bot.errors import UsageError
 from commands import args as arg
-from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand, always
 
 USAGE = "/cni subnets [--az ZONE]"
 
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="subnets",
     summary="free IPs per subnet and who holds the rest (pods, warm pools, leaked ENIs)",
     usage=USAGE,

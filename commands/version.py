@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from commands.base import CommandContext, CommandParser, CommandResult, Subcommand
+from bot.domain.access import Action
+from commands.base import CommandContext, CommandParser, CommandResult, Subcommand, always
 
 USAGE = "/cni version"
 
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> CommandResult:
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="version",
     summary="installed VPC CNI version, EKS's default and latest, how many minor versions behind",
     usage=USAGE,

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.domain import names
+from bot.domain.access import Action
 from bot.errors import UsageError
-from commands.base import CommandContext, CommandParser, CommandResult, DiagnosisNote, Outcome, Subcommand
+from commands.base import CommandContext, CommandParser, CommandResult, DiagnosisNote, Outcome, Subcommand, always
 
 if TYPE_CHECKING:
     from bot.domain.diagnosis import Diagnosis
@@ -105,6 +106,7 @@ def _outcome(diagnosis: Diagnosis) -> Outcome:
 
 
 SUBCOMMAND = Subcommand(
+    access=always(Action.READ),
     name="why-pending",
     summary="why a pod has no IP: the cause, the numbers that prove it, and the fix",
     usage=USAGE,

@@ -50,14 +50,19 @@ def slash_command_body(
     team_id: str = "T0TEAM",
     trigger_id: str | None = None,
     command: str = "/cni",
+    channel_name: str = "general",
+    enterprise_id: str | None = None,
 ) -> str:
+    # Enterprise Grid requests carry the org's id; other workspaces' requests have no such field.
+    grid = {"enterprise_id": enterprise_id} if enterprise_id else {}
     return urlencode(
         {
+            **grid,
             "token": "legacy-unused",
             "team_id": team_id,
             "team_domain": "example",
             "channel_id": channel_id,
-            "channel_name": "general",
+            "channel_name": channel_name,
             "user_id": user_id,
             "user_name": user_name,
             "command": command,
@@ -90,6 +95,8 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self.refused: list[tuple[Call, list[str]]] = []  # calls answered invalid_blocks, and why
+        # usergroups.users.list answers from here: user group id -> member user ids (unknown groups: no members).
+        self.usergroups: dict[str, list[str]] = {}
         self.url = ""
 
     # --- control -------------------------------------------------------------------------------------
@@ -124,6 +131,7 @@ class FakeSlack:
             self.calls.clear()
             self._failures.clear()
             self.refused.clear()
+            self.usergroups = {}
 
     # --- queries -------------------------------------------------------------------------------------
     def api_calls(self, method: str) -> list[Call]:
@@ -204,7 +212,11 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": f["id"]} for f in _json_list(args.get("files"))]}
         if method == "usergroups.users.list":
-            members = ws.usergroups.get(str(args.get("usergroup")), ()) if ws is not None else ()
+            group = str(args.get("usergroup") or "")
+            with self._lock:
+                members = self.usergroups.get(group)  # set by a test; else the workspace's groups
+            if members is None:
+                members = list(ws.usergroups.get(group, ())) if ws is not None else []
             return {"ok": True, "users": list(members)}
         if method == "users.info":
             user = ws.user(str(args.get("user"))) if ws is not None else None

@@ -16,12 +16,14 @@ from typing import Any
 from slack_bolt import Ack, App
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.access import AccessRefused, refusal_doc
 from bot.changes.drafts import Draft, draft_eniconfig, draft_env
 from bot.changes.parse import parse_assignments, parse_change_id, parse_eniconfig
 from bot.changes.render import APPROVE_ACTION, MARK_APPLIED_ACTION, REJECT_ACTION
 from bot.changes.requesting import request_change
 from bot.changes.service import ChangeService, Requester, change_service
 from bot.domain import names
+from bot.domain.access import Caller, channel_kind
 from bot.domain.changes import parse_duration, reason_problem
 from bot.errors import UpstreamError, UsageError, UserError
 from bot.gateways.connections import ClusterConnection
@@ -107,15 +109,17 @@ def register_change_interactions(
         ack()
         user = body.get("user") or {}
         user_id = str(user.get("id") or "")
-        if not submit(request_from_form, form, user):
+        if not submit(request_from_form, form, user, _caller(body, form.channel)):
             service.notifier.ephemeral(form.channel or user_id, user_id, Doc(BUSY))
 
-    def request_from_form(form: Form, user: dict[str, Any]) -> None:
+    def request_from_form(form: Form, user: dict[str, Any], caller: Caller) -> None:
         user_id = str(user.get("id") or "")
-        requester = Requester(user_id, user.get("username") or user.get("name"), form.channel)
+        requester = Requester(user_id, user.get("username") or user.get("name"), form.channel, caller)
         try:
             answer = request_change(services, requester, form.cluster, form.reason, form.build)
             doc = answer.doc
+        except AccessRefused as exc:
+            doc = refusal_doc(exc)
         except UserError as exc:
             doc = Doc(f":warning: {exc.message}")
         except SQLAlchemyError as exc:
@@ -129,6 +133,18 @@ def register_change_interactions(
         service.notifier.ephemeral(form.channel or user_id, user_id, doc)
 
     return service
+
+
+def _caller(body: dict[str, Any], channel: str | None) -> Caller:
+    """The person submitting the form, where the button was clicked, and their workspace (and Grid org)."""
+    user = body.get("user") or {}
+    return Caller(
+        user_id=str(user.get("id") or ""),
+        channel_id=channel,
+        channel_kind=channel_kind(channel),
+        team_id=(body.get("team") or {}).get("id") or user.get("team_id"),
+        enterprise_id=(body.get("enterprise") or {}).get("id"),
+    )
 
 
 def fallback_text(value: str) -> str:

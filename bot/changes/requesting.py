@@ -9,6 +9,7 @@ from typing import Any, Literal
 from bot.changes.drafts import ChangeRefused, Draft
 from bot.changes.render import STATUS_ICON, diff_lines, title, when
 from bot.changes.service import Requester, Submitted, change_service
+from bot.domain.access import Action
 from bot.domain.changes import reason_problem
 from bot.errors import UserError
 from bot.gateways.connections import ClusterConnection
@@ -37,6 +38,8 @@ def request_change(
     short answer listing every problem; nothing is stored for them.
     """
     cluster = services.clusters.resolve(cluster_name, requester.channel_id)
+    # Before the draft reads the cluster: may this person request changes to it from here?
+    services.access.require(cluster, Action.REQUEST, requester.caller)
     problem = reason_problem(reason)
     if problem:
         raise UserError(problem)

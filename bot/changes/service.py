@@ -22,6 +22,7 @@ from bot.changes.notify import SlackNotifier, slack_client_from
 from bot.changes.policy import GroupDirectory, rules_for
 from bot.changes.render import nodes_left_text, request_doc
 from bot.config import ClusterConfig
+from bot.domain.access import Caller
 from bot.domain.change_records import SYSTEM_ACTOR, ApprovalOutcome, AuditKind, ChangeRecord, NewChange
 from bot.domain.changes import (
     ApprovalRules,
@@ -64,6 +65,8 @@ class Requester:
     user_id: str
     user_name: str | None
     channel_id: str | None
+    # The Slack identity the access rules are decided for; None: a local operator, not subject to them.
+    caller: Caller | None = None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ GONE = "gone"  # unsubscribed meanwhile
 FAILED_NOW = "failed"
 SKIPPED_NOW = "skipped"  # claimed, nothing to say (no sample yet)
 DONE = "done"  # catch-up found the period already handled
+REFUSED = "refused"  # the cluster's access rules no longer let its digests go to this channel
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,11 @@ class DigestPoster:
         settings: DigestSettings,
         replica: str,
         clock: Callable[[], datetime],
+        may_post: Callable[[str, str], bool] = lambda _cluster, _channel: True,
     ) -> None:
+        # (cluster, channel) -> whether the cluster's digests rule accepts that channel now: a subscription made
+        # before the rules (or before they changed) posts nothing where the rules no longer allow it.
+        self.may_post = may_post
         self.digests = digests
         self.builder = builder
         self.sender = sender
@@ -82,6 +87,9 @@ class DigestPoster:
         sub = self.digests.subscription(subscription_id)
         if sub is None:
             return RunResult(subscription_id, None, GONE)
+        if not self.may_post(sub.cluster, sub.channel):
+            log.warning("digest %s of %s not posted: access.digests does not allow its channel", sub.id, sub.cluster)
+            return RunResult(sub.id, None, REFUSED)
         schedule = schedule_from_text(sub.schedule, sub.timezone)
         period = schedule.period_at(now)
         if period < sub.updated_at:

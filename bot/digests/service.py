@@ -141,7 +141,15 @@ class DigestJobs:
             replica=self.replica,
             # Late-bound, so the clock can be swapped (tests drive periods with an injected clock).
             clock=lambda: self.services.clock(),
+            may_post=self._may_post,
         )
+
+    def _may_post(self, cluster_name: str, channel: str) -> bool:
+        from bot.access import rules_of
+        from bot.domain.access import Action, allows_channel
+
+        cluster = self.services.clusters.get(cluster_name)
+        return cluster is None or allows_channel(rules_of(cluster), Action.DIGEST, channel)
 
     def install(self) -> None:
         """Register the jobs; they run once `cnibot serve` starts the scheduler, both at once (a restart must

@@ -137,6 +137,7 @@ _EMOJI = {
     ":large_green_circle:": "●",
     ":red_circle:": "●",
     ":large_yellow_circle:": "●",
+    ":no_entry:": "⛔",
     # Drawn in Slack only; the terminal says the same in words.
     ":large_blue_circle:": "",
     ":no_entry_sign:": "",

@@ -41,11 +41,12 @@ def test_ask_help_prints_text_and_json(db_env: dict[str, str]) -> None:
 
 
 def test_ask_records_history_and_reads_it_back(db_env: dict[str, str]) -> None:
+    cnibot("ask", "histroy", env=db_env)  # a usage error is recorded too; help is not (it reads nothing)
     cnibot("ask", "help", env=db_env)
     out = cnibot("ask", "history --limit 5", "--json", env=db_env)
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)["commands"]
-    assert rows[0]["subcommand"] == "help" and rows[0]["source"] == "cli"
+    assert [(r["text"], r["source"]) for r in rows] == [("histroy", "cli")]
 
 
 def test_ask_usage_errors_exit_2_with_a_short_answer(db_env: dict[str, str]) -> None:
@@ -61,7 +62,7 @@ def test_serve_without_slack_credentials_explains(db_env: dict[str, str]) -> Non
 
 
 def test_invalid_settings_fail_with_one_line_per_problem(db_env: dict[str, str]) -> None:
-    out = cnibot("ask", "help", env={**db_env, "CNIBOT_PORT": "x", "CNIBOT_LOG_FORMAT": "xml"})
+    out = cnibot("ask", "history", env={**db_env, "CNIBOT_PORT": "x", "CNIBOT_LOG_FORMAT": "xml"})
     assert out.returncode == 2
     lines = [ln.strip() for ln in out.stderr.splitlines()]
     assert lines[0] == "cnibot: invalid settings:"

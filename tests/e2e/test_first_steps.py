@@ -102,7 +102,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_logs_what_an_operator_needs_in_two_lines(tmp_path: Path) -> None:
+def test_serve_logs_what_an_operator_needs_in_two_lines_and_warns_of_an_open_cluster(tmp_path: Path) -> None:
     with SimulatedCluster.from_scenario("healthy") as sim:
         port = free_port()
         env = clean_env(
@@ -139,8 +139,11 @@ def test_serve_logs_what_an_operator_needs_in_two_lines(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGINT)
             _, rest = proc.communicate(timeout=30)
         before_stop = lines + [ln for ln in rest.splitlines() if "stopped" not in ln]
-    assert len(before_stop) == 2, before_stop
-    start, clusters = before_stop
+    # The zero-configuration cluster has no access rules: one warning says it is open to the whole workspace.
+    (warning,) = [ln for ln in before_stop if "has no access rules" in ln]
+    assert warning.startswith(f"W cnibot.app: cluster {sim.cluster_name} has no access rules"), warning
+    assert len(before_stop) == 3, before_stop
+    start, clusters = [ln for ln in before_stop if ln != warning]
     assert f"serving http://127.0.0.1:{port}/slack/events" in start
     assert "database sqlite:///" in start and f"clusters {sim.cluster_name}" in start and "jobs scheduled" in start
     assert clusters.startswith("I cnibot.server: clusters reachable: ") and f"{sim.cluster_name} (3 nodes)" in clusters

@@ -6,7 +6,7 @@ simulator's kubeconfig), exactly as it would reach AWS and EKS.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +53,10 @@ def sim_bot(
     nodes: int | None = None,
     settings: dict[str, Any] | None = None,
     cluster: dict[str, Any] | None = None,
+    clusters: Callable[[ClusterConfig], Sequence[ClusterConfig]] | None = None,
     **sim_kwargs: Any,
 ) -> Iterator[SimBot]:
+    """`clusters` builds the bot's cluster list from the simulator's (e.g. several names with access rules)."""
     sim = SimulatedCluster.from_scenario(scenario, nodes=nodes, **sim_kwargs)
     sim.start()
     try:
@@ -66,7 +68,9 @@ def sim_bot(
             "slack_signing_secret": SIGNING_SECRET,
             "slack_bot_token": "xoxb-test-token",
             "slack_api_url": slack.api_url,
-            "clusters": [cluster_config_for(sim, **(cluster or {}))],
+            "clusters": list(clusters(cluster_config_for(sim, **(cluster or {}))))
+            if clusters
+            else [cluster_config_for(sim, **(cluster or {}))],
         }
         all_settings.update(settings or {})
         bot = start_bot(all_settings, slack, SIGNING_SECRET)

@@ -1,5 +1,5 @@
-"""Issue 15 item 4: the terminal's quick answers (help, usage errors, --version) do not load the cluster
-clients, Bolt or the digests' charts; --version and argparse usage errors not even SQLAlchemy."""
+"""Issue 15 item 4: the terminal's quick answers (help, usage errors, --version) load neither the cluster
+clients, Bolt, the digests' charts nor the database layer."""
 
 from __future__ import annotations
 
@@ -41,10 +41,11 @@ def loaded(*args: str, tmp_path: Path) -> set[str]:
     return set(json.loads(line.removeprefix("MODULES ")))
 
 
-@pytest.mark.parametrize("words", [("ask", "help"), ("ask", "--json", "help"), ("ask", "histroy")])
-def test_help_and_command_usage_errors_load_no_cluster_client_nor_bolt(words: tuple[str, ...], tmp_path: Path) -> None:
+@pytest.mark.parametrize("words", [("ask", "help"), ("ask", "--json", "help"), ("ask", "help", "history")])
+def test_help_loads_no_cluster_client_bolt_nor_database(words: tuple[str, ...], tmp_path: Path) -> None:
     modules = loaded(*words, tmp_path=tmp_path)
-    assert not modules & set(CLUSTER_AND_SLACK), sorted(modules & set(CLUSTER_AND_SLACK))
+    heavy = {*CLUSTER_AND_SLACK, "sqlalchemy", "alembic"}
+    assert not modules & heavy, sorted(modules & heavy)
 
 
 @pytest.mark.parametrize("words", [("--version",), ("bogus",), ("ask",), ()])
@@ -54,7 +55,13 @@ def test_version_and_usage_errors_load_not_even_the_database(words: tuple[str, .
     assert not modules & heavy, sorted(modules & heavy)
 
 
-def test_help_on_a_current_schema_does_not_load_alembic(tmp_path: Path) -> None:
-    loaded("ask", "help", tmp_path=tmp_path)  # the first run creates the schema (Alembic)
-    modules = loaded("ask", "help", tmp_path=tmp_path)
-    assert "alembic" not in modules and not modules & set(CLUSTER_AND_SLACK)
+def test_a_command_usage_error_loads_no_cluster_client_nor_bolt(tmp_path: Path) -> None:
+    modules = loaded("ask", "histroy", tmp_path=tmp_path)  # recorded in history, so the database loads
+    assert not modules & set(CLUSTER_AND_SLACK), sorted(modules & set(CLUSTER_AND_SLACK))
+
+
+def test_help_touches_no_database_but_a_command_does(tmp_path: Path) -> None:
+    loaded("ask", "help", tmp_path=tmp_path)
+    assert not (tmp_path / "cli.db").exists()  # answered from the command table: nothing read, nothing recorded
+    modules = loaded("ask", "history", tmp_path=tmp_path)
+    assert "sqlalchemy" in modules and (tmp_path / "cli.db").exists()

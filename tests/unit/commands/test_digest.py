@@ -37,7 +37,7 @@ def ask(services: Services, text: str, channel: str | None = "C0OPS") -> Command
     ctx = CommandContext(
         services=services, user_id="U0ALICE", correlation_id="t", source="slack", now=NOW, channel_id=channel
     )
-    planned = plan(build_registry(), text, ctx)
+    planned = plan(build_registry(), text)
     if planned.immediate is not None:
         return planned.immediate
     assert planned.subcommand is not None and planned.args is not None

@@ -40,19 +40,19 @@ def test_tokenize_reports_unbalanced_quotes() -> None:
 
 def test_plan_help_unknown_and_parse_errors() -> None:
     registry = build_registry()
-    assert plan(registry, "", CTX).immediate.subcommand == "help"  # type: ignore[union-attr]
-    assert plan(registry, "help history", CTX).immediate.data["usage"].startswith("/cni history")  # type: ignore[union-attr]
-    unknown = plan(registry, "histry", CTX).immediate
+    assert plan(registry, "").immediate.subcommand == "help"  # type: ignore[union-attr]
+    assert plan(registry, "help history").immediate.data["usage"].startswith("/cni history")  # type: ignore[union-attr]
+    unknown = plan(registry, "histry").immediate
     assert unknown is not None and "did you mean `history`" in unknown.doc.summary
-    nothing_close = plan(registry, "zzzzzz", CTX).immediate
+    nothing_close = plan(registry, "zzzzzz").immediate
     assert nothing_close is not None and "did you mean" not in nothing_close.doc.summary
-    bad = plan(registry, "history --limit 500", CTX).immediate
+    bad = plan(registry, "history --limit 500").immediate
     assert bad is not None and bad.outcome == "user_error" and "between 1 and 100" in bad.doc.summary
-    extra = plan(registry, "history surplus", CTX).immediate
+    extra = plan(registry, "history surplus").immediate
     assert extra is not None and "unknown arguments: surplus" in extra.doc.summary
-    ok = plan(registry, "history --limit 3 --cluster prod", CTX)
+    ok = plan(registry, "history --limit 3 --cluster prod")
     assert ok.immediate is None and ok.args is not None and ok.args.limit == 3 and ok.args.cluster == "prod"
-    assert plan(registry, "history --help", CTX).immediate.subcommand == "help"  # type: ignore[union-attr]
+    assert plan(registry, "history --help").immediate.subcommand == "help"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("value, user", [("<@U0ABC|ann>", "U0ABC"), ("<@W0XYZ>", "W0XYZ"), ("U0ABC", "U0ABC")])

@@ -17,6 +17,7 @@ from bot.digests.poster import (
     LOST,
     NOT_DUE,
     POSTED_NOW,
+    REFUSED,
     SKIPPED_NOW,
     TOO_LATE,
     DigestPoster,
@@ -172,3 +173,9 @@ def test_without_grace_the_cron_job_still_posts_on_time(rig: Rig) -> None:
     assert rig.poster.run(rig.sub, catching_up=True).outcome == TOO_LATE
     rig.clock.now = NOW + timedelta(seconds=2)
     assert rig.poster.run(rig.sub).outcome == POSTED_NOW
+
+
+def test_a_channel_the_access_rules_no_longer_allow_gets_nothing(rig: Rig) -> None:
+    rig.poster.may_post = lambda cluster, channel: False
+    assert rig.poster.run(rig.sub).outcome == REFUSED
+    assert rig.sender.posts == [] and rig.digests.claim_for(rig.sub, NOW) is None
