@@ -198,7 +198,7 @@ def test_channel_default_and_cluster_flag_pick_the_right_cluster(clusters: TwoCl
 
     history = clusters.bot.cnibot.services.history
     # History is written after each answer: wait for the third row rather than race the writer.
-    rows = clusters.bot.slack.wait_for(lambda s: (r := history.recent_commands()) if len(r) >= 3 else None)
+    rows = clusters.bot.slack.wait_for(lambda s: r if len(r := history.recent_commands()) >= 3 else None)
     assert [(r.cluster, r.outcome) for r in reversed(rows)] == [("west", "ok"), ("east", "ok"), ("east", "ok")]
 
 
