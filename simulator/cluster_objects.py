@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from simulator import objects
+from simulator import daemonset_objects, objects
 from simulator.awsnode import AwsNodeConfig
 from simulator.awsnode_logs import aws_node_log
 from simulator.cluster_state import EVENT_TTL, SimNode, SimPod, replicaset_name
@@ -38,8 +38,8 @@ class ClusterObjects:
     node_images: dict[str, dict[str, str]]  # node name -> the images its aws-node pod started with
 
     def _aws_node_template(self, images: dict[str, str] | None = None) -> JsonObject:
-        template = objects.aws_node_template(self.env, f"{self.scenario.cni_version}-eksbuild.1")
-        return objects.with_images(template, self.aws_node_images if images is None else images)
+        template = daemonset_objects.aws_node_template(self.env, f"{self.scenario.cni_version}-eksbuild.1")
+        return daemonset_objects.with_images(template, self.aws_node_images if images is None else images)
 
     def _eniconfig_name(self, node: SimNode, config: AwsNodeConfig) -> str:
         """ipamd's order: external label, annotation, label, then the literal "default"."""
@@ -85,7 +85,7 @@ class ClusterObjects:
         annotations = {}
         if self.scenario.managed_addon is not None:
             annotations["eks.amazonaws.com/managed-by"] = "eks"
-        ds = objects.daemonset(
+        ds = daemonset_objects.daemonset(
             "aws-node",
             self._aws_node_template(),
             created=self.now - timedelta(days=30),
@@ -105,9 +105,9 @@ class ClusterObjects:
 
     def _kube_proxy_daemonset(self) -> JsonObject:
         n = len(self.nodes)
-        return objects.daemonset(
+        return daemonset_objects.daemonset(
             "kube-proxy",
-            objects.kube_proxy_template(),
+            daemonset_objects.kube_proxy_template(),
             created=self.now - timedelta(days=30),
             desired=n,
             ready=n,
@@ -224,7 +224,7 @@ class ClusterObjects:
         }
 
     def _kube_proxy_pod(self, node: SimNode) -> JsonObject:
-        template = objects.kube_proxy_template()
+        template = daemonset_objects.kube_proxy_template()
         spec = template["spec"]
         spec["nodeName"] = node.name
         started = node.created + timedelta(seconds=20)

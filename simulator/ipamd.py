@@ -8,6 +8,9 @@ The rules follow ipamd (`pkg/ipamd/ipamd.go`, `docs/eni-and-ip-target.md`, `docs
 - WARM_PREFIX_TARGET (PD): grow when available < 16 x p by max(1, p - free prefixes).
 - No growth once total >= capacity.pods, none on a cordoned node unless AWS_MANAGE_ENIS_NON_SCHEDULABLE.
 Time never passes on its own: convergence runs to a fixed point and cooldowns expire only through `advance`.
+
+Over 500 lines on purpose: one node's ipamd is one state machine (ENIs, secondary IPs, prefixes, cooldowns,
+the pool loop) over one datastore, as upstream keeps it; its pieces only make sense against that datastore.
 """
 
 from __future__ import annotations

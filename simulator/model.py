@@ -3,6 +3,9 @@
 Every mutating method enforces the rule AWS enforces and raises `Ec2Error` with the real code, so the ipamd
 model and the Query API share one source of truth. Indexes (by instance, subnet, VPC, tag, address) keep
 filtered Describe calls from scanning 15,000 ENIs.
+
+Over 500 lines on purpose: one `Ec2Model` under one lock, and every mutation keeps all the indexes
+consistent; split by resource, each rule would reach into the other modules' indexes.
 """
 
 from __future__ import annotations

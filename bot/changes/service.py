@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.changes.apply import DEFAULT_TIMINGS, Applier, Timings
+from bot.changes.apply import Applier
+from bot.changes.apply_run import DEFAULT_TIMINGS, Timings
 from bot.changes.drafts import ChangeRefused, Draft, apply_blocker, draft_rollback
 from bot.changes.nodes import FOR_NODE_SETTINGS, remaining_nodes
 from bot.changes.notify import SlackNotifier, slack_client_from

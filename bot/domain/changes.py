@@ -4,6 +4,9 @@ A change request stores exactly what will be written (the diff), a hash of it, a
 was computed against. This module decides everything that needs no I/O: the change model and its hash, the
 status machine with its allowed transitions, who may approve or reject, when a request is stale or expired,
 and how a change is rolled back.
+
+Just over 500 lines: the change model, its status machine and the approval rules are the one vocabulary the
+change flow shares; kept together so each decision has one place.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Stored objects are never mutated in place: every write stores a new dict (sharing untouched sub-trees
 with the old one). So readers may hold a stored object outside the lock, and the HTTP layer serialises
 lists without copying them. Callers of the public methods get copies they may change freely.
+
+Just over 500 lines: one store under one lock (its indexes, watches and paging); what the verbs mean is in
+api.py.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from bot.domain.diagnosis.signals import SandboxFailure, classify_sandbox, faili
 from bot.domain.evidence import PodEvidence
 from simulator import egress_v4 as sim
 from simulator.cluster_state import sandbox_message
-from tests.unit.diagnosis import factories as f
+from tests import factories as f
 
 IPV6_ENV = {"ENABLE_IPv6": "true", "ENABLE_IPv4": "false", "ENABLE_PREFIX_DELEGATION": "true"}
 

@@ -13,7 +13,7 @@ from bot.domain.diagnosis.engine import diagnose
 from bot.domain.diagnosis.model import CauseCode
 from simulator.cluster import SimCluster
 from simulator.scenarios import parse_scenario
-from tests.unit.diagnosis import factories as f
+from tests import factories as f
 
 ROWS = [
     # (ENABLE_MULTI_NIC, annotation value, ipamd refuses)

@@ -24,7 +24,8 @@ from bot.domain.settings_change import validate_change
 from simulator import objects
 from simulator.awsnode import MANIFEST_ENV, go_atoi, parse_env
 from simulator.awsnode_logs import CHECKING_IPAM, COPIED_CONFIG, aws_node_log
-from simulator.cluster import ENICONFIG_API, SimCluster
+from simulator.cluster import SimCluster
+from simulator.cluster_layout import ENICONFIG_API
 from simulator.instance_types import INSTANCE_TYPES
 from simulator.ipamd import CUSTOM_NETWORKING_INIT_ERROR, NodeIpamd
 from simulator.model import Ec2Model

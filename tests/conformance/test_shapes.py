@@ -11,7 +11,7 @@ from bot.domain.diagnosis.model import CauseCode
 from bot.domain.shapes import NodeShape, aws_node_runs_on, node_shape
 from simulator.cluster import SimCluster
 from simulator.scenarios import parse_scenario
-from tests.unit.diagnosis import factories as f
+from tests import factories as f
 
 ROWS = [
     # (compute-type, os, aws-node runs, shape)

@@ -23,7 +23,7 @@ from simulator.awsnode import IpamdMetrics, render_metrics
 from simulator.cluster_state import GRPC_ERROR, NO_IP, sandbox_message
 from simulator.instance_types import INSTANCE_TYPES
 from simulator.model import Ec2Error, Ec2Model
-from tests.unit.diagnosis import factories
+from tests import factories
 
 CNI_GO = "cmd/routed-eni-cni-plugin/cni.go: add"
 EGRESS_GO = "cmd/egress-cni-plugin/main.go: add"

@@ -42,14 +42,14 @@ def sqlite_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_config_naming_a_directory(tmp_path: Path, sqlite_env: dict[str, str]) -> None:
-    line = one_problem(cnibot("ask", "help", env={**sqlite_env, "CNIBOT_CONFIG": str(tmp_path)}))
+    line = one_problem(cnibot("ask", "history", env={**sqlite_env, "CNIBOT_CONFIG": str(tmp_path)}))
     assert line.startswith("CNIBOT_CONFIG:") and "is a directory" in line
 
 
 def test_config_not_utf8(tmp_path: Path, sqlite_env: dict[str, str]) -> None:
     path = tmp_path / "c.yaml"
     path.write_bytes(b"default_cluster: \xff\xfe\n")
-    line = one_problem(cnibot("ask", "help", env={**sqlite_env, "CNIBOT_CONFIG": str(path)}))
+    line = one_problem(cnibot("ask", "history", env={**sqlite_env, "CNIBOT_CONFIG": str(path)}))
     assert line.startswith("CNIBOT_CONFIG:") and "not UTF-8" in line
 
 
@@ -63,15 +63,15 @@ def test_config_not_utf8(tmp_path: Path, sqlite_env: dict[str, str]) -> None:
     ],
 )
 def test_malformed_database_url(url: str, says: str) -> None:
-    line = one_problem(cnibot("ask", "help", env={"CNIBOT_DATABASE_URL": url}))
+    line = one_problem(cnibot("ask", "history", env={"CNIBOT_DATABASE_URL": url}))
     assert line.startswith("CNIBOT_DATABASE_URL:") and says in line
 
 
 def test_sqlite_in_a_missing_directory_still_answers(tmp_path: Path) -> None:
     """Item 9 with item 13: one line naming the setting, and the answer still comes."""
-    out = cnibot("ask", "help", env={"CNIBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'nope' / 'c.db'}"})
-    assert out.returncode == 0, out.stderr
-    assert "recent /cni commands" in out.stdout and "History is off" in out.stdout
+    out = cnibot("ask", "histroy", env={"CNIBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'nope' / 'c.db'}"})
+    assert out.returncode == 2, out.stderr  # the usage answer, which would be recorded with a database
+    assert "did you mean `history`" in out.stdout
     assert "Traceback" not in out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "CNIBOT_DATABASE_URL" in lines[0] and "without history" in lines[0], lines
@@ -88,7 +88,7 @@ def test_kubeconfig_that_is_not_yaml(tmp_path: Path, sqlite_env: dict[str, str])
 def test_unknown_yaml_key_is_named_as_written(tmp_path: Path, sqlite_env: dict[str, str]) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("foo: 1\n")
-    line = one_problem(cnibot("ask", "help", env={**sqlite_env, "CNIBOT_CONFIG": str(path)}))
+    line = one_problem(cnibot("ask", "history", env={**sqlite_env, "CNIBOT_CONFIG": str(path)}))
     assert line.startswith("config foo:") and "CNIBOT_FOO" not in line
 
 
@@ -99,7 +99,7 @@ def test_serve_port_flag_is_named_as_typed(sqlite_env: dict[str, str]) -> None:
 
 
 def test_env_port_is_still_named_by_its_variable(sqlite_env: dict[str, str]) -> None:
-    line = one_problem(cnibot("ask", "help", env={**sqlite_env, "CNIBOT_PORT": "70000"}))
+    line = one_problem(cnibot("ask", "history", env={**sqlite_env, "CNIBOT_PORT": "70000"}))
     assert line.startswith("CNIBOT_PORT:")
 
 

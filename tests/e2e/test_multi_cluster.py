@@ -196,7 +196,9 @@ def test_channel_default_and_cluster_flag_pick_the_right_cluster(clusters: TwoCl
     assert all(s in answer for s in _subnet_ids(east))
     assert west.counter.snapshot() == {} and east.counter.count("eks", "DescribeCluster") == 0
 
-    rows = clusters.bot.cnibot.services.history.recent_commands()
+    history = clusters.bot.cnibot.services.history
+    # History is written after each answer: wait for the third row rather than race the writer.
+    rows = clusters.bot.slack.wait_for(lambda s: r if len(r := history.recent_commands()) >= 3 else None)
     assert [(r.cluster, r.outcome) for r in reversed(rows)] == [("west", "ok"), ("east", "ok"), ("east", "ok")]
 
 

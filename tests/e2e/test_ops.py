@@ -123,6 +123,15 @@ def _base_env(slack: FakeSlack, database_url: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
+def _handled(metrics: str) -> float:
+    """How many slash commands the metrics count as handled."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("cnibot_commands_total{") and 'source="slack"' in line
+    )
+
+
 def test_json_logs_one_event_per_request_with_correlation_id_and_no_secrets(
     fake_slack: FakeSlack, pg_url: str, tmp_path: Path
 ) -> None:
@@ -141,7 +150,11 @@ def test_json_logs_one_event_per_request_with_correlation_id_and_no_secrets(
             resp, paths[text] = served.slash(fake_slack, text, trigger)
             assert resp.status_code == 200
         fake_slack.wait_for(lambda s: s.deliveries(paths["history --limit 3"]), timeout=10)
-        metrics = httpx.get(f"{served.url}/metrics", timeout=5).text
+        # Commands are counted once handled, after their answers: wait until all three are, then read.
+        metrics = fake_slack.wait_for(
+            lambda s: m if _handled(m := httpx.get(f"{served.url}/metrics", timeout=5).text) >= 3 else None,
+            timeout=10,
+        )
         assert served.stop() == 0
 
     raw = "".join(served.stderr)

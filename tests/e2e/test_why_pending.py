@@ -396,8 +396,11 @@ def test_ack_then_history_row_and_diagnosis_row(running: SimBot) -> None:
         lambda s: [e for e in services.history.recent_commands(user_id="U0BOB") if e.subcommand == "why-pending"]
     )
     assert rows[0].outcome == "ok" and rows[0].cluster == running.sim.cluster_name
-    stored = DiagnosisRepository(make_session_factory(services.repos.engine)).recent(cluster=running.sim.cluster_name)
-    mine = [d for d in stored if d.requester == "U0BOB"]
+    diagnoses = DiagnosisRepository(make_session_factory(services.repos.engine))
+    # Recorded after the answer, like the command row: wait for it rather than race the writer.
+    mine = running.bot.slack.wait_for(
+        lambda s: [d for d in diagnoses.recent(cluster=running.sim.cluster_name) if d.requester == "U0BOB"]
+    )
     assert mine and mine[0].pod == "web-5" and mine[0].namespace == "shop"
     assert mine[0].codes[0] == "WARM_TARGET_MISCONFIG" and mine[0].node and mine[0].duration_ms >= 0
 

@@ -6,7 +6,8 @@ import pytest
 from kubernetes import client, config
 
 from simulator.addresses import ip_to_int
-from simulator.cluster import GRPC_ERROR, NO_IP, SimCluster
+from simulator.cluster import SimCluster
+from simulator.cluster_state import GRPC_ERROR, NO_IP
 from simulator.ipamd import CNI_ROLE_TAG
 from simulator.runner import SimulatedCluster
 from simulator.scenarios import Scenario, ScenarioError, list_scenarios, load_scenario, parse_scenario

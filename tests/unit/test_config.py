@@ -120,7 +120,7 @@ def test_zero_config_without_a_kubeconfig_is_default(tmp_path: Path) -> None:
 def test_node_rollout_settings_from_the_config_file_and_their_bounds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.changes.apply import DEFAULT_TIMINGS
+    from bot.changes.apply_run import DEFAULT_TIMINGS
     from bot.changes.service import with_rollout_settings
 
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))

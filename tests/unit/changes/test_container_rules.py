@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from bot.changes.apply import manual_commands
+from bot.changes.manual import manual_commands
 from bot.changes.rollout import env_matches
 from bot.domain.changes import ChangeSpec, EnvChange, Target
 from bot.domain.facts import DaemonSetFact

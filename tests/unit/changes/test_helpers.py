@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.changes.apply import manual_commands
 from bot.changes.interactions import ENICONFIG, ENV, proposal_from, read_form, request_form
+from bot.changes.manual import manual_commands
 from bot.changes.parse import parse_assignments, parse_change_id, parse_eniconfig, parse_unsets, parse_zone_subnets
 from bot.changes.render import request_doc
 from bot.changes.state import addon_config_with, container_edits, parse_addon_config

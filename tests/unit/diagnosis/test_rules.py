@@ -12,7 +12,7 @@ from bot.domain.diagnosis import CauseCode, Diagnosis, ProposedChange, diagnose
 from bot.domain.evidence import PodEvidence
 from bot.domain.facts import EniConfigFact, Unchecked
 from bot.domain.ipamd_metrics import IpamdMetrics
-from tests.unit.diagnosis import factories as f
+from tests import factories as f
 
 
 @dataclass

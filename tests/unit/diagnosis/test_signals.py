@@ -12,7 +12,7 @@ from bot.domain.diagnosis.signals import (
     parse_scheduler_message,
     pod_signals,
 )
-from tests.unit.diagnosis import factories as f
+from tests import factories as f
 
 
 def test_scheduler_message_with_taints_and_preemption() -> None:

@@ -9,8 +9,8 @@ from bot.domain.changes import ChangeSpec, rollback_plan
 from bot.domain.config_view import config_view
 from bot.domain.settings_change import EnvChange, settings_drift
 from bot.domain.state import StateModel
+from tests.factories import snapshot, snapshot_daemonset
 from tests.unit.digests.factories import NOW, sample
-from tests.unit.state.builders import daemonset, snapshot
 
 RUNNING = {"ENABLE_IPv4": "true", "WARM_IP_TARGET": "5"}
 # WARM_ENI_TARGET=1 and AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false are what aws-node runs with when unset.
@@ -19,7 +19,7 @@ APPROVED_OTHER = {**RUNNING, "WARM_IP_TARGET": "8"}
 
 
 def _config_drift(approved: dict[str, str]) -> list[str]:
-    model = StateModel(snapshot(daemonset=daemonset(WARM_IP_TARGET="5")))
+    model = StateModel(snapshot(daemonset=snapshot_daemonset(WARM_IP_TARGET="5")))
     drift = config_view(model, approved_env=approved).drift
     assert drift is not None
     return [c.key for c in drift.changes]

@@ -9,38 +9,49 @@ from bot.domain.eniconfig import ENICONFIG_SG_NOT_FOUND, ENICONFIG_SUBNET_WRONG_
 from bot.domain.settings_change import settings_drift
 from bot.domain.snapshot import ManagedAddon
 from bot.domain.state import MIGRATED, NO_ENICONFIG, NOT_CHECKED, ON_PRIMARY_SUBNET, StateModel
-from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
+from tests.factories import (
+    eniconfig,
+    ips,
+    placement,
+    snapshot,
+    snapshot_daemonset,
+    snapshot_eni,
+    snapshot_node,
+    snapshot_subnet,
+)
 
 CN = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}
 SUBNETS = {
-    "subnet-a": subnet("subnet-a", "10.0.0.0/20"),
-    "subnet-pods-a": subnet("subnet-pods-a", "100.64.0.0/18", free=16000),
-    "subnet-pods-b": subnet("subnet-pods-b", "100.64.64.0/18", az="us-east-2b", free=16300),
+    "subnet-a": snapshot_subnet("subnet-a", "10.0.0.0/20"),
+    "subnet-pods-a": snapshot_subnet("subnet-pods-a", "100.64.0.0/18", free=16000),
+    "subnet-pods-b": snapshot_subnet("subnet-pods-b", "100.64.64.0/18", az="us-east-2b", free=16300),
 }
 
 
 def _half_migrated(enis_read: bool = True) -> StateModel:
     old, new = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
     nodes = [
-        node("old", "i-old", created=old),
-        node("new", "i-new", created=new),
-        node("nowhere", "i-c", az="us-east-2c"),
+        snapshot_node("old", "i-old", created=old),
+        snapshot_node("new", "i-new", created=new),
+        snapshot_node("nowhere", "i-c", az="us-east-2c"),
     ]
     enis = [
-        eni("eni-o0", "subnet-a", instance="i-old", device=0, primary="10.0.0.4", secondary=ips("10.0.0", 5, 9)),
-        eni("eni-n0", "subnet-a", instance="i-new", device=0, primary="10.0.0.30"),
-        eni(
+        snapshot_eni(
+            "eni-o0", "subnet-a", instance="i-old", device=0, primary="10.0.0.4", secondary=ips("10.0.0", 5, 9)
+        ),
+        snapshot_eni("eni-n0", "subnet-a", instance="i-new", device=0, primary="10.0.0.30"),
+        snapshot_eni(
             "eni-n1", "subnet-pods-a", instance="i-new", device=1, primary="100.64.0.4", secondary=ips("100.64.0", 5, 9)
         ),
-        eni("eni-c0", "subnet-a", instance="i-c", device=0, primary="10.0.0.40"),
+        snapshot_eni("eni-c0", "subnet-a", instance="i-c", device=0, primary="10.0.0.40"),
     ]
     return StateModel(
         snapshot(
             nodes=nodes,
             enis=enis if enis_read else None,
-            pods=[pod("web-old", "old", "10.0.0.5"), pod("web-new", "new", "100.64.0.5")],
+            pods=[placement("web-old", "old", "10.0.0.5"), placement("web-new", "new", "100.64.0.5")],
             subnets=SUBNETS,
-            daemonset=daemonset(**CN, WARM_IP_TARGET="1"),
+            daemonset=snapshot_daemonset(**CN, WARM_IP_TARGET="1"),
             eniconfigs=[
                 eniconfig("us-east-2a", "subnet-pods-a", "sg-pods"),
                 eniconfig("us-east-2b", "subnet-pods-a", "sg-gone"),  # subnet of the wrong zone
@@ -93,6 +104,6 @@ def test_drift_is_a_seam_until_approvals_exist() -> None:
 
 
 def test_no_migration_view_without_custom_networking() -> None:
-    model = StateModel(snapshot(nodes=[node("n1", "i-1")], subnets=SUBNETS))
+    model = StateModel(snapshot(nodes=[snapshot_node("n1", "i-1")], subnets=SUBNETS))
     view = config_view(model)
     assert not view.custom_networking and view.migration == ()

@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 from bot.domain.state import StateModel
-from tests.unit.state.builders import eni, ips, node, pod, snapshot, subnet
+from tests.factories import ips, placement, snapshot, snapshot_eni, snapshot_node, snapshot_subnet
 
 SUBNET = "subnet-a"
 
 
 def _cluster() -> StateModel:
     enis = [
-        eni("eni-1", SUBNET, instance="i-1", device=0, primary="10.0.0.10", secondary=ips("10.0.0", 11, 9)),
-        eni("eni-2", SUBNET, instance="i-1", device=1, primary="10.0.0.20", secondary=ips("10.0.0", 21, 9), cni=True),
-        eni("eni-leak", SUBNET, primary="10.0.0.30", secondary=ips("10.0.0", 31, 2), cni=True),
-        eni("eni-elb", SUBNET, primary="10.0.0.40", description="ELB app/web/1"),
-        eni("eni-other-node", SUBNET, instance="i-not-ours", device=0, primary="10.0.0.50", secondary=("10.0.0.51",)),
+        snapshot_eni("eni-1", SUBNET, instance="i-1", device=0, primary="10.0.0.10", secondary=ips("10.0.0", 11, 9)),
+        snapshot_eni(
+            "eni-2", SUBNET, instance="i-1", device=1, primary="10.0.0.20", secondary=ips("10.0.0", 21, 9), cni=True
+        ),
+        snapshot_eni("eni-leak", SUBNET, primary="10.0.0.30", secondary=ips("10.0.0", 31, 2), cni=True),
+        snapshot_eni("eni-elb", SUBNET, primary="10.0.0.40", description="ELB app/web/1"),
+        snapshot_eni(
+            "eni-other-node", SUBNET, instance="i-not-ours", device=0, primary="10.0.0.50", secondary=("10.0.0.51",)
+        ),
     ]
-    pods = [pod(f"web-{i}", "n1", f"10.0.0.{11 + i}") for i in range(5)]
+    pods = [placement(f"web-{i}", "n1", f"10.0.0.{11 + i}") for i in range(5)]
     pods += [
-        pod("kube-proxy", "n1", "10.0.0.10", host=True),
-        pod("pending", "n1", None),
-        pod("done", "n1", "10.0.0.16", phase="Succeeded"),  # finished: its IP went back to the pool
+        placement("kube-proxy", "n1", "10.0.0.10", host=True),
+        placement("pending", "n1", None),
+        placement("done", "n1", "10.0.0.16", phase="Succeeded"),  # finished: its IP went back to the pool
     ]
     return StateModel(
         snapshot(
-            nodes=[node("n1", "i-1")],
+            nodes=[snapshot_node("n1", "i-1")],
             pods=pods,
             enis=enis,
-            subnets={SUBNET: subnet(SUBNET, "10.0.0.0/24", free=251 - 27)},
+            subnets={SUBNET: snapshot_subnet(SUBNET, "10.0.0.0/24", free=251 - 27)},
         )
     )
 
@@ -51,10 +55,12 @@ def test_node_counts_pods_and_its_warm_pool() -> None:
 
 def test_prefix_addresses_count_per_pod_and_the_rest_is_warm() -> None:
     enis = [
-        eni("eni-1", SUBNET, instance="i-1", device=0, primary="10.0.0.4", prefixes=("10.0.0.16/28", "10.0.0.32/28"))
+        snapshot_eni(
+            "eni-1", SUBNET, instance="i-1", device=0, primary="10.0.0.4", prefixes=("10.0.0.16/28", "10.0.0.32/28")
+        )
     ]
-    pods = [pod(f"p{i}", "n1", f"10.0.0.{16 + i}") for i in range(3)] + [pod("q", "n1", "10.0.0.40")]
-    model = StateModel(snapshot(nodes=[node("n1", "i-1")], pods=pods, enis=enis))
+    pods = [placement(f"p{i}", "n1", f"10.0.0.{16 + i}") for i in range(3)] + [placement("q", "n1", "10.0.0.40")]
+    model = StateModel(snapshot(nodes=[snapshot_node("n1", "i-1")], pods=pods, enis=enis))
     assert model.ledger.holders(SUBNET) == {"pods": 4, "warm": 28, "nodes": 1, "leaked": 0, "other": 0}
     assert model.nodes["n1"].enis[0].prefixes == 2
 
@@ -62,13 +68,13 @@ def test_prefix_addresses_count_per_pod_and_the_rest_is_warm() -> None:
 def test_branch_enis_belong_to_their_node_by_tag_and_hold_pod_ips() -> None:
     tag = {"node.k8s.amazonaws.com/instance_id": "i-1"}
     enis = [
-        eni("eni-1", SUBNET, instance="i-1", device=0, primary="10.0.0.4"),
-        eni("eni-trunk", SUBNET, instance="i-1", device=1, primary="10.0.0.5", kind="trunk"),
-        eni("eni-br1", SUBNET, primary="10.0.0.6", kind="branch", tags=tag),
-        eni("eni-br2", SUBNET, primary="10.0.0.7", kind="branch", tags=tag),
+        snapshot_eni("eni-1", SUBNET, instance="i-1", device=0, primary="10.0.0.4"),
+        snapshot_eni("eni-trunk", SUBNET, instance="i-1", device=1, primary="10.0.0.5", kind="trunk"),
+        snapshot_eni("eni-br1", SUBNET, primary="10.0.0.6", kind="branch", tags=tag),
+        snapshot_eni("eni-br2", SUBNET, primary="10.0.0.7", kind="branch", tags=tag),
     ]
-    pods = [pod("sg-pod", "n1", "10.0.0.6", branch=True)]
-    model = StateModel(snapshot(nodes=[node("n1", "i-1", pod_eni=9)], pods=pods, enis=enis))
+    pods = [placement("sg-pod", "n1", "10.0.0.6", branch=True)]
+    model = StateModel(snapshot(nodes=[snapshot_node("n1", "i-1", pod_eni=9)], pods=pods, enis=enis))
     # One branch ENI serves a pod; the other (pod gone) and the trunk are the node's own.
     assert model.ledger.holders(SUBNET) == {"pods": 1, "warm": 0, "nodes": 3, "leaked": 0, "other": 0}
     state = model.nodes["n1"]
@@ -79,8 +85,10 @@ def test_branch_enis_belong_to_their_node_by_tag_and_hold_pod_ips() -> None:
 def test_nodes_aws_node_does_not_run_on_have_no_warm_pool() -> None:
     """aws-node's nodeAffinity keeps it off Windows (and Fargate, Auto Mode, Hybrid) nodes: their unused ENI
     addresses belong to another IPAM (the VPC resource controller, EKS), not to an ipamd warm pool."""
-    enis = [eni("eni-w", SUBNET, instance="i-w", device=0, primary="10.0.0.60", secondary=ips("10.0.0", 61, 9))]
-    windows = node("win", "i-w", labels={"kubernetes.io/os": "windows"})
-    model = StateModel(snapshot(nodes=[windows], pods=[pod("iis", "win", "10.0.0.61")], enis=enis))
+    enis = [
+        snapshot_eni("eni-w", SUBNET, instance="i-w", device=0, primary="10.0.0.60", secondary=ips("10.0.0", 61, 9))
+    ]
+    windows = snapshot_node("win", "i-w", labels={"kubernetes.io/os": "windows"})
+    model = StateModel(snapshot(nodes=[windows], pods=[placement("iis", "win", "10.0.0.61")], enis=enis))
     assert model.ledger.holders(SUBNET)["warm"] == 0
     assert model.nodes["win"].unused_ips == 0

@@ -19,7 +19,16 @@ from bot.domain.state import (
     NODE_ON_PRIMARY_SUBNET,
     StateModel,
 )
-from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
+from tests.factories import (
+    eniconfig,
+    ips,
+    placement,
+    snapshot,
+    snapshot_daemonset,
+    snapshot_eni,
+    snapshot_node,
+    snapshot_subnet,
+)
 
 CUSTOM_NETWORKING = {
     "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true",
@@ -30,9 +39,9 @@ CUSTOM_NETWORKING = {
 def _model(max_pods: int | None, **env: str) -> StateModel:
     return StateModel(
         snapshot(
-            nodes=[node("n1", "i-1", max_pods=max_pods, pod_eni=9)],
-            enis=[eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
-            daemonset=daemonset(**env),
+            nodes=[snapshot_node("n1", "i-1", max_pods=max_pods, pod_eni=9)],
+            enis=[snapshot_eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
+            daemonset=snapshot_daemonset(**env),
             eniconfigs=[eniconfig("us-east-2a", "subnet-pods")],
         )
     )
@@ -83,12 +92,14 @@ def test_sgp_branch_enis_cover_the_trunk_slot() -> None:
 
 
 def test_node_using_every_addressable_ip_is_flagged() -> None:
-    enis = [eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4", secondary=ips("10.0.0", 5, 4))]
+    enis = [
+        snapshot_eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4", secondary=ips("10.0.0", 5, 4))
+    ]
     model = StateModel(
         snapshot(
-            nodes=[node("n1", "i-1", instance_type="t3.small", max_pods=6)],
+            nodes=[snapshot_node("n1", "i-1", instance_type="t3.small", max_pods=6)],
             enis=enis,
-            pods=[pod(f"p{i}", "n1", f"10.0.0.{5 + i}") for i in range(4)],
+            pods=[placement(f"p{i}", "n1", f"10.0.0.{5 + i}") for i in range(4)],
             limits={"t3.small": InstanceLimits("t3.small", 2, 3, vcpus=2, branch_enis=0)},
         )
     )
@@ -97,15 +108,17 @@ def test_node_using_every_addressable_ip_is_flagged() -> None:
 
 def test_custom_networking_node_on_the_primary_subnet_and_missing_eniconfig() -> None:
     enis = [
-        eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4", secondary=ips("10.0.0", 5, 9)),
-        eni("eni-2", "subnet-pods", instance="i-1", device=1, primary="100.64.0.4", secondary=ips("100.64.0", 5, 9)),
+        snapshot_eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4", secondary=ips("10.0.0", 5, 9)),
+        snapshot_eni(
+            "eni-2", "subnet-pods", instance="i-1", device=1, primary="100.64.0.4", secondary=ips("100.64.0", 5, 9)
+        ),
     ]
     old = StateModel(
         snapshot(
-            nodes=[node("n1", "i-1", max_pods=20)],
+            nodes=[snapshot_node("n1", "i-1", max_pods=20)],
             enis=enis,
-            pods=[pod("web", "n1", "10.0.0.5")],
-            daemonset=daemonset(**CUSTOM_NETWORKING),
+            pods=[placement("web", "n1", "10.0.0.5")],
+            daemonset=snapshot_daemonset(**CUSTOM_NETWORKING),
             eniconfigs=[eniconfig("us-east-2a", "subnet-pods")],
         )
     )
@@ -149,9 +162,9 @@ def test_report_prefers_the_version_ipamd_reports() -> None:
 
 
 NODES = [
-    node("ip-10-0-1-5.us-east-2.compute.internal", "i-0aaa"),
-    node("ip-10-0-1-6.us-east-2.compute.internal", "i-0bbb"),
-    node("ip-10-0-2-7.us-east-2.compute.internal", "i-0ccc"),
+    snapshot_node("ip-10-0-1-5.us-east-2.compute.internal", "i-0aaa"),
+    snapshot_node("ip-10-0-1-6.us-east-2.compute.internal", "i-0bbb"),
+    snapshot_node("ip-10-0-2-7.us-east-2.compute.internal", "i-0ccc"),
 ]
 
 
@@ -178,17 +191,19 @@ def test_ambiguous_prefix_and_typos_give_candidates() -> None:
 
 def test_subnet_discovery_sends_new_enis_to_the_tagged_subnet_with_most_free_ips() -> None:
     subnets = {
-        "subnet-a": subnet("subnet-a", "10.0.0.0/24", free=10),
-        "subnet-tagged": subnet("subnet-tagged", "10.0.1.0/24", free=200, tags={"kubernetes.io/role/cni": "1"}),
-        "subnet-other-az": subnet("subnet-other-az", "10.0.2.0/24", az="us-east-2b", free=250),
+        "subnet-a": snapshot_subnet("subnet-a", "10.0.0.0/24", free=10),
+        "subnet-tagged": snapshot_subnet(
+            "subnet-tagged", "10.0.1.0/24", free=200, tags={"kubernetes.io/role/cni": "1"}
+        ),
+        "subnet-other-az": snapshot_subnet("subnet-other-az", "10.0.2.0/24", az="us-east-2b", free=250),
     }
     base = {
-        "nodes": [node("n1", "i-1")],
-        "enis": [eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
+        "nodes": [snapshot_node("n1", "i-1")],
+        "enis": [snapshot_eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
         "subnets": subnets,
     }
     assert StateModel(snapshot(**base)).nodes["n1"].allocation_subnet == "subnet-tagged"
-    off = StateModel(snapshot(**base, daemonset=daemonset(ENABLE_SUBNET_DISCOVERY="false")))
+    off = StateModel(snapshot(**base, daemonset=snapshot_daemonset(ENABLE_SUBNET_DISCOVERY="false")))
     assert off.nodes["n1"].allocation_subnet == "subnet-a"
 
 
@@ -205,9 +220,9 @@ def test_raising_max_pods_names_the_setting_of_the_nodes_os(os_image: str, setti
     Bottlerocket)."""
     model = StateModel(
         snapshot(
-            nodes=[replace(node("n1", "i-1", max_pods=10), os_image=os_image)],
-            enis=[eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
-            daemonset=daemonset(),
+            nodes=[replace(snapshot_node("n1", "i-1", max_pods=10), os_image=os_image)],
+            enis=[snapshot_eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
+            daemonset=snapshot_daemonset(),
         )
     )
     (problem,) = [p for p in model.node_problems(model.nodes["n1"]) if p.code == MAX_PODS_FAR_BELOW]

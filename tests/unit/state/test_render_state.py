@@ -15,7 +15,16 @@ from bot.render.config import config_data, config_doc
 from bot.render.doc import render_blocks, render_text
 from bot.render.node import node_data, node_doc
 from bot.render.subnets import subnets_data, subnets_doc
-from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
+from tests.factories import (
+    eniconfig,
+    ips,
+    placement,
+    snapshot,
+    snapshot_daemonset,
+    snapshot_eni,
+    snapshot_node,
+    snapshot_subnet,
+)
 
 CN = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}
 
@@ -24,19 +33,21 @@ def _fleet(count: int, **env: str) -> StateModel:
     nodes, enis, pods = [], [], []
     for i in range(count):
         name, iid, net = f"ip-10-0-{i}-4.us-east-2.compute.internal", f"i-{i:04d}", f"10.0.{i}"
-        nodes.append(node(name, iid, max_pods=29))
-        enis.append(eni(f"eni-{i}", "subnet-a", instance=iid, device=0, primary=f"{net}.4", secondary=ips(net, 5, 9)))
-        pods.append(pod(f"web-{i}", name, f"{net}.5"))
+        nodes.append(snapshot_node(name, iid, max_pods=29))
+        enis.append(
+            snapshot_eni(f"eni-{i}", "subnet-a", instance=iid, device=0, primary=f"{net}.4", secondary=ips(net, 5, 9))
+        )
+        pods.append(placement(f"web-{i}", name, f"{net}.5"))
     return StateModel(
         snapshot(
             nodes=nodes,
             enis=enis,
             pods=pods,
             subnets={
-                "subnet-a": subnet("subnet-a", "10.0.0.0/16", free=60000),
-                "subnet-p": subnet("subnet-p", "100.64.0.0/16"),
+                "subnet-a": snapshot_subnet("subnet-a", "10.0.0.0/16", free=60000),
+                "subnet-p": snapshot_subnet("subnet-p", "100.64.0.0/16"),
             },
-            daemonset=daemonset(**env),
+            daemonset=snapshot_daemonset(**env),
             eniconfigs=[eniconfig("us-east-2a", "subnet-p")],
         )
     )

@@ -8,25 +8,38 @@ from bot.domain.capacity import LIMIT_ENIS, LIMIT_SUBNET
 from bot.domain.capacity_view import capacity_view, parse_warm_env, suggested_warm_env
 from bot.domain.state import StateModel
 from bot.domain.subnet_view import ROLE_DISCOVERY, ROLE_ENICONFIG, ROLE_EXCLUDED, ROLE_NODES, subnet_views
-from tests.unit.state.builders import daemonset, eni, eniconfig, ips, node, pod, snapshot, subnet
+from tests.factories import (
+    eniconfig,
+    ips,
+    placement,
+    snapshot,
+    snapshot_daemonset,
+    snapshot_eni,
+    snapshot_node,
+    snapshot_subnet,
+)
 
 
 def _two_zone_cluster(**env: str) -> StateModel:
     """Two m5.large nodes in us-east-2a (subnet-a) and one in us-east-2b (subnet-b), 5 pods each."""
-    nodes = [node("a1", "i-a1"), node("a2", "i-a2"), node("b1", "i-b1", az="us-east-2b")]
+    nodes = [snapshot_node("a1", "i-a1"), snapshot_node("a2", "i-a2"), snapshot_node("b1", "i-b1", az="us-east-2b")]
     enis, pods = [], []
     for n, net, sub in (("a1", "10.0.0", "subnet-a"), ("a2", "10.0.1", "subnet-a"), ("b1", "10.1.0", "subnet-b")):
         iid = f"i-{n}"
-        enis.append(eni(f"eni-{n}-0", sub, instance=iid, device=0, primary=f"{net}.4", secondary=ips(net, 5, 9)))
-        enis.append(eni(f"eni-{n}-1", sub, instance=iid, device=1, primary=f"{net}.20", secondary=ips(net, 21, 9)))
-        pods += [pod(f"{n}-web-{i}", n, f"{net}.{5 + i}") for i in range(5)]
+        enis.append(
+            snapshot_eni(f"eni-{n}-0", sub, instance=iid, device=0, primary=f"{net}.4", secondary=ips(net, 5, 9))
+        )
+        enis.append(
+            snapshot_eni(f"eni-{n}-1", sub, instance=iid, device=1, primary=f"{net}.20", secondary=ips(net, 21, 9))
+        )
+        pods += [placement(f"{n}-web-{i}", n, f"{net}.{5 + i}") for i in range(5)]
     subnets = {
-        "subnet-a": subnet("subnet-a", "10.0.0.0/20", free=1000),
-        "subnet-b": subnet("subnet-b", "10.1.0.0/20", az="us-east-2b", free=5),
-        "subnet-pods": subnet("subnet-pods", "100.64.0.0/20"),
-        "subnet-tagged": subnet("subnet-tagged", "10.2.0.0/20", tags={"kubernetes.io/role/cni": "1"}),
-        "subnet-excluded": subnet("subnet-excluded", "10.3.0.0/20", tags={"kubernetes.io/role/cni": "0"}),
-        "subnet-unrelated": subnet("subnet-unrelated", "10.4.0.0/20"),
+        "subnet-a": snapshot_subnet("subnet-a", "10.0.0.0/20", free=1000),
+        "subnet-b": snapshot_subnet("subnet-b", "10.1.0.0/20", az="us-east-2b", free=5),
+        "subnet-pods": snapshot_subnet("subnet-pods", "100.64.0.0/20"),
+        "subnet-tagged": snapshot_subnet("subnet-tagged", "10.2.0.0/20", tags={"kubernetes.io/role/cni": "1"}),
+        "subnet-excluded": snapshot_subnet("subnet-excluded", "10.3.0.0/20", tags={"kubernetes.io/role/cni": "0"}),
+        "subnet-unrelated": snapshot_subnet("subnet-unrelated", "10.4.0.0/20"),
     }
     return StateModel(
         snapshot(
@@ -35,7 +48,7 @@ def _two_zone_cluster(**env: str) -> StateModel:
             pods=pods,
             subnets=subnets,
             eniconfigs=[eniconfig("spare", "subnet-pods")],
-            daemonset=daemonset(ENABLE_SUBNET_DISCOVERY="false", **env),
+            daemonset=snapshot_daemonset(ENABLE_SUBNET_DISCOVERY="false", **env),
         )
     )
 
@@ -75,15 +88,15 @@ def test_headroom_per_zone_names_the_binding_limit() -> None:
 
 def test_prefix_delegation_counts_only_whole_free_blocks() -> None:
     cidr_used = [f"10.9.0.{16 * block + 9}" for block in range(16)]  # one address in every /28
-    nodes = [node("n1", "i-1", max_pods=110)]
-    enis = [eni("eni-1", "subnet-frag", instance="i-1", device=0, primary=cidr_used[1])]
-    enis += [eni(f"eni-lambda-{i}", "subnet-frag", primary=ip) for i, ip in enumerate(cidr_used) if i != 1]
+    nodes = [snapshot_node("n1", "i-1", max_pods=110)]
+    enis = [snapshot_eni("eni-1", "subnet-frag", instance="i-1", device=0, primary=cidr_used[1])]
+    enis += [snapshot_eni(f"eni-lambda-{i}", "subnet-frag", primary=ip) for i, ip in enumerate(cidr_used) if i != 1]
     model = StateModel(
         snapshot(
             nodes=nodes,
             enis=enis,
-            subnets={"subnet-frag": subnet("subnet-frag", "10.9.0.0/24", free=251 - 16)},
-            daemonset=daemonset(ENABLE_PREFIX_DELEGATION="true"),
+            subnets={"subnet-frag": snapshot_subnet("subnet-frag", "10.9.0.0/24", free=251 - 16)},
+            daemonset=snapshot_daemonset(ENABLE_PREFIX_DELEGATION="true"),
         )
     )
     view = capacity_view(model)
@@ -127,10 +140,10 @@ def test_warm_env_words_are_parsed_and_checked() -> None:
 def test_sgp_branch_use_counts_waiting_pods_anywhere() -> None:
     model = StateModel(
         snapshot(
-            nodes=[node("n1", "i-1", pod_eni=9)],
-            enis=[eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
-            pods=[pod("sg-1", "n1", "10.0.0.9", branch=True), pod("sg-2", None, None, branch=True)],
-            daemonset=daemonset(ENABLE_POD_ENI="true"),
+            nodes=[snapshot_node("n1", "i-1", pod_eni=9)],
+            enis=[snapshot_eni("eni-1", "subnet-a", instance="i-1", device=0, primary="10.0.0.4")],
+            pods=[placement("sg-1", "n1", "10.0.0.9", branch=True), placement("sg-2", None, None, branch=True)],
+            daemonset=snapshot_daemonset(ENABLE_POD_ENI="true"),
         )
     )
     branches = capacity_view(model).branch_enis

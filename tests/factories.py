@@ -1,8 +1,13 @@
-"""Builders of hand-made why-pending evidence: one healthy m5.large node in us-east-2b, changed per case.
+"""Facts made by hand for unit and conformance tests: one module, two worlds built from the same facts.
 
-The base world: VPC vpc-1 with a node subnet 10.0.32.0/20 and pod subnets in 100.64.0.0/16 (one per AZ);
-node ip-10-0-32-10 (i-0node, m5.large: 3 ENIs x 10 IPs, max-pods 29) with two ENIs of 9 secondary IPs each,
-aws-node and kube-proxy on hostNetwork, stock aws-node settings, and the pod web-7d9f in shop waiting on it.
+One pod's world (why-pending evidence, tests/unit/diagnosis and tests/conformance): one healthy m5.large node
+in us-east-2b, changed per case. The base world: VPC vpc-1 with a node subnet 10.0.32.0/20 and pod subnets in
+100.64.0.0/16 (one per AZ); node ip-10-0-32-10 (i-0node, m5.large: 3 ENIs x 10 IPs, max-pods 29) with two
+ENIs of 9 secondary IPs each, aws-node and kube-proxy on hostNetwork, stock aws-node settings, and the pod
+web-7d9f in shop waiting on it.
+
+A cluster snapshot (the state views, tests/unit/state and tests/unit/domain): the `snapshot_*` builders, a VPC
+with a few subnets in us-east-2a, nodes, their ENIs and pod placements, read by `snapshot()`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from bot.domain.facts import (
 )
 from bot.domain.instance_limits import InstanceLimits
 from bot.domain.ipamd_metrics import IpamdMetrics
+from bot.domain.snapshot import ClusterSnapshot, PodPlacement
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NODE = "ip-10-0-32-10.us-east-2.compute.internal"
@@ -36,6 +42,7 @@ AZ = "us-east-2b"
 VPC = "vpc-1"
 M5_LARGE = InstanceLimits("m5.large", 3, 10, "nitro", False, 2, 1, 9)
 M4_LARGE = InstanceLimits("m4.large", 2, 10, "xen", False, 2, 1, 0)
+T3_MEDIUM = InstanceLimits("t3.medium", max_enis=3, ipv4_per_eni=6, vcpus=2, branch_enis=0)
 DEFAULT = object()  # "use the base world's value" where None means "could not be read"
 NO_IP = (
     'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "abc": '
@@ -48,8 +55,9 @@ def ago(seconds: int) -> datetime:
 
 
 def ips(prefix: str, start: int, count: int) -> tuple[str, ...]:
-    """Consecutive addresses, e.g. ips("10.0.32.", 20, 3) -> 10.0.32.20 .. 10.0.32.22 (spills into the next /24)."""
-    a, b, c, _ = (int(x) for x in (prefix + "0").split("."))
+    """Consecutive addresses, e.g. ips("10.0.32.", 20, 3) or ips("10.0.32", 20, 3) -> 10.0.32.20 .. 10.0.32.22
+    (spills into the next /24)."""
+    a, b, c, _ = (int(x) for x in (prefix.rstrip(".") + ".0").split("."))
     base = (a << 24) + (b << 16) + (c << 8) + start
     return tuple(".".join(str((n >> s) & 255) for s in (24, 16, 8, 0)) for n in range(base, base + count))
 
@@ -270,3 +278,116 @@ def with_pod(ev: PodEvidence, **changes: Any) -> PodEvidence:
     assert ev.pod is not None
     ev.pod = replace(ev.pod, **changes)
     return ev
+
+
+# --- a cluster snapshot: the state views ------------------------------------------------------------------
+
+
+def snapshot_subnet(
+    subnet_id: str, cidr: str, az: str = "us-east-2a", free: int | None = None, tags: dict[str, str] | None = None
+) -> SubnetFact:
+    size = 2 ** (32 - int(cidr.split("/")[1])) - 5
+    return SubnetFact(subnet_id, VPC, az, cidr, size if free is None else free, dict(tags or {}))
+
+
+def snapshot_node(
+    name: str,
+    instance_id: str,
+    *,
+    az: str = "us-east-2a",
+    instance_type: str = "m5.large",
+    max_pods: int | None = 29,
+    pod_eni: int | None = None,
+    labels: dict[str, str] | None = None,
+    created: datetime | None = None,
+) -> NodeFact:
+    return NodeFact(
+        name=name,
+        instance_id=instance_id,
+        az=az,
+        instance_type=instance_type,
+        capacity_pods=max_pods,
+        allocatable_pod_eni=pod_eni,
+        labels={"topology.kubernetes.io/zone": az, **(labels or {})},
+        annotations={},
+        taints=(),
+        unschedulable=False,
+        ready=("True", "", ""),
+        created_at=created or datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def snapshot_eni(
+    eni_id: str,
+    subnet_id: str,
+    *,
+    instance: str | None = None,
+    device: int | None = None,
+    primary: str | None = None,
+    secondary: tuple[str, ...] = (),
+    prefixes: tuple[str, ...] = (),
+    kind: str = "interface",
+    status: str | None = None,
+    cni: bool = False,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+) -> EniFact:
+    all_tags = dict(tags or {})
+    if cni:
+        all_tags.setdefault("node.k8s.amazonaws.com/instance_id", instance or "i-gone")
+    return EniFact(
+        eni_id=eni_id,
+        subnet_id=subnet_id,
+        vpc_id=VPC,
+        az="us-east-2a",
+        status=status or ("in-use" if instance or kind == "branch" else "available"),
+        interface_type=kind,
+        description=description or (f"aws-K8S-{instance or 'i-gone'}" if cni else ""),
+        instance_id=instance if kind != "branch" else None,
+        device_index=device,
+        network_card=0,
+        primary_ip=primary,
+        secondary_ips=secondary,
+        prefixes=prefixes,
+        tags=all_tags,
+    )
+
+
+def placement(
+    name: str,
+    node_name: str | None,
+    ip: str | None,
+    *,
+    host: bool = False,
+    phase: str = "Running",
+    branch: bool = False,
+) -> PodPlacement:
+    return PodPlacement("default", name, node_name, ip, host, phase, branch)
+
+
+def snapshot_daemonset(**env: str) -> DaemonSetFact:
+    return DaemonSetFact(
+        env={"ENABLE_IPv4": "true", **env},
+        init_env={},
+        image="602401143452.dkr.ecr.us-east-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1",
+        cni_version="1.19.2",
+        generation=3,
+        observed_generation=3,
+        desired=2,
+        ready=2,
+        updated=2,
+        resource_version="100",
+    )
+
+
+def eniconfig(name: str, subnet_id: str | None, *groups: str) -> EniConfigFact:
+    return EniConfigFact(name, subnet_id, tuple(groups))
+
+
+def snapshot(**fields: Any) -> ClusterSnapshot:
+    fields.setdefault("limits", {"m5.large": M5_LARGE, "t3.medium": T3_MEDIUM})
+    fields.setdefault("daemonset", snapshot_daemonset())
+    fields.setdefault("eniconfigs", [])
+    fields.setdefault("pods", [])
+    fields.setdefault("vpc_id", VPC)
+    return ClusterSnapshot(cluster="test", **fields)
