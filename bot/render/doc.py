@@ -138,6 +138,7 @@ _EMOJI = {
     ":red_circle:": "●",
     ":large_yellow_circle:": "●",
     ":no_entry:": "⛔",
+    ":arrow_up:": "↑",
     # Drawn in Slack only; the terminal says the same in words.
     ":large_blue_circle:": "",
     ":no_entry_sign:": "",
@@ -147,6 +148,7 @@ _EMOJI = {
     ":raised_hand:": "",
     ":clock3:": "",
     ":floppy_disk:": "",
+    ":arrows_counterclockwise:": "",
 }
 # Only the shortcodes the bot writes are drawn; anything else that looks like one stays as it is, since an IPv6
 # address ("2600:1f14::15") or a typed name may hold the same shape.
