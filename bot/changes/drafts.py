@@ -78,8 +78,8 @@ class Draft:
 
 def draft_env(conn: ClusterConnection, updates: Mapping[str, str | None], *, duration: timedelta | None) -> Draft:
     state = read_state(conn, eniconfigs=False)
-    node = _require_aws_node(state, conn)
-    _refuse_without_served_nodes(conn)
+    node = require_aws_node(state, conn)
+    refuse_without_served_nodes(conn)
     updates = _for_target(node, updates)
     _refuse_value_from(node, updates)
     check = validate_change(node.env, updates)
@@ -148,7 +148,7 @@ def _check_fleet(
     return FleetCheck(check.errors, (*check.warnings, *notes))
 
 
-def _refuse_without_served_nodes(conn: ClusterConnection) -> None:
+def refuse_without_served_nodes(conn: ClusterConnection) -> None:
     """A cluster whose every node is one aws-node does not run on (EKS Auto Mode, Fargate, Hybrid, Windows): an
     aws-node change would change nothing there, and EKS or another CNI gives its pods their addresses."""
     try:
@@ -168,7 +168,7 @@ def _refuse_without_served_nodes(conn: ClusterConnection) -> None:
     )
 
 
-def _require_aws_node(state: ClusterState, conn: ClusterConnection) -> AwsNodeState:
+def require_aws_node(state: ClusterState, conn: ClusterConnection) -> AwsNodeState:
     if state.aws_node is None:
         if (refusal := auto_mode_refusal(conn, daemonset_present=False)) is not None:
             raise ChangeRefused([refusal])
@@ -352,8 +352,8 @@ def draft_custom_networking(
         if not GROUP_ID.match(sg):
             raise ChangeRefused([f"`{sg[:40]}` is not a security group id (sg-...)."])
     state = read_state(conn)
-    node = _require_aws_node(state, conn)
-    _refuse_without_served_nodes(conn)
+    node = require_aws_node(state, conn)
+    refuse_without_served_nodes(conn)
     fleet = _fleet_or_refuse(conn)
     zones = sorted({n.az for n in fleet.nodes if n.az})
     if not zones:
@@ -470,7 +470,7 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
     env_now = state.aws_node.env if state.aws_node else {}
     version_now = None
     if original.spec.version is not None:
-        version_now = installed_version(conn, _require_aws_node(state, conn))
+        version_now = installed_version(conn, require_aws_node(state, conn))
     plan = rollback_plan(original.spec, env_now, state.eniconfig_states(), version_now)
     if automatic and plan.drift:
         raise ChangeRefused([f"Changed again since #{original.id} was applied: {'; '.join(plan.drift)}."])
@@ -480,7 +480,7 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
     warnings = [f"Changed again since #{original.id}: {d}; the rollback overwrites it." for d in plan.drift]
     detail: dict[str, Any] = {"warnings": [*warnings, *state.notes], "needs_node_replacement": False}
     if plan.spec.env:
-        node = _require_aws_node(state, conn)
+        node = require_aws_node(state, conn)
         check = validate_change(env_now, plan.spec.env_updates())
         if check.errors:
             raise ChangeRefused(check.errors)
@@ -495,7 +495,7 @@ def draft_rollback(conn: ClusterConnection, original: ChangeRecord, *, automatic
         risk = max(risk, check.risk, key=lambda r: r.rank)
         target = node.target
     elif plan.spec.version is not None:
-        target = _require_aws_node(state, conn).target
+        target = require_aws_node(state, conn).target
         detail["effect"] = f"The VPC CNI goes back: {plan.spec.version.old} -> {plan.spec.version.new}."
     else:
         target = Target.NONE

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.changes.drafts import ChangeRefused, Draft, _refuse_without_served_nodes, _require_aws_node
+from bot.changes.drafts import ChangeRefused, Draft, refuse_without_served_nodes, require_aws_node
 from bot.changes.state import AwsNodeState, eks_name, read_state, writer_for
 from bot.domain.changes import ChangeKind, ChangeSpec, Target, VersionEdit
 from bot.domain.knobs import Risk
@@ -38,8 +38,8 @@ def draft_upgrade(conn: ClusterConnection, wanted: str | None) -> Draft:
     if not check.allowed or check.target is None or report.installed is None:
         raise ChangeRefused([check.message[:1].upper() + check.message[1:] + "."])
     state = read_state(conn, eniconfigs=False)
-    node = _require_aws_node(state, conn)
-    _refuse_without_served_nodes(conn)
+    node = require_aws_node(state, conn)
+    refuse_without_served_nodes(conn)
     target = check.target
     current = {k: v for k, v in node.daemonset.images.items() if k in _CONTAINERS}
     if report.managed:
