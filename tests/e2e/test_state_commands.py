@@ -7,33 +7,15 @@ The JSON (CommandResult.data, what `--json` prints) is read through the same run
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from bot.runner import new_correlation_id
 from commands.base import CommandContext, CommandResult
-from simulator.fake_slack import FakeSlack
 from simulator.faults import FaultRule
-from tests.support.simbot import SimBot, sim_bot
-
-
-@pytest.fixture
-def make_sim(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Any]:
-    stack: list[Any] = []
-
-    def make(scenario: str) -> SimBot:
-        manager = sim_bot(scenario, monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url)
-        sb = manager.__enter__()
-        stack.append((manager, sb))
-        return sb
-
-    yield make
-    for manager, sb in reversed(stack):
-        sb.bot.cnibot.services.connections.close()  # stop the watches before the simulator goes
-        manager.__exit__(None, None, None)
+from tests.support.simbot import SimBot
 
 
 def run_json(sb: SimBot, text: str) -> CommandResult:

@@ -3,31 +3,10 @@ simulator's EKS DescribeAddon/DescribeCluster/DescribeAddonVersions and the aws-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from simulator.fake_slack import FakeSlack
 from simulator.faults import FaultRule
 from tests.e2e.test_state_commands import run_json
-from tests.support.simbot import SimBot, sim_bot
-
-
-@pytest.fixture
-def make_sim(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Any]:
-    stack: list[Any] = []
-
-    def make(scenario: str) -> SimBot:
-        manager = sim_bot(scenario, monkeypatch=monkeypatch, slack=fake_slack, database_url=sqlite_url)
-        sb = manager.__enter__()
-        stack.append((manager, sb))
-        return sb
-
-    yield make
-    for manager, sb in reversed(stack):
-        sb.bot.cnibot.services.connections.close()
-        manager.__exit__(None, None, None)
 
 
 def test_version_of_a_self_managed_cni_reads_image_tags_and_eks_offers(make_sim: Any) -> None:
