@@ -441,17 +441,9 @@ class AwsGateway:
 
         ``request_token`` (EKS clientRequestToken) makes a retried call one update, not two.
         """
-        resp = self._call(
-            "eks:UpdateAddon",
-            self._eks.update_addon,
-            clusterName=cluster,
-            addonName=addon,
-            configurationValues=configuration_values,
-            resolveConflicts="PRESERVE",
-            clientRequestToken=request_token,
+        return self._update_addon(
+            cluster, addon, request_token, configurationValues=configuration_values, resolveConflicts="PRESERVE"
         )
-        self._eks_addon.invalidate((cluster, addon))
-        return dict(resp["update"])
 
     def update_addon_version(
         self, cluster: str, version: str, configuration_values: str, *, request_token: str, addon: str = "vpc-cni"
@@ -459,15 +451,18 @@ class AwsGateway:
         """UpdateAddon to another version, the current configuration values sent again so they are kept, and
         PRESERVE so settings EKS does not manage survive the update."""
         args: dict[str, Any] = {"configurationValues": configuration_values} if configuration_values else {}
+        return self._update_addon(
+            cluster, addon, request_token, addonVersion=version, resolveConflicts="PRESERVE", **args
+        )
+
+    def _update_addon(self, cluster: str, addon: str, request_token: str, **fields: Any) -> dict[str, Any]:
         resp = self._call(
             "eks:UpdateAddon",
             self._eks.update_addon,
             clusterName=cluster,
             addonName=addon,
-            addonVersion=version,
-            resolveConflicts="PRESERVE",
             clientRequestToken=request_token,
-            **args,
+            **fields,
         )
         self._eks_addon.invalidate((cluster, addon))
         return dict(resp["update"])
