@@ -42,14 +42,18 @@ def serve(nodes: int, pods_per_node: int, seed: int) -> int:
         "subnets": len(sim.model.subnets),
     }
     print(json.dumps(facts), flush=True)
+    cpu_since = time.process_time()
     try:
         for line in sys.stdin:
             command = line.strip()
             if command == "reset":
                 sim.counter.reset()
+                cpu_since = time.process_time()
                 print("{}", flush=True)
             elif command == "counts":
-                print(json.dumps(sim.counter.snapshot()), flush=True)
+                # The server's share: the simulator's CPU seconds (every thread) since the last reset.
+                counts = {**sim.counter.snapshot(), "cpu_seconds": round(time.process_time() - cpu_since, 2)}
+                print(json.dumps(counts), flush=True)
             elif command == "quit":
                 break
     finally:
@@ -91,7 +95,13 @@ class SimulatorProcess:
 
     def counts(self) -> dict[str, int]:
         """Requests served since the last reset, as {"ec2:DescribeSubnets": n, "kube:LIST pods": n, ...}."""
-        return {k: int(v) for k, v in self._ask("counts").items()}
+        return {k: int(v) for k, v in self._ask("counts").items() if k != "cpu_seconds"}
+
+    def counts_and_cpu(self) -> tuple[dict[str, int], float]:
+        """The requests served since the last reset, and the simulator's CPU seconds in that time."""
+        reply = self._ask("counts")
+        cpu = float(reply.pop("cpu_seconds", 0.0))
+        return {k: int(v) for k, v in reply.items()}, cpu
 
     def ec2_calls(self) -> dict[str, int]:
         return {k.split(":", 1)[1]: n for k, n in self.counts().items() if k.startswith("ec2:")}

@@ -15,12 +15,15 @@ clock starts (a serving bot has them), twice:
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -75,9 +78,13 @@ def ask_twice(text: str) -> int:
             services=services, user_id="bench", correlation_id=new_correlation_id(), source="cli", now=services.clock()
         )
         limiter = connection.aws()._limiter
+        profile_path = os.environ.get("BENCH_PROFILE", "")
+        profiler = ThreadProfiler() if profile_path and run == "cold" else None
         started, cpu_started, waited = time.perf_counter(), time.process_time(), limiter.waited
         result = runner.execute(text, ctx)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        if profiler is not None:
+            profiler.dump(profile_path)
         reads = result.data.get("read_seconds", {})
         figures = {
             "run": run,
@@ -93,6 +100,35 @@ def ask_twice(text: str) -> int:
     services.scheduler.shutdown(wait=False)
     services.connections.close()
     return 0
+
+
+class ThreadProfiler:
+    """cProfile on every thread started from now on (a command's reads run on pool threads) and this one."""
+
+    def __init__(self) -> None:
+        self._profiles: list[cProfile.Profile] = []
+        threading.setprofile(self._start_in_thread)
+        self._start_in_thread()
+
+    def _start_in_thread(self, *_args: object) -> None:
+        profile = cProfile.Profile()
+        self._profiles.append(profile)
+        profile.enable()  # replaces this hook for the thread
+
+    def dump(self, path: str) -> None:
+        threading.setprofile(None)  # type: ignore[arg-type]
+        for profile in self._profiles:
+            profile.disable()
+        stats = pstats.Stats(self._profiles[0])
+        for profile in self._profiles[1:]:
+            stats.add(profile)
+        stats.dump_stats(path)
+
+
+def print_profile(path: str, lines: int = 30) -> None:
+    stats = pstats.Stats(path)
+    stats.sort_stats("tottime").print_stats(lines)
+    stats.sort_stats("cumulative").print_stats(lines)
 
 
 def _peak_mb() -> float:
@@ -114,7 +150,12 @@ def _child(*args: str, env: dict[str, str] | None = None, stdin: int | None = No
 
 
 def measure(
-    nodes: int, pods_per_node: int, seed: int, commands: list[str], serve_refresh: bool = False
+    nodes: int,
+    pods_per_node: int,
+    seed: int,
+    commands: list[str],
+    serve_refresh: bool = False,
+    profile_dir: str = "",
 ) -> list[dict[str, Any]]:
     sim = SimulatorProcess(nodes, pods_per_node, seed)
     try:
@@ -130,6 +171,8 @@ def measure(
         rows = []
         for command in commands:
             sim.reset_counts()
+            if profile_dir:
+                env["BENCH_PROFILE"] = str(Path(profile_dir) / f"{command}-{nodes}-cold.prof")
             bot = _child("--ask", command, env=env, stdin=subprocess.PIPE)
             assert bot.stdin is not None
             for run in ("cold", "warm"):
@@ -139,7 +182,7 @@ def measure(
                     bot.stdin.write("go\n")
                     bot.stdin.flush()
                 figures = read_reply(bot.stdout)
-                counts = sim.counts()
+                counts, sim_cpu = sim.counts_and_cpu()
                 rows.append(
                     {
                         "nodes": nodes,
@@ -147,6 +190,7 @@ def measure(
                         "pods": ready["pods"],
                         "command": command,
                         **figures,
+                        "sim_cpu_seconds": sim_cpu,
                         "ec2_calls": sum(n for k, n in counts.items() if k.startswith("ec2:")),
                         "eks_calls": sum(n for k, n in counts.items() if k.startswith("eks:")),
                         "kube_calls": sum(n for k, n in counts.items() if k.startswith("kube:")),
@@ -169,6 +213,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         "run",
         "wall s",
         "bot CPU s",
+        "sim CPU s",
         "peak MB",
         "EC2",
         "limiter s",
@@ -184,6 +229,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             r["run"],
             f"{r['seconds']:.2f}",
             f"{r['cpu_seconds']:.2f}",
+            f"{r.get('sim_cpu_seconds', 0):.2f}",
             f"{r['peak_mb']:,}",
             str(r["ec2_calls"]),
             f"{r.get('limiter_s', 0):.2f}",
@@ -230,18 +276,28 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run serve's background ENI-sweep refresh in the bot process (the warm run then finds it fresh)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        default="",
+        help="cProfile each cold run on every bot thread; write DIR/<command>-<nodes>-cold.prof, print the top",
+    )
     args = parser.parse_args(argv)
     if args.ask:
         return ask_twice(args.ask)
     rows = [
         row
         for nodes in args.nodes
-        for row in measure(nodes, args.pods_per_node, args.seed, args.commands, args.serve_refresh)
+        for row in measure(nodes, args.pods_per_node, args.seed, args.commands, args.serve_refresh, args.profile)
     ]
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; serve's ENI refresh: {args.serve_refresh}")
     print_table(rows)
     if args.json:
         print(json.dumps(rows, indent=2))
+    if args.profile:
+        for path in sorted(Path(args.profile).glob("*.prof")):
+            print(f"\n--- {path.name} ---")
+            print_profile(str(path))
     return 0
 
 
