@@ -21,7 +21,7 @@ from bot import metrics
 from bot.domain.facts import EniFact, FargateProfileFact, SubnetFact
 from bot.domain.instance_limits import InstanceLimits
 from bot.errors import DENIED_CODES, UpstreamError
-from bot.gateways import eni_xml
+from bot.gateways import aws_models, eni_xml
 from bot.gateways.cache import RateLimiter, TTLCache
 
 log = logging.getLogger("cnibot.aws")
@@ -139,6 +139,7 @@ class AwsGateway:
     ) -> None:
         self.region = region
         session = session or boto3.session.Session()
+        aws_models.install(session)  # clients keep only the operations called here (EC2's whole model is ~17 MB)
         self._ec2 = session.client("ec2", region_name=region, config=client_config())
         eni_xml.install(self._ec2)  # VPC sweeps of 15,000 ENIs: botocore's generic parser is the bottleneck
         self._eks = session.client("eks", region_name=region, config=client_config())
