@@ -189,7 +189,8 @@ class AwsGateway:
         while True:
             args = dict(kwargs, MaxResults=PAGE, **({"NextToken": token} if token else {}))
             page = self._call("ec2:DescribeNetworkInterfaces", self._ec2.describe_network_interfaces, **args)
-            enis.extend(eni_from_api(i) for i in page.get("NetworkInterfaces") or [])
+            # eni_xml hands over EniFacts; a page it left to botocore comes as dicts.
+            enis.extend(i if isinstance(i, EniFact) else eni_from_api(i) for i in page.get("NetworkInterfaces") or [])
             token = page.get("NextToken")
             if not token:
                 return enis
