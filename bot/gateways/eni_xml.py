@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 from bot.domain.facts import EniFact
 from bot.gateways.bulk import gc_paused
@@ -45,7 +46,7 @@ def _before_parse(response_dict: dict[str, Any], customized_response_dict: dict[
 
 def parse_network_interfaces(body: bytes) -> list[EniFact] | None:
     """The page's ENIs, or None when the XML is not readable as a DescribeNetworkInterfaces page."""
-    parser = ET.XMLPullParser(events=("end",))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("end",))
     enis: list[EniFact] = []
     names: _Names | None = None
     set_size = -1
@@ -53,7 +54,7 @@ def parse_network_interfaces(body: bytes) -> list[EniFact] | None:
     try:
         for offset in range(0, len(body), _SLICE):
             parser.feed(view[offset : offset + _SLICE])
-            for _, element in parser.read_events():
+            for _, element in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):  # "end" events only
                 if names is None:
                     names = _Names(element.tag)
                 tag = element.tag
