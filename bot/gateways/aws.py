@@ -182,15 +182,21 @@ class AwsGateway:
             if not token:
                 return items
 
-    def _eni_pages(self, **kwargs: Any) -> list[EniFact]:
+    def _eni_pages(self, reuse: Sequence[EniFact] = (), **kwargs: Any) -> list[EniFact]:
         """DescribeNetworkInterfaces, paginated, each page turned into facts as it arrives (so the raw dicts of a
-        15,000-ENI sweep are never all held at once)."""
+        15,000-ENI sweep are never all held at once). An ENI equal to one in `reuse` (the sweep being replaced)
+        is kept as that object, so that a refresh holds one copy of what did not change, not two."""
+        previous = {e.eni_id: e for e in reuse}
         enis: list[EniFact] = []
         token: str | None = None
         while True:
             args = dict(kwargs, MaxResults=PAGE, **({"NextToken": token} if token else {}))
             page = self._call("ec2:DescribeNetworkInterfaces", self._ec2.describe_network_interfaces, **args)
-            enis.extend(eni_from_api(i) for i in page.get("NetworkInterfaces") or [])
+            for item in page.get("NetworkInterfaces") or []:
+                # eni_xml hands over EniFacts; a page it left to botocore comes as dicts.
+                fact = item if isinstance(item, EniFact) else eni_from_api(item)
+                same = previous.get(fact.eni_id)
+                enis.append(same if same is not None and same == fact else fact)
             token = page.get("NextToken")
             if not token:
                 return enis
@@ -260,8 +266,8 @@ class AwsGateway:
         self._vpc_enis_read[vpc_id] = time.monotonic()
         return self._vpc_enis.get(vpc_id, lambda: self._vpc_sweep(vpc_id))
 
-    def _vpc_sweep(self, vpc_id: str) -> list[EniFact]:
-        return self._eni_pages(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    def _vpc_sweep(self, vpc_id: str, reuse: Sequence[EniFact] = ()) -> list[EniFact]:
+        return self._eni_pages(reuse, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
 
     def refresh_vpc_enis(self, idle_after: float = LIVE_REFRESH_IDLE) -> list[str]:
         """Sweep again each VPC whose ENIs a command read in the last `idle_after` seconds, replacing the cached
@@ -275,7 +281,7 @@ class AwsGateway:
                 self._vpc_enis_read.pop(vpc_id, None)
                 continue
             try:
-                self._vpc_enis.refresh(vpc_id, lambda vpc=vpc_id: self._vpc_sweep(vpc))  # type: ignore[misc]
+                self._vpc_enis.refresh(vpc_id, lambda vpc=vpc_id: self._vpc_sweep(vpc, self._vpc_enis.peek(vpc) or ()))  # type: ignore[misc]
             except UpstreamError as exc:
                 log.info("background ENI sweep of %s failed: %s", vpc_id, exc)
                 continue

@@ -52,6 +52,8 @@ class TTLCache(Generic[T]):
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
+            if self._fresh(key) is None:
+                self._values.pop(key, None)  # as in get(): an expired value is not held while its successor loads
             value = load()
             self._values[key] = (self._clock(), value)
             return value

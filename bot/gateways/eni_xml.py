@@ -1,21 +1,27 @@
-"""DescribeNetworkInterfaces pages read with ElementTree instead of botocore's generic XML parser.
+"""DescribeNetworkInterfaces pages read straight into EniFacts, instead of through botocore's generic parser.
 
 botocore walks its shape model in Python for every element of every ENI; a sweep of a 15,000-ENI VPC spent
-most of its time there. This handler reads the fields `eni_from_api` uses, in boto3's shape, hands them to
-botocore as a customized response, and lets botocore parse only the envelope (request id, nextToken). Any
-page it cannot read is left to botocore unchanged.
+most of its time there. This handler streams the page through expat in slices, turns each ENI into an EniFact
+as soon as its element is complete and frees that element: no page-sized tree and no dicts in boto3's shape
+are built, and the GIL is let go between slices (a whole 3 MB page in one feed holds it for ~50 ms, stalling
+the threads that read the pod LIST meanwhile). botocore then parses only the envelope (request id,
+nextToken). Any page it cannot read is left to botocore unchanged.
 """
 
 from __future__ import annotations
 
-import functools
+import sys
 import xml.etree.ElementTree as ET
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
+from bot.domain.facts import EniFact
 from bot.gateways.bulk import gc_paused
 
 OPEN_SET = b"<networkInterfaceSet>"
 CLOSE_SET = b"</networkInterfaceSet>"
+_SLICE = 64 * 1024
+_intern = sys.intern
 
 
 def install(ec2_client: Any) -> None:
@@ -30,88 +36,115 @@ def _before_parse(response_dict: dict[str, Any], customized_response_dict: dict[
     if start < 0 or end < start:
         return  # an empty set (<networkInterfaceSet/>) or an unexpected document: botocore's job
     with gc_paused():
-        items = parse_network_interfaces(body)
-    if items is None:
+        enis = parse_network_interfaces(body)
+    if enis is None:
         return
-    customized_response_dict["NetworkInterfaces"] = items
+    # EniFacts where boto3 would put dicts: AwsGateway._eni_pages takes either.
+    customized_response_dict["NetworkInterfaces"] = enis
     response_dict["body"] = body[: start + len(OPEN_SET)] + body[end:]
 
 
-def parse_network_interfaces(body: bytes) -> list[dict[str, Any]] | None:
-    """The page's ENIs in boto3's shape (the fields the bot reads), or None when the XML is not readable."""
+def parse_network_interfaces(body: bytes) -> list[EniFact] | None:
+    """The page's ENIs, or None when the XML is not readable as a DescribeNetworkInterfaces page."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("end",))
+    enis: list[EniFact] = []
+    names: _Names | None = None
+    set_size = -1
+    view = memoryview(body)
     try:
-        root = ET.fromstring(body)
+        for offset in range(0, len(body), _SLICE):
+            parser.feed(view[offset : offset + _SLICE])
+            for _, element in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):  # "end" events only
+                if names is None:
+                    names = _Names(element.tag)
+                tag = element.tag
+                if tag == names.item:
+                    # An ENI is the <item> that has a networkInterfaceId; the items nested in it (addresses,
+                    # prefixes, tags, groups) have none and are read with their ENI.
+                    if element.find(names.eni_id) is not None:
+                        enis.append(_eni(element, names))
+                        element.clear()
+                elif tag == names.eni_set:
+                    set_size = len(element)
+        parser.close()
     except ET.ParseError:
         return None
-    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    found = root.find(f"{ns}networkInterfaceSet")
-    if found is None:
-        return None
-    tags = _tags(ns)
-    return [_eni(item, tags) for item in found]
+    # Every child of the set must have been an ENI read here; anything else is botocore's to read.
+    return enis if set_size == len(enis) else None
 
 
-@functools.lru_cache(maxsize=4)
-def _tags(ns: str) -> dict[str, str]:
-    """Qualified tag names (with the namespace), built once: C-level findtext on plain tags is fast."""
-    names = ["privateIpAddress", "ipv4Prefix", "ipv6Prefix", "key", "value", "groupId", "instanceId", "deviceIndex"]
-    names += ["networkCardIndex", "status"]
-    return {name: f"{ns}{name}" for name in names} | {"": ns}
+class _Names:
+    """Qualified tag names in the page's namespace (taken from its first element), built once a page."""
+
+    def __init__(self, first_tag: str) -> None:
+        ns = first_tag[: first_tag.index("}") + 1] if first_tag.startswith("{") else ""
+        self.strip = len(ns)
+        self.item, self.eni_set, self.eni_id = f"{ns}item", f"{ns}networkInterfaceSet", f"{ns}networkInterfaceId"
+        self.address, self.key, self.value = f"{ns}privateIpAddress", f"{ns}key", f"{ns}value"
+        self.ipv4_prefix, self.ipv6_prefix, self.group_id = f"{ns}ipv4Prefix", f"{ns}ipv6Prefix", f"{ns}groupId"
+        self.instance_id, self.device_index = f"{ns}instanceId", f"{ns}deviceIndex"
+        self.network_card = f"{ns}networkCardIndex"
 
 
-# Scalar children of an ENI <item>, by local name -> boto3 key. One pass over the children, not a search each.
-_SCALARS = {
-    "networkInterfaceId": "NetworkInterfaceId",
-    "subnetId": "SubnetId",
-    "vpcId": "VpcId",
-    "availabilityZone": "AvailabilityZone",
-    "status": "Status",
-    "interfaceType": "InterfaceType",
-    "description": "Description",
-    "privateIpAddress": "PrivateIpAddress",
-}
+# Scalar children of an ENI <item> kept as strings; the shared ones (thousands of ENIs have the same subnet,
+# VPC, zone, status, type, description) are interned so the cache holds one copy each.
+_SHARED = {"subnetId", "vpcId", "availabilityZone", "status", "interfaceType", "description"}
+_OWN = {"networkInterfaceId", "privateIpAddress"}
 
 
-def _eni(item: ET.Element, tags: dict[str, str]) -> dict[str, Any]:
-    strip = len(tags[""])
-    addresses: list[str | None] = []
-    eni: dict[str, Any] = {
-        "SubnetId": "",
-        "VpcId": "",
-        "AvailabilityZone": "",
-        "Status": "",
-        "InterfaceType": "interface",
-        "Description": "",
-        "RequesterManaged": False,
-        "Ipv4Prefixes": [],
-        "TagSet": [],
-        "Groups": [],
-    }
+def _eni(item: ET.Element, names: _Names) -> EniFact:
+    strip = names.strip
+    text: dict[str, str] = {}
+    addresses: list[str] = []
+    prefixes: tuple[str, ...] = ()
+    ipv6_prefixes: tuple[str, ...] = ()
+    tags: dict[str, str] = {}
+    groups: tuple[str, ...] = ()
+    instance_id: str | None = None
+    device_index: int | None = None
+    network_card = 0
+    requester_managed = False
     for child in item:
         name = child.tag[strip:]
-        if name in _SCALARS:
-            eni[_SCALARS[name]] = child.text or ""
+        if name in _SHARED:
+            text[name] = _intern(child.text or "")
+        elif name in _OWN:
+            text[name] = child.text or ""
         elif name == "requesterManaged":
-            eni["RequesterManaged"] = child.text == "true"
+            requester_managed = child.text == "true"
         elif name == "privateIpAddressesSet":
-            addresses = [e.text for e in child.iter(tags["privateIpAddress"])]  # C-level walk of the set
+            addresses = [e.text or "" for e in child.iter(names.address)]  # C-level walk of the set
         elif name == "ipv4PrefixSet":
-            eni["Ipv4Prefixes"] = [{"Ipv4Prefix": e.findtext(tags["ipv4Prefix"])} for e in child]
+            prefixes = tuple(p for e in child if (p := e.findtext(names.ipv4_prefix)))
         elif name == "ipv6PrefixSet":
-            eni["Ipv6Prefixes"] = [{"Ipv6Prefix": e.findtext(tags["ipv6Prefix"])} for e in child]
+            ipv6_prefixes = tuple(p for e in child if (p := e.findtext(names.ipv6_prefix)))
         elif name == "tagSet":
-            eni["TagSet"] = [{"Key": e.findtext(tags["key"]), "Value": e.findtext(tags["value"]) or ""} for e in child]
+            tags = {_intern(e.findtext(names.key) or ""): _intern(e.findtext(names.value) or "") for e in child}
         elif name == "groupSet":
-            eni["Groups"] = [{"GroupId": e.findtext(tags["groupId"])} for e in child]
+            groups = tuple(g for e in child if (g := e.findtext(names.group_id)))
         elif name == "attachment":
-            device, card = child.findtext(tags["deviceIndex"]), child.findtext(tags["networkCardIndex"])
-            eni["Attachment"] = {
-                "InstanceId": child.findtext(tags["instanceId"]),
-                "DeviceIndex": int(device) if device else None,
-                "NetworkCardIndex": int(card) if card else 0,
-                "Status": child.findtext(tags["status"]),
-            }
+            instance_id = child.findtext(names.instance_id)
+            device, card = child.findtext(names.device_index), child.findtext(names.network_card)
+            device_index = int(device) if device else None
+            network_card = int(card) if card else 0
     # The primary address is the ENI's own privateIpAddress (what each entry's <primary> flag repeats).
-    primary = eni.get("PrivateIpAddress")
-    eni["PrivateIpAddresses"] = [{"PrivateIpAddress": a, "Primary": a == primary} for a in addresses]
-    return eni
+    primary = text.get("privateIpAddress")
+    return EniFact(
+        eni_id=text.get("networkInterfaceId", ""),
+        subnet_id=text.get("subnetId", ""),
+        vpc_id=text.get("vpcId", ""),
+        az=text.get("availabilityZone", ""),
+        status=text.get("status", ""),
+        interface_type=text.get("interfaceType") or "interface",
+        description=text.get("description", ""),
+        instance_id=instance_id,
+        device_index=device_index,
+        network_card=network_card,
+        primary_ip=primary,
+        secondary_ips=tuple(a for a in addresses if a != primary),
+        prefixes=prefixes,
+        tags=tags,
+        requester_managed=requester_managed,
+        security_groups=groups,
+        ipv6_prefixes=ipv6_prefixes,
+    )

@@ -23,9 +23,15 @@ POD_ENI = "vpc.amazonaws.com/pod-eni"
 _intern = sys.intern
 
 
+class _PodEniRequest(msgspec.Struct):
+    """Of a container's requests or limits, only the branch-ENI resource: the others are skipped unbuilt."""
+
+    pod_eni: Any = msgspec.field(default=None, name=POD_ENI)
+
+
 class _Resources(msgspec.Struct):
-    requests: dict[str, Any] | None = None
-    limits: dict[str, Any] | None = None
+    requests: _PodEniRequest | None = None
+    limits: _PodEniRequest | None = None
 
 
 class _Container(msgspec.Struct):
@@ -70,7 +76,10 @@ _NO_META, _NO_SPEC, _NO_STATUS = _Meta(), _Spec(), _Status()
 def _branch_eni(containers: list[_Container] | None) -> bool:
     for c in containers or ():
         res = c.resources
-        if res is not None and (POD_ENI in (res.requests or ()) or POD_ENI in (res.limits or ())):
+        if res is not None and (
+            (res.requests is not None and res.requests.pod_eni is not None)
+            or (res.limits is not None and res.limits.pod_eni is not None)
+        ):
             return True
     return False
 

@@ -1,10 +1,11 @@
-"""The fast DescribeNetworkInterfaces reader gives the same ENIs as botocore's own parser."""
+"""The fast DescribeNetworkInterfaces reader gives the same ENIs as botocore's own parser and eni_from_api."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import botocore.session
+import pytest
 from botocore.parsers import create_parser
 
 from bot.gateways import eni_xml
@@ -57,7 +58,22 @@ def test_same_enis_as_botocore() -> None:
     fast = eni_xml.parse_network_interfaces(PAGE)
     assert fast is not None
     expected = _botocore_parse(PAGE)["NetworkInterfaces"]
-    assert [eni_from_api(i) for i in fast] == [eni_from_api(i) for i in expected]
+    assert fast == [eni_from_api(i) for i in expected]
+    assert fast[0].secondary_ips == ("10.0.0.5",) and fast[0].prefixes == ("10.0.0.16/28",)
+    assert fast[0].tags == {"node.k8s.amazonaws.com/instance_id": "i-1", "empty": ""}
+
+
+def test_same_enis_when_a_page_is_read_in_many_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Slices that cut tags and text in half: expat carries the state across feeds.
+    monkeypatch.setattr(eni_xml, "_SLICE", 7)
+    assert eni_xml.parse_network_interfaces(PAGE) == [
+        eni_from_api(i) for i in _botocore_parse(PAGE)["NetworkInterfaces"]
+    ]
+
+
+def test_a_set_with_something_else_than_enis_is_left_to_botocore() -> None:
+    odd = PAGE.replace(b"<networkInterfaceSet>", b"<networkInterfaceSet><item><other>x</other></item>")
+    assert eni_xml.parse_network_interfaces(odd) is None
 
 
 def test_before_parse_hands_botocore_only_the_envelope() -> None:
@@ -66,7 +82,7 @@ def test_before_parse_hands_botocore_only_the_envelope() -> None:
     eni_xml._before_parse(response, customized)
     envelope = _botocore_parse(response["body"])
     assert envelope["NextToken"] == "page-2" and envelope["NetworkInterfaces"] == []
-    assert [i["NetworkInterfaceId"] for i in customized["NetworkInterfaces"]] == ["eni-1", "eni-2"]
+    assert [i.eni_id for i in customized["NetworkInterfaces"]] == ["eni-1", "eni-2"]
 
 
 def test_errors_and_unreadable_pages_are_left_to_botocore() -> None:
