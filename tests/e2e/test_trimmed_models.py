@@ -3,11 +3,10 @@ paged ENI sweep (through the fast DescribeNetworkInterfaces reader), the other r
 
 from __future__ import annotations
 
-from typing import Any
-
 import boto3
 import pytest
 
+from bot.domain.facts import EniFact
 from bot.gateways import eni_xml
 from bot.gateways.aws import AwsGateway
 from bot.gateways.aws_models import OPERATIONS_USED
@@ -18,7 +17,7 @@ def test_gateway_reads_through_trimmed_clients(monkeypatch: pytest.MonkeyPatch) 
     read_by_fast_parser: list[int] = []
     parse = eni_xml.parse_network_interfaces
 
-    def counting(body: bytes) -> list[dict[str, Any]] | None:
+    def counting(body: bytes) -> list[EniFact] | None:
         items = parse(body)
         read_by_fast_parser.append(len(items or []))
         return items
