@@ -55,6 +55,10 @@ def serve_and_ask() -> int:
         slack_bot_token="xoxb-bench",
         slack_signing_secret="bench",
     )
+    if os.environ.get("BENCH_GLIBC_DEFAULTS") == "1":
+        import bot.allocator as allocator
+
+        allocator.tune_allocator = lambda: False  # build_cnibot's call then does nothing
     bot = build_cnibot(settings)
     services = bot.services
     connection = services.connections.get(cluster)
@@ -87,25 +91,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, nargs="+", default=[5000])
     parser.add_argument("--pods-per-node", type=int, default=20)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare-allocator",
+        action="store_true",
+        help="also run the bot with glibc's allocator left untuned (bot/allocator.py), in turn on the same cluster",
+    )
     args = parser.parse_args(argv)
     if args.serve:
         return serve_and_ask()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     columns = ("started MB", "cold MB", "warm MB", "peak MB")
-    print(f"{'nodes':>6} {'pods':>8} " + " ".join(f"{c:>10}" for c in columns) + f" {'cold s':>7} {'warm s':>7}")
+    header = f"{'nodes':>6} {'pods':>8} {'allocator':>14} " + " ".join(f"{c:>10}" for c in columns)
+    print(header + f" {'cold s':>7} {'warm s':>7}")
+    variants = ("tuned", "glibc defaults") if args.compare_allocator else ("tuned",)
     for nodes in args.nodes:
         sim = SimulatorProcess(nodes, args.pods_per_node)
         try:
-            env = {**os.environ, **sim.facts["env"], "BENCH_CLUSTER": sim.facts["cluster"]}
-            child = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--serve"], stdout=subprocess.PIPE, text=True, env=env
-            )
-            f = read_reply(child.stdout)
-            child.wait(timeout=120)
-            print(
-                f"{nodes:>6,} {sim.facts['pods']:>8,} {f['started_mb']:>10} {f['cold_mb']:>10} {f['warm_mb']:>10} "
-                f"{f['peak_mb']:>10} {f['cold_seconds']:>7} {f['warm_seconds']:>7}"
-            )
+            for variant in variants:
+                env = {**os.environ, **sim.facts["env"], "BENCH_CLUSTER": sim.facts["cluster"]}
+                env["BENCH_GLIBC_DEFAULTS"] = "1" if variant != "tuned" else "0"
+                child = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).resolve()), "--serve"],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                )
+                f = read_reply(child.stdout)
+                child.wait(timeout=120)
+                print(
+                    f"{nodes:>6,} {sim.facts['pods']:>8,} {variant:>14} {f['started_mb']:>10} {f['cold_mb']:>10} "
+                    f"{f['warm_mb']:>10} {f['peak_mb']:>10} {f['cold_seconds']:>7} {f['warm_seconds']:>7}"
+                )
         finally:
             sim.stop()
     return 0

@@ -50,6 +50,10 @@ def ask_twice(text: str) -> int:
     from commands.base import CommandContext
 
     configure_logging("ERROR", "text")
+    if os.environ.get("BENCH_GLIBC_DEFAULTS") != "1":
+        from bot.allocator import tune_allocator
+
+        tune_allocator()  # as build_cnibot does for `cnibot serve`
     cluster = ClusterConfig(
         name=os.environ["BENCH_CLUSTER"],
         region=os.environ["AWS_REGION"],
@@ -156,6 +160,7 @@ def measure(
     commands: list[str],
     serve_refresh: bool = False,
     profile_dir: str = "",
+    glibc_defaults: bool = False,
 ) -> list[dict[str, Any]]:
     sim = SimulatorProcess(nodes, pods_per_node, seed)
     try:
@@ -168,6 +173,7 @@ def measure(
         )
         env = {**os.environ, **ready["env"], "BENCH_CLUSTER": ready["cluster"]}
         env["BENCH_SERVE_REFRESH"] = "1" if serve_refresh else "0"
+        env["BENCH_GLIBC_DEFAULTS"] = "1" if glibc_defaults else "0"
         rows = []
         for command in commands:
             sim.reset_counts()
@@ -282,15 +288,25 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="cProfile each cold run on every bot thread; write DIR/<command>-<nodes>-cold.prof, print the top",
     )
+    parser.add_argument(
+        "--glibc-defaults",
+        action="store_true",
+        help="leave glibc's allocator untuned (serve tunes it: bot/allocator.py), to compare",
+    )
     args = parser.parse_args(argv)
     if args.ask:
         return ask_twice(args.ask)
     rows = [
         row
         for nodes in args.nodes
-        for row in measure(nodes, args.pods_per_node, args.seed, args.commands, args.serve_refresh, args.profile)
+        for row in measure(
+            nodes, args.pods_per_node, args.seed, args.commands, args.serve_refresh, args.profile, args.glibc_defaults
+        )
     ]
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; serve's ENI refresh: {args.serve_refresh}")
+    print(
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; serve's ENI refresh: {args.serve_refresh}; "
+        f"allocator: {'glibc defaults' if args.glibc_defaults else 'tuned as serve tunes it'}"
+    )
     print_table(rows)
     if args.json:
         print(json.dumps(rows, indent=2))

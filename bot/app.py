@@ -106,6 +106,7 @@ class Cnibot:
 def build_cnibot(
     settings: Settings, *, slack_client: WebClient | None = None, registry: Registry | None = None
 ) -> Cnibot:
+    from bot.allocator import tune_allocator
     from bot.changes.jobs import register_change_jobs
     from bot.changes.notify import slack_client_from
     from bot.digests.service import install_digests
@@ -113,6 +114,7 @@ def build_cnibot(
     from bot.slack_app import build_bolt_app
     from bot.web import build_web_app
 
+    tune_allocator()  # a served bot runs for weeks: big response buffers go back to the system when freed
     services = build_services(settings)
     # Served: say at start which cluster cannot be reached, and keep saying it on /readyz.
     services.cluster_problems = _cluster_problems(services.clusters)

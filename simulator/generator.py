@@ -16,7 +16,9 @@ AZS = ("a", "b", "c")
 # (instance type, share of the fleet): all take 20+ pods at the default max-pods.
 FLEET_MIX = (("m5.large", 0.45), ("m5.xlarge", 0.2), ("c5.large", 0.2), ("r5.large", 0.1), ("m6i.xlarge", 0.05))
 ADDRESSES_PER_NODE = 40  # pods + warm pool + ENI primaries, a generous average for the mix above
-MAX_VPC_CIDRS = 5  # the default quota of IPv4 CIDR blocks per VPC
+# IPv4 CIDR blocks per VPC: 5 by default, raised on request up to 50. A /16 is the largest block, so a VPC of
+# 20,000 such nodes needs 14 of them: the generator builds what such an account would have.
+MAX_VPC_CIDRS = 50
 
 
 def generate(

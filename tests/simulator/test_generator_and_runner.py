@@ -2,7 +2,7 @@ import io
 from contextlib import redirect_stdout
 
 from simulator.cluster import SimCluster
-from simulator.generator import generate, scale_scenario
+from simulator.generator import ADDRESSES_PER_NODE, MAX_VPC_CIDRS, generate, scale_scenario
 from simulator.runner import SimulatedCluster, main
 from simulator.scenarios import load_scenario
 
@@ -47,3 +47,10 @@ def test_main_lists_scenarios() -> None:
         assert main(["--list"]) == 0
     assert "subnet-exhausted" in out.getvalue() and "prefix-fragmentation" in out.getvalue()
     assert main(["--scenario", "no-such-scenario"]) == 2
+
+
+def test_a_20000_node_cluster_gets_the_address_space_it_needs() -> None:
+    # Without it most nodes of the scale curve's largest point would be left with one ENI (subnets full).
+    scenario = generate(20_000, 20)
+    addresses = sum(2 ** (32 - int(s.cidr.split("/")[1])) for s in scenario.subnets)
+    assert addresses >= 20_000 * ADDRESSES_PER_NODE and len(scenario.subnets) <= MAX_VPC_CIDRS
