@@ -8,6 +8,7 @@ partial answer.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,6 +36,10 @@ PAGE = 1000  # DescribeNetworkInterfaces / DescribeSubnets accept 5-1000
 # without one (each sweep costs one DescribeNetworkInterfaces per 1,000 ENIs of the account's EC2 budget).
 LIVE_REFRESH_IDLE = 300.0
 LIVE_REFRESH_EVERY = 7.0  # seconds; under live_ttl (10 s), so a command finds a sweep still fresh
+# The background sweeps may take at most this share of the bot's EC2 rate: at 5 calls/s, VPCs of up to 17,000
+# ENIs (17 pages per 7 s). A bigger VPC is not refreshed in the background (it would take the commands' budget
+# too, and could not stay under the TTL anyway): its commands sweep it themselves.
+LIVE_REFRESH_SHARE = 0.5
 
 
 def client_config() -> Config:
@@ -151,6 +156,8 @@ class AwsGateway:
         self._subnet_enis: TTLCache[list[EniFact]] = TTLCache("subnet_enis", live_ttl)
         self._vpc_enis: TTLCache[list[EniFact]] = TTLCache("vpc_enis", live_ttl)
         self._vpc_enis_read: dict[str, float] = {}  # VPC -> when a command last read its ENIs (monotonic)
+        self._vpc_sweep_pages: dict[str, int] = {}  # VPC -> DescribeNetworkInterfaces pages its last sweep took
+        self._refresh_declined: set[str] = set()  # VPCs too big to refresh in the background (said once)
         self._reservations: TTLCache[list[str]] = TTLCache("cidr_reservations", 60)
         self._groups: TTLCache[set[str]] = TTLCache("security_groups", 300)
         self._eks_cluster: TTLCache[dict[str, Any] | None] = TTLCache("eks_cluster", 3600)
@@ -267,18 +274,38 @@ class AwsGateway:
         return self._vpc_enis.get(vpc_id, lambda: self._vpc_sweep(vpc_id))
 
     def _vpc_sweep(self, vpc_id: str, reuse: Sequence[EniFact] = ()) -> list[EniFact]:
-        return self._eni_pages(reuse, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+        enis = self._eni_pages(reuse, Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+        self._vpc_sweep_pages[vpc_id] = max(1, math.ceil(len(enis) / PAGE))
+        return enis
+
+    def refresh_affordable(self, vpc_id: str) -> bool:
+        """Whether sweeping this VPC every LIVE_REFRESH_EVERY seconds stays within LIVE_REFRESH_SHARE of the rate."""
+        pages = self._vpc_sweep_pages.get(vpc_id, 1)
+        return pages <= self._limiter.rate * LIVE_REFRESH_EVERY * LIVE_REFRESH_SHARE
 
     def refresh_vpc_enis(self, idle_after: float = LIVE_REFRESH_IDLE) -> list[str]:
         """Sweep again each VPC whose ENIs a command read in the last `idle_after` seconds, replacing the cached
         sweep (`cnibot serve` runs this every few seconds, so that commands find a sweep younger than its TTL
-        instead of waiting for one). A VPC nobody asked about for that long is dropped and costs nothing more.
-        A failed sweep leaves the cache as it was: it expires, and the next command sweeps itself."""
+        instead of waiting for one). A VPC nobody asked about for that long is dropped and costs nothing more,
+        and so is one too big to sweep that often within the budget (refresh_affordable). A failed sweep leaves
+        the cache as it was: it expires, and the next command sweeps itself."""
         now = time.monotonic()
         refreshed = []
         for vpc_id, read_at in list(self._vpc_enis_read.items()):
             if now - read_at > idle_after:
                 self._vpc_enis_read.pop(vpc_id, None)
+                continue
+            if not self.refresh_affordable(vpc_id):
+                if vpc_id not in self._refresh_declined:
+                    self._refresh_declined.add(vpc_id)
+                    log.info(
+                        "%s is not swept in the background: %d pages every %g s would take over %d%% of the "
+                        "bot's EC2 rate; commands sweep it when they need it",
+                        vpc_id,
+                        self._vpc_sweep_pages.get(vpc_id, 1),
+                        LIVE_REFRESH_EVERY,
+                        round(LIVE_REFRESH_SHARE * 100),
+                    )
                 continue
             try:
                 self._vpc_enis.refresh(vpc_id, lambda vpc=vpc_id: self._vpc_sweep(vpc, self._vpc_enis.peek(vpc) or ()))  # type: ignore[misc]

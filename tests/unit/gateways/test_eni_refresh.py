@@ -45,3 +45,17 @@ def test_a_refresh_without_a_recent_read_sweeps_nothing(sim: SimulatedCluster) -
     assert gateway.refresh_vpc_enis() == []  # nobody asked about a VPC: no EC2 call
     gateway.vpc_enis(next(iter(sim.model.vpcs)))
     assert gateway.refresh_vpc_enis(idle_after=0.0) == []  # asked, but longer ago than idle_after
+
+
+def test_a_vpc_too_big_for_the_refresh_budget_is_left_to_the_commands(
+    sim: SimulatedCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    # At 0.1 calls/s, even one page every 7 s is over half the rate (the same sum as 18 pages at 5 calls/s).
+    gateway = AwsGateway(sim.region, rate=0.1, burst=10)
+    vpc = next(iter(sim.model.vpcs))
+    gateway.vpc_enis(vpc)
+    assert not gateway.refresh_affordable(vpc)
+    with caplog.at_level("INFO", logger="cnibot.aws"):
+        assert gateway.refresh_vpc_enis() == [] and gateway.refresh_vpc_enis() == []
+    assert sum("not swept in the background" in r.getMessage() for r in caplog.records) == 1
+    assert AwsGateway(sim.region).refresh_affordable(vpc)  # the default rate affords 17 pages
