@@ -7,6 +7,7 @@ partial answer.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import sys
@@ -40,6 +41,7 @@ LIVE_REFRESH_EVERY = 7.0  # seconds; under live_ttl (10 s), so a command finds a
 # ENIs (17 pages per 7 s). A bigger VPC is not refreshed in the background (it would take the commands' budget
 # too, and could not stay under the TTL anyway): its commands sweep it themselves.
 LIVE_REFRESH_SHARE = 0.5
+LIVE_REFRESH_MIN_AGE = LIVE_REFRESH_EVERY / 2  # a younger sweep (a command's own, just done) is not repeated
 
 
 def client_config() -> Config:
@@ -278,6 +280,9 @@ class AwsGateway:
         self._vpc_sweep_pages[vpc_id] = max(1, math.ceil(len(enis) / PAGE))
         return enis
 
+    def _resweep(self, vpc_id: str) -> list[EniFact]:
+        return self._vpc_sweep(vpc_id, self._vpc_enis.peek(vpc_id) or ())
+
     def refresh_affordable(self, vpc_id: str) -> bool:
         """Whether sweeping this VPC every LIVE_REFRESH_EVERY seconds stays within LIVE_REFRESH_SHARE of the rate."""
         pages = self._vpc_sweep_pages.get(vpc_id, 1)
@@ -295,6 +300,8 @@ class AwsGateway:
             if now - read_at > idle_after:
                 self._vpc_enis_read.pop(vpc_id, None)
                 continue
+            if vpc_id not in self._vpc_sweep_pages:
+                continue  # the first sweep is still running: its size decides whether to refresh
             if not self.refresh_affordable(vpc_id):
                 if vpc_id not in self._refresh_declined:
                     self._refresh_declined.add(vpc_id)
@@ -308,11 +315,14 @@ class AwsGateway:
                     )
                 continue
             try:
-                self._vpc_enis.refresh(vpc_id, lambda vpc=vpc_id: self._vpc_sweep(vpc, self._vpc_enis.peek(vpc) or ()))  # type: ignore[misc]
+                swept = self._vpc_enis.refresh(
+                    vpc_id, functools.partial(self._resweep, vpc_id), unless_younger_than=LIVE_REFRESH_MIN_AGE
+                )
             except UpstreamError as exc:
                 log.info("background ENI sweep of %s failed: %s", vpc_id, exc)
                 continue
-            refreshed.append(vpc_id)
+            if swept:
+                refreshed.append(vpc_id)
         return refreshed
 
     def subnet_prefix_reservations(self, subnet_id: str) -> list[str]:

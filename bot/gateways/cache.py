@@ -46,17 +46,20 @@ class TTLCache(Generic[T]):
             self._values[key] = (self._clock(), value)
             return value
 
-    def refresh(self, key: Hashable, load: Callable[[], T]) -> T:
-        """Load the key again now, whatever its age, under the key's lock: a reader that finds the value
-        expired meanwhile waits for this load instead of making its own calls."""
+    def refresh(self, key: Hashable, load: Callable[[], T], *, unless_younger_than: float = 0.0) -> bool:
+        """Load the key again now under the key's lock (a reader that finds the value expired meanwhile waits
+        for this load instead of making its own calls), unless the value is younger than `unless_younger_than`
+        seconds: a load that finished while this one waited for the lock is not repeated. True if it loaded."""
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
+            entry = self._values.get(key)
+            if entry is not None and self._clock() - entry[0] < unless_younger_than:
+                return False
             if self._fresh(key) is None:
                 self._values.pop(key, None)  # as in get(): an expired value is not held while its successor loads
-            value = load()
-            self._values[key] = (self._clock(), value)
-            return value
+            self._values[key] = (self._clock(), load())
+            return True
 
     def peek(self, key: Hashable) -> T | None:
         hit = self._fresh(key)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from bot.gateways import aws
 from bot.gateways.aws import AwsGateway
 from simulator.runner import SimulatedCluster
 
@@ -20,7 +21,10 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatedCluster]:
         yield running
 
 
-def test_refresh_reuses_unchanged_enis_and_reads_changed_ones(sim: SimulatedCluster) -> None:
+def test_refresh_reuses_unchanged_enis_and_reads_changed_ones(
+    sim: SimulatedCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aws, "LIVE_REFRESH_MIN_AGE", 0.0)  # every refresh sweeps, however young the last sweep
     gateway = AwsGateway(sim.region)
     vpc = next(iter(sim.model.vpcs))
     first = gateway.vpc_enis(vpc)
@@ -38,6 +42,15 @@ def test_refresh_reuses_unchanged_enis_and_reads_changed_ones(sim: SimulatedClus
     assert third[changed.eni_id].tags == {**changed.tags, "team": "payments"}
     assert third[changed.eni_id] is not changed
     assert all(third[e.eni_id] is e for e in first if e.eni_id != changed.eni_id)
+
+
+def test_a_refresh_right_after_a_commands_sweep_does_not_repeat_it(sim: SimulatedCluster) -> None:
+    gateway = AwsGateway(sim.region)
+    enis = gateway.vpc_enis(next(iter(sim.model.vpcs)))
+    before = sim.counter.snapshot().get("ec2:DescribeNetworkInterfaces", 0)
+    assert gateway.refresh_vpc_enis() == []  # the command's sweep is younger than half the interval
+    assert sim.counter.snapshot().get("ec2:DescribeNetworkInterfaces", 0) == before
+    assert gateway.vpc_enis(next(iter(sim.model.vpcs))) is enis
 
 
 def test_a_refresh_without_a_recent_read_sweeps_nothing(sim: SimulatedCluster) -> None:
