@@ -7,7 +7,9 @@ request is refused at once, so the ack can say "busy, try again" instead of Slac
 Acks also come first for the CPU: the work is Python and shares the interpreter lock with the ack path, so a
 burst of commands would slow each other's acks. Work waits to start until no ack has been served for
 QUIET_SECONDS (a burst's requests do not all arrive at once), at most ACK_PRIORITY_SECONDS, so that a
-steady stream of requests cannot hold it back for long.
+steady stream of requests cannot hold it back for long. A request that comes alone (no other ack in the
+QUIET_SECONDS before it, none while it is acked, none arriving before its work starts) starts at once: every
+answer used to pay the 50 ms, a third of a one-call diagnosis (bench/why_pending.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("cnibot.work")
@@ -26,12 +29,22 @@ ACK_PRIORITY_SECONDS = 1.0
 QUIET_SECONDS = 0.05
 
 
+@dataclass(frozen=True)
+class _Crowd:
+    """What the ack path looked like when a piece of work was handed over."""
+
+    arrivals: int  # requests that had entered the ack path
+    acking: int  # requests being acked then (the handing one included)
+    recent_ack: bool  # another ack had finished less than QUIET_SECONDS before
+
+
 class WorkPool:
     def __init__(self, threads: int, queue: int) -> None:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="cni-work")
         self._slots = threading.BoundedSemaphore(threads + queue)  # running + waiting
         self._acking = 0
-        self._last_ack = 0.0  # monotonic
+        self._arrivals = 0  # requests that entered the ack path, ever
+        self._last_ack = -QUIET_SECONDS  # monotonic
         self._quiet = threading.Condition()
 
     @contextmanager
@@ -39,29 +52,41 @@ class WorkPool:
         """Around the handling of one Slack request, from its arrival to its ack."""
         with self._quiet:
             self._acking += 1
+            self._arrivals += 1
         try:
             yield
         finally:
             with self._quiet:
                 self._acking -= 1
                 self._last_ack = time.monotonic()
+                self._quiet.notify_all()
 
     def try_submit(self, fn: Callable[..., Any], *args: Any) -> bool:
         """Run `fn(*args)` on the pool; False (and nothing runs) when the pool is full."""
         if not self._slots.acquire(blocking=False):
             return False
+        with self._quiet:
+            # Called from a request's ack (counted in _acking) or from elsewhere (a scheduled job: not counted).
+            crowd = _Crowd(self._arrivals, self._acking, time.monotonic() - self._last_ack < QUIET_SECONDS)
         try:
-            future = self._executor.submit(self._run, fn, *args)
+            future = self._executor.submit(self._run, crowd, fn, *args)
         except RuntimeError:  # shutting down: no new work
             self._slots.release()
             return False
         future.add_done_callback(self._done)
         return True
 
-    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
+    def _run(self, crowd: _Crowd, fn: Callable[..., Any], *args: Any) -> None:
         deadline = time.monotonic() + ACK_PRIORITY_SECONDS
+        alone = not crowd.recent_ack and crowd.acking <= 1
         with self._quiet:
             while (now := time.monotonic()) < deadline:
+                if alone and self._arrivals == crowd.arrivals:
+                    # No other request around it: it waits only for its own ack to be out.
+                    if not self._acking:
+                        break
+                    self._quiet.wait(deadline - now)
+                    continue
                 quiet_for = now - self._last_ack
                 if not self._acking and quiet_for >= QUIET_SECONDS:
                     break
