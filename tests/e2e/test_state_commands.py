@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
+from bot.gateways import aws
 from bot.runner import new_correlation_id
 from commands.base import CommandContext, CommandResult
 from simulator.faults import FaultRule
@@ -200,9 +202,12 @@ def test_pods_and_nodes_are_listed_once_then_watched(make_sim: Any) -> None:
     assert sb.sim.counter.count("kube", "LIST pods") == 1 and sb.sim.counter.count("kube", "LIST nodes") == 1
 
 
-def test_serve_keeps_the_vpc_eni_sweep_fresh_while_commands_read_it(make_sim: Any) -> None:
+def test_serve_keeps_the_vpc_eni_sweep_fresh_while_commands_read_it(
+    make_sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 15 item 2: `serve`'s background job sweeps the VPC's ENIs again, so a command finds the sweep
-    fresh instead of waiting for one; nothing is swept for a VPC no command read."""
+    fresh instead of waiting for one; nothing is swept for a VPC no command read, nor again right after a
+    command's own sweep."""
     sb = make_sim("healthy")
     services = sb.bot.cnibot.services
     assert "live:vpc-enis" in services.scheduler.job_ids()
@@ -210,6 +215,9 @@ def test_serve_keeps_the_vpc_eni_sweep_fresh_while_commands_read_it(make_sim: An
     assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 0
     run_json(sb, "capacity")
     assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 1
+    services.connections.refresh_live_state()  # the command's sweep is seconds old: not repeated
+    assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 1
+    monkeypatch.setattr(aws, "LIVE_REFRESH_MIN_AGE", 0.0)  # as if the job ran a few seconds later
     services.connections.refresh_live_state()  # what the job does every few seconds
     assert sb.sim.counter.count("ec2", "DescribeNetworkInterfaces") == 2
     run_json(sb, "subnets")  # finds the refreshed sweep

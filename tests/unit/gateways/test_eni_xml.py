@@ -9,7 +9,7 @@ import pytest
 from botocore.parsers import create_parser
 
 from bot.gateways import eni_xml
-from bot.gateways.aws import eni_from_api
+from bot.gateways.aws_facts import eni_from_api
 
 PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
