@@ -22,6 +22,16 @@ PODS: list[dict[str, Any]] = [
     {"metadata": {"namespace": "kube-system", "name": "aws-node-x"}, "spec": {"hostNetwork": True}, "status": {}},
     {"metadata": {"name": "done"}, "spec": {"nodeName": ""}, "status": {"phase": "Succeeded", "podIP": ""}},
     {"metadata": {"namespace": "a", "name": "b"}, "spec": {"containers": [{"resources": None}, {}]}},
+    {
+        "metadata": {"namespace": "shop", "name": "sgp-2"},
+        "spec": {
+            "containers": [
+                {"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "64Mi"}}},
+                {"resources": {"requests": {"vpc.amazonaws.com/pod-eni": "1", "cpu": "1"}}},
+            ]
+        },
+    },
+    {"metadata": {"namespace": "shop", "name": "plain"}, "spec": {"containers": [{"resources": {"requests": {}}}]}},
     {},
 ]
 
@@ -38,6 +48,8 @@ def test_typed_decoding_matches_the_dict_path() -> None:
     pairs, version = decode_placements(page(PODS))
     assert version == "42"
     assert pairs == expected(PODS)
+    branch = {key: p.branch_eni for key, p in pairs}
+    assert branch["shop/web-1"] and branch["shop/sgp-2"] and not branch["shop/plain"]
 
 
 def test_a_page_of_unexpected_types_falls_back_to_the_dict_path() -> None:
