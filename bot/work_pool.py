@@ -20,22 +20,12 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("cnibot.work")
 
 ACK_PRIORITY_SECONDS = 1.0
 QUIET_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class _Crowd:
-    """What the ack path looked like when a piece of work was handed over."""
-
-    arrivals: int  # requests that had entered the ack path
-    acking: int  # requests being acked then (the handing one included)
-    recent_ack: bool  # another ack had finished less than QUIET_SECONDS before
 
 
 class WorkPool:
@@ -66,22 +56,23 @@ class WorkPool:
         if not self._slots.acquire(blocking=False):
             return False
         with self._quiet:
-            # Called from a request's ack (counted in _acking) or from elsewhere (a scheduled job: not counted).
-            crowd = _Crowd(self._arrivals, self._acking, time.monotonic() - self._last_ack < QUIET_SECONDS)
+            # Alone: at most the handing request's own ack in progress (a scheduled job's has none), and no other
+            # ack finished in the last QUIET_SECONDS. `arrivals` tells later whether another came since.
+            alone = self._acking <= 1 and time.monotonic() - self._last_ack >= QUIET_SECONDS
+            arrivals = self._arrivals
         try:
-            future = self._executor.submit(self._run, crowd, fn, *args)
+            future = self._executor.submit(self._run, alone, arrivals, fn, *args)
         except RuntimeError:  # shutting down: no new work
             self._slots.release()
             return False
         future.add_done_callback(self._done)
         return True
 
-    def _run(self, crowd: _Crowd, fn: Callable[..., Any], *args: Any) -> None:
+    def _run(self, alone: bool, arrivals: int, fn: Callable[..., Any], *args: Any) -> None:
         deadline = time.monotonic() + ACK_PRIORITY_SECONDS
-        alone = not crowd.recent_ack and crowd.acking <= 1
         with self._quiet:
             while (now := time.monotonic()) < deadline:
-                if alone and self._arrivals == crowd.arrivals:
+                if alone and self._arrivals == arrivals:
                     # No other request around it: it waits only for its own ack to be out.
                     if not self._acking:
                         break
